@@ -1,0 +1,13 @@
+"""App configuration: registers the system checks."""
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class DjangoCasNgConfig(AppConfig):
+    name = "django_cas_ng"
+    verbose_name = _("CAS authentication")
+    default_auto_field = "django.db.models.AutoField"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the checks)

@@ -1,0 +1,190 @@
+"""System checks for every setting a site can get wrong; ids are stable (docs/checks.rst)."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.utils.module_loading import import_string
+
+from .conf import VALID_VERSIONS, get
+
+SIGNED_COOKIES = "django.contrib.sessions.backends.signed_cookies"
+
+
+def _error(number: int, msg: str, hint: str | None = None) -> Error:
+    return Error(msg, hint=hint, id=f"django_cas_ng.E{number:03d}")
+
+
+def _warning(number: int, msg: str, hint: str | None = None) -> Warning:
+    return Warning(msg, hint=hint, id=f"django_cas_ng.W{number:03d}")
+
+
+def _is_http_url(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+@register(Tags.security, Tags.compatibility)
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Validate the ``CAS_*`` settings and the middleware/backends they depend on."""
+    return [
+        *_check_server_url(),
+        *_check_version(),
+        *_check_username_case(),
+        *_check_middleware(),
+        *_check_backends(),
+        *_check_types(),
+        *_check_urls(),
+        *_check_warnings(),
+    ]
+
+
+def _check_server_url() -> list[CheckMessage]:
+    url = get("CAS_SERVER_URL")
+    if not url:
+        return [_error(1, "CAS_SERVER_URL is not set.",
+                       "Set it to the base URL of your CAS server, e.g. 'https://cas.example.org/cas/'.")]
+    if not (_is_http_url(url) or (isinstance(url, str) and url.startswith("/"))):
+        return [_error(2, f"CAS_SERVER_URL {url!r} is not an http(s) URL or a path starting with '/'.",
+                       "Use an absolute URL such as 'https://cas.example.org/cas/'.")]
+    return []
+
+
+def _check_version() -> list[CheckMessage]:
+    version = get("CAS_VERSION")
+    if str(version) not in VALID_VERSIONS or isinstance(version, bool):
+        return [_error(3, f"CAS_VERSION {version!r} is not supported.",
+                       "Use '1', '2', '3' or 'CAS_2_SAML_1_0'.")]
+    return []
+
+
+def _check_username_case() -> list[CheckMessage]:
+    case = get("CAS_FORCE_CHANGE_USERNAME_CASE")
+    if case not in (None, "lower", "upper"):
+        return [_error(4, f"CAS_FORCE_CHANGE_USERNAME_CASE {case!r} is invalid.",
+                       "Use 'lower', 'upper' or None.")]
+    return []
+
+
+def _check_middleware() -> list[CheckMessage]:
+    middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
+    errors: list[CheckMessage] = []
+    if not _has_subclass(middleware, "django.contrib.sessions.middleware.SessionMiddleware"):
+        errors.append(_error(5, "SessionMiddleware is not in MIDDLEWARE.",
+                             "Add 'django.contrib.sessions.middleware.SessionMiddleware'."))
+    if not _has_subclass(middleware, "django.contrib.auth.middleware.AuthenticationMiddleware"):
+        errors.append(_error(6, "AuthenticationMiddleware is not in MIDDLEWARE.",
+                             "Add 'django.contrib.auth.middleware.AuthenticationMiddleware'."))
+    return errors
+
+
+def _check_backends() -> list[CheckMessage]:
+    backends = list(getattr(settings, "AUTHENTICATION_BACKENDS", []))
+    if not _has_subclass(backends, "django_cas_ng.backends.CASBackend"):
+        return [_error(7, "No CASBackend in AUTHENTICATION_BACKENDS: CAS tickets cannot sign anyone in.",
+                       "Add 'django_cas_ng.backends.CASBackend' (or your subclass of it).")]
+    return []
+
+
+def _has_subclass(paths: list[str], base_path: str) -> bool:
+    base = import_string(base_path)
+    for path in paths:
+        try:
+            candidate = import_string(path)
+        except ImportError:
+            continue
+        if isinstance(candidate, type) and issubclass(candidate, base):
+            return True
+    return False
+
+
+def _check_types() -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+
+    def expect(name: str, ok: Callable[[Any], bool], what: str) -> None:
+        value = get(name)
+        if not ok(value):
+            errors.append(_error(9, f"{name} must be {what}; got {value!r}."))
+
+    def optional(kind: Any) -> Callable[[Any], bool]:
+        return lambda value: value is None or isinstance(value, kind)
+
+    expect("CAS_EXTRA_LOGIN_PARAMS", optional(Mapping), "a dict or None")
+    expect("CAS_RENAME_ATTRIBUTES", optional(Mapping), "a dict")
+    expect("CAS_PROXY_CHAINS", optional(Mapping), "a dict")
+    expect("CAS_AFFILIATIONS_HANDLERS",
+           lambda v: isinstance(v, (list, tuple)) and all(callable(h) for h in v),
+           "a list of callables")
+    expect("CAS_SESSION_FACTORY", lambda v: v is None or callable(v), "a callable or None")
+    expect("CAS_TIMEOUT", _valid_timeout, "a positive number or a (connect, read) pair")
+    expect("CAS_MAX_RESPONSE_BYTES", lambda v: isinstance(v, int) and v > 0, "a positive int")
+    expect("CAS_SLO_MAX_BYTES", lambda v: isinstance(v, int) and v > 0, "a positive int")
+    expect("CAS_SLO_ALLOWED_NETWORKS", _valid_networks, "a list of IP addresses or networks")
+    expect("CAS_CA_BUNDLE", optional(str), "a path or None")
+    expect("CAS_CLIENT_CERT", lambda v: v is None or isinstance(v, (str, list, tuple)),
+           "a path, a (cert, key) pair or None")
+    for name in ("CAS_REDIRECT_URL", "CAS_USERNAME_ATTRIBUTE", "CAS_AFFILIATIONS_KEY"):
+        expect(name, lambda v: isinstance(v, str) and bool(v), "a non-empty string")
+    if get("CAS_GATEWAY") and get("CAS_RENEW"):
+        errors.append(_error(8, "CAS_GATEWAY and CAS_RENEW are both True.",
+                             "The CAS protocol forbids sending gateway and renew together."))
+    return errors
+
+
+def _valid_timeout(value: Any) -> bool:
+    def positive(x: Any) -> bool:
+        return isinstance(x, (int, float)) and not isinstance(x, bool) and x > 0
+
+    if isinstance(value, (list, tuple)):
+        return len(value) == 2 and all(positive(x) for x in value)
+    return positive(value)
+
+
+def _valid_networks(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        return False
+    try:
+        for network in value:
+            ipaddress.ip_network(network, strict=False)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _check_urls() -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    callback = get("CAS_PROXY_CALLBACK")
+    if callback is not None and not (_is_http_url(callback) and urlsplit(callback).scheme == "https"):
+        errors.append(_error(10, f"CAS_PROXY_CALLBACK {callback!r} is not an absolute https URL.",
+                             "The CAS server only sends proxy granting tickets to https URLs."))
+    root = get("CAS_ROOT_PROXIED_AS")
+    if root is not None and not _is_http_url(root):
+        errors.append(_error(11, f"CAS_ROOT_PROXIED_AS {root!r} is not an absolute http(s) origin.",
+                             "Use the public origin, e.g. 'https://www.example.org'."))
+    return errors
+
+
+def _check_warnings() -> list[CheckMessage]:
+    warnings: list[CheckMessage] = []
+    if not get("CAS_VERIFY_SSL_CERTIFICATE"):
+        warnings.append(_warning(1, "CAS_VERIFY_SSL_CERTIFICATE is False: anyone on the network "
+                                 "can impersonate the CAS server and sign in as any user.",
+                                 "Use CAS_CA_BUNDLE for a private CA instead."))
+    if getattr(settings, "SESSION_ENGINE", "") == SIGNED_COOKIES:
+        warnings.append(_warning(2, "Sessions are stored in signed cookies: Single Logout cannot "
+                                 "end them, because the server holds nothing to delete.",
+                                 "Use a server-side session engine (db, cache, cached_db, file)."))
+    url = get("CAS_SERVER_URL")
+    if isinstance(url, str) and url.startswith("http://") and not settings.DEBUG:
+        warnings.append(_warning(3, "CAS_SERVER_URL uses plain http: tickets and attributes "
+                                 "travel unencrypted.", "Use https."))
+    return warnings

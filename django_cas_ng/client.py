@@ -1,0 +1,284 @@
+"""Talking to the CAS server: the python-cas client for the configured version, the service
+URL, one pooled HTTP session per process with timeouts and TLS options, and the translation of
+transport failures and unusable answers into :class:`~django_cas_ng.exceptions.CASUnavailable`.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+from urllib.parse import urlencode, urljoin, urlsplit
+
+import cas
+import requests
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.http import HttpRequest
+from lxml import etree
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from . import log
+from .conf import cas_settings
+from .exceptions import CASUnavailable
+
+CAS_NS = "http://www.yale.edu/tp/cas"
+_VALIDATION_SUFFIXES = ("validate", "serviceValidate", "proxyValidate")
+
+
+def get_protocol(request: HttpRequest) -> str:
+    """'https' or 'http', as Django sees the request (honours ``SECURE_PROXY_SSL_HEADER``)."""
+    return "https" if request.is_secure() else "http"
+
+
+def get_server_url(request: HttpRequest | None = None) -> str:
+    """``CAS_SERVER_URL`` as an absolute URL ending in '/', so endpoints join under it."""
+    server_url = cas_settings.server_url or ""
+    if server_url.startswith("/") and request is not None:
+        server_url = request.build_absolute_uri(server_url)
+    if server_url and not server_url.endswith("/"):
+        server_url += "/"
+    return server_url
+
+
+def get_service_url(request: HttpRequest, redirect_to: str | None = None) -> str:
+    """The service URL, built the same way for the login redirect and for validation.
+
+    CAS compares the two as strings, so the only input besides the request path is the
+    landing page, which the caller decides once.
+    """
+    if cas_settings.root_proxied_as:
+        service = urljoin(cas_settings.root_proxied_as, request.path)
+    else:
+        protocol = "https" if cas_settings.force_ssl_service_url else get_protocol(request)
+        service = f"{protocol}://{request.get_host()}{request.path}"
+    if not cas_settings.store_next:
+        if redirect_to is None:
+            from .redirects import get_redirect_url
+
+            redirect_to = get_redirect_url(request)
+        service += "?" + urlencode({REDIRECT_FIELD_NAME: redirect_to})
+    return service
+
+
+class CASHTTP:
+    """What python-cas sees as its ``session``: every call gets our timeout, TLS options and
+    size cap, and transport failures become :class:`CASUnavailable`."""
+
+    def __init__(self, session: requests.Session, renew: bool = False) -> None:
+        self.session = session
+        self.renew = renew
+
+    def get(self, url: str, **kwargs: Any) -> requests.Response:
+        if self.renew and urlsplit(url).path.endswith(_VALIDATION_SUFFIXES):
+            params = dict(kwargs.get("params") or {})
+            params["renew"] = "true"
+            kwargs["params"] = params
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, data: Any = None, **kwargs: Any) -> requests.Response:
+        return self.request("POST", url, data=data, **kwargs)
+
+    def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        timeout = cas_settings.timeout
+        kwargs.setdefault("timeout", timeout)
+        verify = kwargs.get("verify", cas_settings.verify_ssl_certificate)
+        if verify is True and cas_settings.ca_bundle:
+            verify = cas_settings.ca_bundle
+        kwargs["verify"] = verify
+        if cas_settings.client_cert:
+            kwargs["cert"] = cas_settings.client_cert
+        kwargs["stream"] = True
+        host = urlsplit(url).netloc
+        try:
+            response = self.session.request(method, url, **kwargs)
+            body = _read_capped(response, cas_settings.max_response_bytes)
+        except requests.Timeout as exc:
+            raise CASUnavailable(
+                f"CAS server {host} did not answer within {timeout[1]:g}s ({exc.__class__.__name__})"
+            ) from exc
+        except requests.RequestException as exc:
+            raise CASUnavailable(f"cannot reach CAS server {host}: {exc}") from exc
+        if response.status_code >= 500:
+            raise CASUnavailable(f"CAS server {host} answered HTTP {response.status_code}")
+        if b"<!DOCTYPE" in body.upper() or b"<!ENTITY" in body.upper():
+            raise CASUnavailable(f"CAS server {host} answered with a DTD, which CAS never sends")
+        return response
+
+
+def _read_capped(response: requests.Response, limit: int) -> bytes:
+    """Read the whole body into ``response.content`` unless it exceeds ``limit`` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        for chunk in response.iter_content(chunk_size=65536):
+            size += len(chunk)
+            if size > limit:
+                raise CASUnavailable(f"CAS server answer exceeds {limit} bytes")
+            chunks.append(chunk)
+    finally:
+        response.close()
+    body = b"".join(chunks)
+    response._content = body
+    response._content_consumed = True
+    return body
+
+
+_local = threading.local()
+_lock = threading.Lock()
+_sessions: dict[tuple[int, Any], requests.Session] = {}
+
+
+def _new_session() -> requests.Session:
+    session = requests.Session()
+    # Retry only when no connection was made, so a ticket is never validated twice.
+    retry = Retry(total=1, connect=1, read=0, redirect=0, status=0, other=0, backoff_factor=0.05)
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=32, max_retries=retry)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.headers["User-Agent"] = "django_cas_ng"
+    return session
+
+
+def get_http_session() -> requests.Session:
+    """The keep-alive session of this process (after a fork, a new one), or the factory's."""
+    factory = cas_settings.session_factory
+    key = (os.getpid(), factory)
+    session = _sessions.get(key)
+    if session is None:
+        with _lock:
+            session = _sessions.get(key)
+            if session is None:
+                session = factory() if factory is not None else _new_session()
+                _sessions[key] = session
+    return session
+
+
+def reset_http_sessions() -> None:
+    """Close and forget pooled sessions (used when settings change in tests)."""
+    with _lock:
+        for session in _sessions.values():
+            session.close()
+        _sessions.clear()
+
+
+class _HardenedXMLMixin:
+    """Parses CAS 2/3 answers with a parser that resolves no entity and fetches nothing."""
+
+    @classmethod
+    def parse_response_xml(cls, response: bytes) -> tuple[str | None, dict[str, Any], str | None]:
+        root = parse_xml(response)
+        first = next((child for child in root if isinstance(child.tag, str)), None)
+        if first is None:
+            raise CASUnavailable("CAS answer has no authenticationSuccess or Failure element")
+        name = etree.QName(first).localname
+        if name == "authenticationFailure":
+            code = first.get("code", "UNKNOWN")
+            log.client.warning(
+                "CAS server refused the ticket: %s %s", code, (first.text or "").strip()[:200]
+            )
+            return None, {}, None
+        if name != "authenticationSuccess":
+            raise CASUnavailable(f"unexpected CAS answer element {name!r}")
+        user = first.findtext(f"{{{CAS_NS}}}user")
+        pgtiou = first.findtext(f"{{{CAS_NS}}}proxyGrantingTicket")
+        attributes: dict[str, Any] = {}
+        for element in first:
+            if not isinstance(element.tag, str):
+                continue
+            if etree.QName(element).localname in ("attributes", "norEduPerson"):
+                _collect_attributes(element, attributes)
+        return (user.strip() if user else None), attributes, (pgtiou.strip() if pgtiou else None)
+
+
+def _collect_attributes(element: Any, attributes: dict[str, Any]) -> None:
+    for child in element:
+        if not isinstance(child.tag, str):
+            continue
+        name = etree.QName(child).localname
+        if name == "attraStyle":
+            continue
+        value = child.text
+        if name in attributes:
+            existing = attributes[name]
+            attributes[name] = [*existing, value] if isinstance(existing, list) else [existing, value]
+        else:
+            attributes[name] = value
+
+
+def _hardened_parser() -> etree.XMLParser:
+    return etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, dtd_validation=False
+    )
+
+
+def parse_xml(data: bytes | str) -> Any:
+    """Parse untrusted XML: no DTD, no entities, no network; malformed input -> CASUnavailable."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    try:
+        root = etree.fromstring(data, parser=_hardened_parser())
+    except (etree.XMLSyntaxError, ValueError) as exc:
+        raise CASUnavailable(f"CAS answer is not well-formed XML: {exc}") from exc
+    if root is None:
+        raise CASUnavailable("CAS answer is empty")
+    return root
+
+
+class CASClientV1(cas.CASClientV1):  # type: ignore[misc]
+    """CAS 1.0: plain-text ``/validate``."""
+
+
+class CASClientV2(_HardenedXMLMixin, cas.CASClientV2):  # type: ignore[misc]
+    """CAS 2.0: XML ``/serviceValidate``."""
+
+
+class CASClientV3(_HardenedXMLMixin, cas.CASClientV3):  # type: ignore[misc]
+    """CAS 3.0: XML ``/p3/serviceValidate`` with attributes."""
+
+
+class CASClientWithSAMLV1(_HardenedXMLMixin, cas.CASClientWithSAMLV1):  # type: ignore[misc]
+    """SAML 1.1 ``/samlValidate``."""
+
+
+CLIENT_CLASSES: dict[str, type[Any]] = {
+    "1": CASClientV1,
+    "2": CASClientV2,
+    "3": CASClientV3,
+    "CAS_2_SAML_1_0": CASClientWithSAMLV1,
+}
+
+
+def get_cas_client(service_url: str | None = None, request: HttpRequest | None = None) -> Any:
+    """A python-cas client for ``CAS_VERSION``, wired to the pooled session and our settings."""
+    version = cas_settings.version
+    try:
+        client_class = CLIENT_CLASSES[version]
+    except KeyError:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(f"Unsupported CAS_VERSION {version!r}") from None
+    kwargs: dict[str, Any] = {
+        "service_url": service_url,
+        "server_url": get_server_url(request),
+        "extra_login_params": dict(cas_settings.extra_login_params),
+        "renew": cas_settings.renew,
+        "username_attribute": cas_settings.username_attribute,
+        "verify_ssl_certificate": cas_settings.verify_ssl_certificate,
+        "session": CASHTTP(get_http_session(), renew=cas_settings.renew),
+    }
+    if version != "1":
+        kwargs["proxy_callback"] = cas_settings.proxy_callback
+    return client_class(**kwargs)
+
+
+def validate_ticket(client: Any, ticket: str) -> tuple[str | None, dict[str, Any], str | None]:
+    """Run python-cas validation; unusable answers become CASUnavailable, never a 500."""
+    try:
+        username, attributes, pgtiou = client.verify_ticket(ticket)
+    except CASUnavailable:
+        raise
+    except (StopIteration, etree.LxmlError, SyntaxError, LookupError, AttributeError,
+            ValueError, TypeError, UnicodeError) as exc:
+        raise CASUnavailable(f"CAS answer could not be read: {exc.__class__.__name__}: {exc}") from exc
+    return username, dict(attributes or {}), pgtiou

@@ -1,0 +1,35 @@
+"""The few error types raised deep in the package and turned into responses by the views."""
+
+from __future__ import annotations
+
+
+class CASNGError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class TicketValidationError(CASNGError):
+    """The CAS server refused the ticket (forged, reused, expired or for another service)."""
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class CASUnavailable(CASNGError):
+    """The CAS server could not be reached, timed out, or answered something unusable."""
+
+
+class BadLogoutRequest(CASNGError):
+    """A Single Logout request that is malformed, too large or from a refused address."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class RedirectException(CASNGError):  # noqa: N818 - the 5.1 name, kept for compatibility
+    """A redirect target that is not local to this site (raised when ``CAS_CHECK_NEXT``)."""
+
+
+class ProxyError(ValueError):
+    """A proxy ticket could not be obtained; ``args`` carry the CAS error code and message."""

@@ -1,0 +1,12 @@
+"""The two signals this package sends; their arguments are documented in docs/signals.rst."""
+
+from django.dispatch import Signal
+
+#: Sent by ``CASBackend`` after a successful ticket validation, before the session is
+#: created. ``sender`` is the backend instance; keyword arguments: ``user``, ``created``,
+#: ``username``, ``attributes``, ``pgtiou``, ``ticket``, ``service``, ``request``.
+cas_user_authenticated = Signal()
+
+#: Sent once per ended session, on manual logout (``sender='manual'``) or Single Logout
+#: (``sender='slo'``). Keyword arguments: ``user``, ``session``, ``ticket`` (or ``None``).
+cas_user_logout = Signal()

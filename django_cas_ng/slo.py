@@ -1,0 +1,156 @@
+"""Single Logout: recognise a logout request, refuse hostile ones, parse it safely, and end the
+sessions of the ticket it names.
+
+Back channel: the CAS server POSTs ``logoutRequest=<XML>`` (or the bare XML) to the service URL.
+Front channel: the browser GETs the service URL with ``logoutRequest=<base64 of raw-deflated
+XML>``, sometimes with a JSONP ``callback``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import re
+import zlib
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, RawPostDataException
+from lxml import etree
+
+from . import log
+from .conf import cas_settings
+from .exceptions import BadLogoutRequest
+from .sessions import end_sessions_for_ticket
+
+SAMLP_NS = "urn:oasis:names:tc:SAML:2.0:protocol"
+PARAM = "logoutRequest"
+_XML_CONTENT_TYPES = {"text/xml", "application/xml", "application/soap+xml"}
+_JSONP_CALLBACK = re.compile(r"^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$")
+
+
+def is_back_channel(request: HttpRequest) -> bool:
+    """A POST carrying a logout request, as a form field or as a bare XML body."""
+    if request.method != "POST":
+        return False
+    if request.content_type in _XML_CONTENT_TYPES:
+        return True
+    if request.content_type == "application/x-www-form-urlencoded":
+        _refuse_oversized(request)
+        return PARAM in request.POST
+    return False
+
+
+def is_front_channel(request: HttpRequest) -> bool:
+    """A browser GET carrying a deflated, base64-encoded logout request."""
+    return request.method == "GET" and PARAM in request.GET
+
+
+def _refuse_oversized(request: HttpRequest) -> None:
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise BadLogoutRequest("invalid Content-Length") from None
+    if length > cas_settings.slo_max_bytes:
+        raise BadLogoutRequest(
+            f"logout request of {length} bytes exceeds {cas_settings.slo_max_bytes}", status=413
+        )
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The sender's address: the configured trusted proxy header's last hop, else REMOTE_ADDR."""
+    header = cas_settings.slo_client_ip_header
+    if header and request.META.get(header):
+        return str(request.META[header]).split(",")[-1].strip()
+    return str(request.META.get("REMOTE_ADDR", ""))
+
+
+def check_sender(request: HttpRequest) -> None:
+    """Refuse (403) a back-channel request from outside ``CAS_SLO_ALLOWED_NETWORKS``."""
+    networks = cas_settings.slo_allowed_networks
+    if networks is None:
+        return
+    address = client_ip(request)
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        raise BadLogoutRequest(f"logout request from unparsable address {address!r}", 403) from None
+    if not any(ip in ipaddress.ip_network(net, strict=False) for net in networks):
+        raise BadLogoutRequest(f"logout request from {ip} is not from an allowed network", 403)
+
+
+def back_channel_xml(request: HttpRequest) -> bytes:
+    """The XML of a back-channel request, size-checked before it is read."""
+    _refuse_oversized(request)
+    if request.content_type in _XML_CONTENT_TYPES:
+        try:
+            body = request.body
+        except RawPostDataException:
+            raise BadLogoutRequest("request body was already consumed") from None
+        return body
+    return request.POST.get(PARAM, "").encode("utf-8")
+
+
+def front_channel_xml(encoded: str) -> bytes:
+    """Decode ``base64(raw deflate(XML))`` without inflating more than the size cap."""
+    limit = cas_settings.slo_max_bytes
+    if len(encoded) > limit:
+        raise BadLogoutRequest(f"logout request exceeds {limit} bytes", status=413)
+    # A '+' left unescaped in the query string arrives as a space; accept URL-safe base64 too.
+    normalised = encoded.replace(" ", "+").replace("-", "+").replace("_", "/")
+    try:
+        packed = base64.b64decode(normalised + "=" * (-len(normalised) % 4))
+    except (binascii.Error, ValueError):
+        raise BadLogoutRequest("logoutRequest is not base64") from None
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    try:
+        xml = inflater.decompress(packed, limit)
+    except zlib.error:
+        return packed  # some servers send it base64-encoded but not deflated
+    if inflater.unconsumed_tail:
+        raise BadLogoutRequest(f"logout request inflates past {limit} bytes", status=413)
+    return xml
+
+
+def session_indexes(xml: bytes) -> list[str]:
+    """The ``SessionIndex`` values (service tickets) of a SAML 2 ``LogoutRequest``."""
+    if len(xml) > cas_settings.slo_max_bytes:
+        raise BadLogoutRequest(f"logout request exceeds {cas_settings.slo_max_bytes} bytes", 413)
+    if b"<!DOCTYPE" in xml.upper() or b"<!ENTITY" in xml.upper():
+        raise BadLogoutRequest("logout request must not contain a DTD")
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
+    )
+    try:
+        root: Any = etree.fromstring(xml, parser=parser)
+    except (etree.XMLSyntaxError, ValueError):
+        raise BadLogoutRequest("logoutRequest is not well-formed XML") from None
+    if root is None or etree.QName(root).localname != "LogoutRequest":
+        raise BadLogoutRequest("logoutRequest is not a SAML LogoutRequest")
+    tickets = [
+        (element.text or "").strip() for element in root.iter(f"{{{SAMLP_NS}}}SessionIndex")
+    ]
+    tickets = [ticket for ticket in tickets if ticket]
+    if not tickets:
+        raise BadLogoutRequest("LogoutRequest has no SessionIndex")
+    return tickets
+
+
+def end_sessions(xml: bytes) -> int:
+    """End every session of every ticket the logout request names."""
+    return sum(end_sessions_for_ticket(ticket) for ticket in session_indexes(xml))
+
+
+def handle(request: HttpRequest) -> HttpResponse:
+    """Serve a back- or front-channel Single Logout request; errors raise BadLogoutRequest."""
+    if is_front_channel(request):
+        ended = end_sessions(front_channel_xml(request.GET[PARAM]))
+        callback = request.GET.get("callback")
+        if callback and _JSONP_CALLBACK.match(callback) and len(callback) <= 128:
+            body = f'{callback}({{"ended": {ended}}});'
+            return HttpResponse(body, content_type="application/javascript")
+        return HttpResponse("ok\n", content_type="text/plain")
+    check_sender(request)
+    ended = end_sessions(back_channel_xml(request))
+    log.slo.debug("Back-channel Single Logout ended %d session(s)", ended)
+    return HttpResponse("ok\n", content_type="text/plain")

@@ -1,0 +1,123 @@
+"""LoginView, LogoutView and CallbackView, with the CAS server faked by ``responses``."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from django_cas_ng.models import ProxyGrantingTicket, SessionTicket
+from tests.conftest import CAS, failure_xml, success_xml
+
+pytestmark = pytest.mark.django_db
+
+VALIDATE = CAS + "p3/serviceValidate"
+
+
+def query(url: str) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(url).query)
+
+
+def test_anonymous_login_redirects_to_cas_with_service_url(client: Client) -> None:
+    response = client.get("/accounts/login/?next=/private/")
+    assert response.status_code == 302
+    assert response.url.startswith(CAS + "login?")
+    assert query(response.url)["service"] == ["http://testserver/accounts/login/?next=%2Fprivate%2F"]
+
+
+def test_valid_ticket_signs_user_in_and_lands_on_next_without_ticket(client: Client, cas_http) -> None:
+    cas_http.get(VALIDATE, body=success_xml("alice", {"email": "a@example.org"}))
+    response = client.get("/accounts/login/?next=/private/&ticket=ST-1-abc")
+    assert response.status_code == 302
+    assert response.url == "/private/"
+    assert client.session["_auth_user_id"]
+    assert get_user_model().objects.filter(username="alice").exists()
+
+
+def test_validation_uses_the_same_service_url_as_the_login_redirect(client: Client, cas_http) -> None:
+    login = client.get("/accounts/login/?next=/private/")
+    service = query(login.url)["service"][0]
+    cas_http.get(VALIDATE, body=success_xml())
+    client.get("/accounts/login/?next=/private/&ticket=ST-1-abc")
+    assert query(cas_http.calls[0].request.url)["service"] == [service]
+
+
+def test_login_records_ticket_to_session_mapping(client: Client, cas_http) -> None:
+    cas_http.get(VALIDATE, body=success_xml())
+    client.get("/accounts/login/?ticket=ST-1-abc")
+    mapping = SessionTicket.objects.get()
+    assert mapping.ticket == "ST-1-abc"
+    assert mapping.session_key == client.session.session_key
+
+
+def test_refused_ticket_gives_403_page_that_says_why(client: Client, cas_http) -> None:
+    cas_http.get(VALIDATE, body=failure_xml())
+    response = client.get("/accounts/login/?ticket=ST-forged")
+    assert response.status_code == 403
+    assert b"did not accept" in response.content
+
+
+def test_unreachable_cas_server_gives_503(client: Client, cas_http) -> None:
+    cas_http.get(VALIDATE, body=requests.ConnectionError("refused"))
+    response = client.get("/accounts/login/?ticket=ST-1-abc")
+    assert response.status_code == 503
+    assert b"temporarily unavailable" in response.content
+
+
+def test_cas_timeout_gives_503(client: Client, cas_http) -> None:
+    cas_http.get(VALIDATE, body=requests.ReadTimeout("slow"))
+    assert client.get("/accounts/login/?ticket=ST-1-abc").status_code == 503
+
+
+def test_malformed_cas_answer_gives_503(client: Client, cas_http) -> None:
+    cas_http.get(VALIDATE, body="<cas:serviceResponse")
+    assert client.get("/accounts/login/?ticket=ST-1-abc").status_code == 503
+
+
+def test_hostile_next_is_replaced_by_default_landing(client: Client, cas_http) -> None:
+    cas_http.get(VALIDATE, body=success_xml())
+    response = client.get("/accounts/login/?next=//evil.example/&ticket=ST-1-abc")
+    assert response.status_code == 302
+    assert response.url == "/"
+
+
+def test_hostile_referer_is_ignored(client: Client) -> None:
+    response = client.get("/accounts/login/", HTTP_REFERER="https://evil.example/phish")
+    assert query(response.url)["service"] == ["http://testserver/accounts/login/?next=%2F"]
+
+
+def test_same_site_referer_becomes_landing_page(client: Client) -> None:
+    response = client.get("/accounts/login/", HTTP_REFERER="http://testserver/private/?a=1")
+    service = query(response.url)["service"][0]
+    assert query(service)["next"] == ["/private/?a=1"]
+
+
+def test_logout_redirects_to_cas_logout_with_service_return(client: Client, cas_http) -> None:
+    cas_http.get(VALIDATE, body=success_xml())
+    client.get("/accounts/login/?ticket=ST-1-abc")
+    response = client.get("/accounts/logout/")
+    assert response.url == CAS + "logout?service=http%3A%2F%2Ftestserver%2F"
+    assert not SessionTicket.objects.exists()
+    assert "_auth_user_id" not in client.session
+
+
+def test_logout_uses_url_parameter_for_cas_2(client: Client, settings) -> None:
+    settings.CAS_VERSION = "2"
+    response = client.get("/accounts/logout/")
+    assert response.url == CAS + "logout?url=http%3A%2F%2Ftestserver%2F"
+
+
+def test_callback_bare_get_is_reachability_check(client: Client) -> None:
+    assert client.get("/accounts/callback/").status_code == 200
+
+
+def test_callback_half_filled_is_400(client: Client) -> None:
+    assert client.get("/accounts/callback/?pgtIou=PGTIOU-1").status_code == 400
+
+
+def test_callback_stores_pgt(client: Client) -> None:
+    client.get("/accounts/callback/?pgtIou=PGTIOU-1&pgtId=PGT-1")
+    assert ProxyGrantingTicket.objects.get(pgtiou="PGTIOU-1").pgt == "PGT-1"
