@@ -26,6 +26,7 @@ from .sessions import end_sessions_for_ticket
 SAMLP_NS = "urn:oasis:names:tc:SAML:2.0:protocol"
 PARAM = "logoutRequest"
 _XML_CONTENT_TYPES = {"text/xml", "application/xml", "application/soap+xml"}
+_FORM_CONTENT_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
 _JSONP_CALLBACK = re.compile(r"^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$")
 
 
@@ -35,7 +36,7 @@ def is_back_channel(request: HttpRequest) -> bool:
         return False
     if request.content_type in _XML_CONTENT_TYPES:
         return True
-    if request.content_type == "application/x-www-form-urlencoded":
+    if request.content_type in _FORM_CONTENT_TYPES:
         _refuse_oversized(request)
         return PARAM in request.POST
     return False
@@ -127,9 +128,7 @@ def session_indexes(xml: bytes) -> list[str]:
         raise BadLogoutRequest("logoutRequest is not well-formed XML") from None
     if root is None or etree.QName(root).localname != "LogoutRequest":
         raise BadLogoutRequest("logoutRequest is not a SAML LogoutRequest")
-    tickets = [
-        (element.text or "").strip() for element in root.iter(f"{{{SAMLP_NS}}}SessionIndex")
-    ]
+    tickets = [(element.text or "").strip() for element in root.iter(f"{{{SAMLP_NS}}}SessionIndex")]
     tickets = [ticket for ticket in tickets if ticket]
     if not tickets:
         raise BadLogoutRequest("LogoutRequest has no SessionIndex")

@@ -1,0 +1,137 @@
+"""The ticket -> session mapping across session engines, and the cleanup command."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from importlib import import_module
+from io import StringIO
+
+import pytest
+from django.contrib.sessions.models import Session
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from django_cas_ng.models import ProxyGrantingTicket, SessionTicket
+from django_cas_ng.sessions import clean_deleted_sessions, record_session_ticket
+from tests.conftest import CAS, success_xml
+from tests.slo_helpers import logout_request
+
+pytestmark = pytest.mark.django_db
+
+ENGINES = [
+    "django.contrib.sessions.backends.db",
+    "django.contrib.sessions.backends.cache",
+    "django.contrib.sessions.backends.cached_db",
+    "django.contrib.sessions.backends.file",
+]
+
+
+@pytest.fixture
+def engine(request, settings, tmp_path):
+    settings.SESSION_ENGINE = request.param
+    settings.SESSION_FILE_PATH = str(tmp_path)
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    return request.param
+
+
+def sign_in(client: Client, cas_http, ticket: str) -> str:
+    cas_http.get(CAS + "p3/serviceValidate", body=success_xml("alice"))
+    response = client.get(f"/accounts/login/?ticket={ticket}")
+    assert response.status_code == 302
+    return client.session.session_key
+
+
+@pytest.mark.parametrize("engine", ENGINES, indirect=True)
+def test_single_logout_ends_session_of_every_server_side_engine(engine, client, cas_http) -> None:
+    key = sign_in(client, cas_http, "ST-1-abc")
+    Client().post("/accounts/login/", {"logoutRequest": logout_request("ST-1-abc")})
+    assert not import_module(engine).SessionStore().exists(key)
+    assert client.get("/private/").status_code == 302
+
+
+def test_mapping_is_written_with_one_query() -> None:
+    with CaptureQueriesContext(connection) as queries:
+        record_session_ticket("k" * 32, "ST-1")
+    assert len(queries) == 1
+
+
+def test_mapping_upsert_replaces_ticket_of_same_session() -> None:
+    record_session_ticket("k" * 32, "ST-1")
+    record_session_ticket("k" * 32, "ST-2")
+    assert list(SessionTicket.objects.values_list("ticket", flat=True)) == ["ST-2"]
+
+
+def test_long_tickets_are_stored_and_found() -> None:
+    ticket = "ST-" + "x" * 1000
+    record_session_ticket("k" * 32, ticket)
+    assert SessionTicket.objects.get().ticket == ticket
+
+
+def make_session(expired: bool = False) -> str:
+    from django.contrib.sessions.backends.db import SessionStore
+
+    store = SessionStore()
+    store.create()
+    if expired:
+        Session.objects.filter(session_key=store.session_key).update(
+            expire_date=timezone.now() - timedelta(seconds=1)
+        )
+    return str(store.session_key)
+
+
+def test_cleanup_removes_mappings_of_deleted_and_expired_sessions() -> None:
+    live = make_session()
+    expired = make_session(expired=True)
+    for n, key in enumerate([live, expired, "gone" * 8]):
+        record_session_ticket(key, f"ST-{n}")
+    result = clean_deleted_sessions()
+    assert result.mappings == 2
+    assert list(SessionTicket.objects.values_list("session_key", flat=True)) == [live]
+
+
+def test_cleanup_removes_pgts_of_deleted_sessions_and_stale_unclaimed_ones() -> None:
+    live = make_session()
+    ProxyGrantingTicket.objects.create(session_key=live, pgtiou="IOU-1", pgt="PGT-1")
+    ProxyGrantingTicket.objects.create(session_key="gone" * 8, pgtiou="IOU-2", pgt="PGT-2")
+    stale = ProxyGrantingTicket.objects.create(pgtiou="IOU-3", pgt="PGT-3")
+    ProxyGrantingTicket.objects.filter(pk=stale.pk).update(date=timezone.now() - timedelta(hours=1))
+    fresh = ProxyGrantingTicket.objects.create(pgtiou="IOU-4", pgt="PGT-4")
+    assert clean_deleted_sessions().pgts == 2
+    assert set(ProxyGrantingTicket.objects.values_list("pgtiou", flat=True)) == {"IOU-1", fresh.pgtiou}
+
+
+def test_cleanup_walks_the_table_in_batches() -> None:
+    keys = [make_session() for _ in range(5)]
+    for n, key in enumerate(keys + ["gone" * 8, "lost" * 8]):
+        record_session_ticket(key, f"ST-{n}")
+    assert clean_deleted_sessions(batch_size=2).mappings == 2
+    assert SessionTicket.objects.count() == 5
+
+
+@pytest.mark.parametrize("engine", ENGINES[1:], indirect=True)
+def test_cleanup_works_for_non_database_engines(engine) -> None:
+    store = import_module(engine).SessionStore()
+    store.create()
+    record_session_ticket(store.session_key, "ST-live")
+    record_session_ticket("gone" * 8, "ST-gone")
+    assert clean_deleted_sessions().mappings == 1
+    assert SessionTicket.objects.get().ticket == "ST-live"
+
+
+def test_command_dry_run_counts_without_removing() -> None:
+    record_session_ticket("gone" * 8, "ST-1")
+    out = StringIO()
+    call_command("django_cas_ng_clean_sessions", "--dry-run", stdout=out)
+    assert "Would remove 1 session mapping(s)" in out.getvalue()
+    assert SessionTicket.objects.count() == 1
+
+
+def test_command_reports_what_it_removed() -> None:
+    record_session_ticket("gone" * 8, "ST-1")
+    out = StringIO()
+    call_command("django_cas_ng_clean_sessions", stdout=out)
+    assert "Removed 1 session mapping(s) and 0 proxy granting ticket(s)." in out.getvalue()
+    assert not SessionTicket.objects.exists()
