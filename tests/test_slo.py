@@ -6,13 +6,16 @@ import time
 import tracemalloc
 
 import pytest
+from hypothesis import given, settings as hsettings, strategies as st
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.db import SessionStore
 from django.test import Client
 
 from django_cas_ng.models import ProxyGrantingTicket, SessionTicket
+from django_cas_ng.exceptions import BadLogoutRequest
 from django_cas_ng.signals import cas_user_logout
+from django_cas_ng.slo import front_channel_xml, session_indexes
 from django_cas_ng.views import LoginView
 from tests.slo_helpers import front_channel, logout_request
 
@@ -224,3 +227,24 @@ def test_front_channel_deflate_bomb_is_refused(client: Client) -> None:
 
 def test_front_channel_garbage_is_400(client: Client) -> None:
     assert client.get(LOGIN, {"logoutRequest": "!!!not-base64!!!"}).status_code == 400
+
+
+@hsettings(max_examples=500, deadline=None)
+@given(body=st.one_of(st.binary(max_size=512), st.text(max_size=512).map(str.encode)))
+def test_no_logout_body_crashes_the_parser(body: bytes) -> None:
+    """Any body either names tickets or is refused with BadLogoutRequest."""
+    try:
+        tickets = session_indexes(body)
+    except BadLogoutRequest:
+        return
+    assert all(isinstance(t, str) and t for t in tickets)
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(encoded=st.text(max_size=256))
+def test_no_front_channel_parameter_crashes_the_decoder(encoded: str) -> None:
+    """Any front-channel value decodes to bytes or is refused with BadLogoutRequest."""
+    try:
+        assert isinstance(front_channel_xml(encoded), bytes)
+    except BadLogoutRequest:
+        pass

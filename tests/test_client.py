@@ -1,0 +1,146 @@
+"""Talking to the CAS server: pooling, timeouts, TLS options, size caps and hostile answers."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+
+from django_cas_ng.client import get_cas_client, get_http_session, reset_http_sessions, validate_ticket
+from django_cas_ng.exceptions import CASUnavailable
+from tests.conftest import CAS, success_xml
+
+SERVICE = "https://app.example.org/accounts/login/?next=%2F"
+ENDPOINTS = {"1": "validate", "2": "serviceValidate", "3": "p3/serviceValidate", "CAS_2_SAML_1_0": "samlValidate"}
+
+
+def test_one_pooled_session_is_reused_across_clients() -> None:
+    assert get_cas_client(SERVICE).session.session is get_cas_client(SERVICE).session.session
+
+
+def test_session_factory_is_honoured(settings) -> None:
+    made = []
+
+    def factory() -> requests.Session:
+        made.append(requests.Session())
+        return made[-1]
+
+    settings.CAS_SESSION_FACTORY = factory
+    assert get_cas_client(SERVICE).session.session is made[0]
+    assert get_http_session() is made[0]
+
+
+def test_validation_carries_connect_and_read_timeouts(settings, cas_http) -> None:
+    settings.CAS_TIMEOUT = (1.5, 4)
+    cas_http.get(CAS + "p3/serviceValidate", body=success_xml())
+    validate_ticket(get_cas_client(SERVICE), "ST-1")
+    assert cas_http.calls[0].request.req_kwargs["timeout"] == (1.5, 4.0)
+
+
+def test_ca_bundle_is_used_for_verification(settings, cas_http) -> None:
+    settings.CAS_CA_BUNDLE = "/etc/ssl/private-ca.pem"
+    cas_http.get(CAS + "p3/serviceValidate", body=success_xml())
+    validate_ticket(get_cas_client(SERVICE), "ST-1")
+    assert cas_http.calls[0].request.req_kwargs["verify"] == "/etc/ssl/private-ca.pem"
+
+
+def test_renew_is_sent_at_validation(settings, cas_http) -> None:
+    settings.CAS_RENEW = True
+    cas_http.get(CAS + "p3/serviceValidate", body=success_xml())
+    validate_ticket(get_cas_client(SERVICE), "ST-1")
+    assert "renew=true" in cas_http.calls[0].request.url
+
+
+def test_answer_larger_than_cap_is_unavailable(settings, cas_http) -> None:
+    settings.CAS_MAX_RESPONSE_BYTES = 1000
+    cas_http.get(CAS + "p3/serviceValidate", body=success_xml(attributes={"x": "y" * 2000}))
+    with pytest.raises(CASUnavailable, match="exceeds 1000 bytes"):
+        validate_ticket(get_cas_client(SERVICE), "ST-1")
+
+
+def test_server_error_is_unavailable(cas_http) -> None:
+    cas_http.get(CAS + "p3/serviceValidate", status=502, body="bad gateway")
+    with pytest.raises(CASUnavailable, match="HTTP 502"):
+        validate_ticket(get_cas_client(SERVICE), "ST-1")
+
+
+def test_answer_with_entity_definitions_is_refused(cas_http) -> None:
+    body = '<!DOCTYPE x [<!ENTITY a "aaaa">]>' + success_xml("&a;")
+    cas_http.get(CAS + "p3/serviceValidate", body=body)
+    with pytest.raises(CASUnavailable, match="DTD"):
+        validate_ticket(get_cas_client(SERVICE), "ST-1")
+
+
+def test_failure_answer_means_no_user(cas_http) -> None:
+    from tests.conftest import failure_xml
+
+    cas_http.get(CAS + "p3/serviceValidate", body=failure_xml("INVALID_TICKET"))
+    assert validate_ticket(get_cas_client(SERVICE), "ST-1") == (None, {}, None)
+
+
+def test_multi_valued_attributes_become_lists(cas_http) -> None:
+    cas_http.get(CAS + "p3/serviceValidate", body=success_xml(attributes={"affiliation": ["staff", "member"]}))
+    _, attributes, _ = validate_ticket(get_cas_client(SERVICE), "ST-1")
+    assert attributes == {"affiliation": ["staff", "member"]}
+
+
+def test_cas_1_empty_answer_is_unavailable_not_a_crash(settings, cas_http) -> None:
+    settings.CAS_VERSION = "1"
+    cas_http.get(CAS + "validate", body="")
+    with pytest.raises(CASUnavailable):
+        validate_ticket(get_cas_client(SERVICE), "ST-1")
+
+
+xml_fragments = st.sampled_from(
+    [
+        '<cas:serviceResponse xmlns:cas="http://www.yale.edu/tp/cas">',
+        "</cas:serviceResponse>",
+        "<cas:authenticationSuccess>",
+        "</cas:authenticationSuccess>",
+        "<cas:authenticationFailure code='X'>",
+        "<cas:user>",
+        "</cas:user>",
+        "<cas:attributes>",
+        "</cas:attributes>",
+        "<cas:proxyGrantingTicket>",
+        '<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/">',
+        '<samlp:StatusCode xmlns:samlp="urn:oasis:names:tc:SAML:1.0:protocol" Value="samlp:Success"/>',
+        '<saml:NameIdentifier xmlns:saml="urn:oasis:names:tc:SAML:1.0:assertion">',
+        '<saml:Attribute xmlns:saml="urn:oasis:names:tc:SAML:1.0:assertion" AttributeName="a">',
+        "<!DOCTYPE x>",
+        "<!ENTITY e 'x'>",
+        "&e;",
+        "<![CDATA[",
+        "]]>",
+        "yes\n",
+        "no\n",
+        "\x00",
+        "\ufeff",
+        "<?xml version='1.0' encoding='latin-1'?>",
+    ]
+)
+bodies = st.one_of(
+    st.binary(max_size=512),
+    st.text(max_size=256).map(str.encode),
+    st.lists(st.one_of(xml_fragments, st.text(max_size=12)), max_size=24).map(lambda p: "".join(p).encode()),
+)
+
+
+@pytest.mark.parametrize("version", list(ENDPOINTS))
+@hsettings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=bodies, status=st.sampled_from([200, 200, 200, 404, 500]))
+def test_no_answer_body_crashes_validation(settings, version, body, status) -> None:
+    """Whatever the server answers, validation returns a result or raises CASUnavailable."""
+    import responses
+
+    settings.CAS_VERSION = version
+    reset_http_sessions()
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        method = mock.post if version == "CAS_2_SAML_1_0" else mock.get
+        method(CAS + ENDPOINTS[version], body=body, status=status)
+        try:
+            username, attributes, _ = validate_ticket(get_cas_client(SERVICE), "ST-1")
+        except CASUnavailable:
+            return
+    assert username is None or isinstance(username, str)
+    assert isinstance(attributes, dict)
