@@ -44,7 +44,7 @@ docs: $(STAMP)
 check: lint types docs
 
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .venv-cas .venv-bench-* docs/_build .pytest_cache .mypy_cache .ruff_cache
