@@ -246,7 +246,7 @@ class CASSettings:
     @property
     def client_cert(self) -> str | tuple[str, str] | None:
         value = get("CAS_CLIENT_CERT")
-        return tuple(value) if isinstance(value, (list, tuple)) else value  # type: ignore[return-value]
+        return tuple(value) if isinstance(value, (list, tuple)) else value
 
     @property
     def max_response_bytes(self) -> int:

@@ -73,11 +73,12 @@ def ticket_for_session(session_key: str | None) -> str | None:
     """The ticket a session was opened with, if it has a mapping."""
     if not session_key:
         return None
-    return (
+    ticket: str | None = (
         SessionTicket.objects.filter(session_key=mapping_key(session_key))
         .values_list("ticket", flat=True)
         .first()
     )
+    return ticket
 
 
 def forget_session(session_key: str | None) -> None:
@@ -90,7 +91,7 @@ def forget_session(session_key: str | None) -> None:
 
 
 def end_sessions_for_ticket(ticket: str) -> int:
-    """End every session opened with ``ticket``; sends ``cas_user_logout`` (sender 'slo') per session."""
+    """End every session opened with ``ticket``, sending ``cas_user_logout`` for each."""
     keys = list(
         SessionTicket.objects.filter(ticket_digest=ticket_digest(ticket)).values_list(
             "session_key", flat=True
@@ -170,9 +171,7 @@ def _stale_ids(model: Any, ids: list[int], keys: list[str]) -> list[int]:
             session_key=OuterRef("session_key"), expire_date__gt=timezone.now()
         )
         return list(
-            model.objects.filter(id__in=ids)
-            .exclude(Exists(live))
-            .values_list("id", flat=True)
+            model.objects.filter(id__in=ids).exclude(Exists(live)).values_list("id", flat=True)
         )
     alive = _live_keys(store_class, keys)
     return [row_id for row_id, key in zip(ids, keys, strict=True) if key not in alive]

@@ -12,7 +12,12 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name="ProxyGrantingTicket",
             fields=[
-                ("id", models.AutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "id",
+                    models.AutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
                 ("session_key", models.CharField(blank=True, max_length=255, null=True)),
                 ("pgtiou", models.CharField(blank=True, max_length=255, null=True)),
                 ("pgt", models.CharField(blank=True, max_length=255, null=True)),
@@ -32,7 +37,12 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name="SessionTicket",
             fields=[
-                ("id", models.AutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "id",
+                    models.AutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
                 ("session_key", models.CharField(max_length=255)),
                 ("ticket", models.CharField(max_length=255)),
             ],

@@ -24,9 +24,7 @@ def dedupe_and_backfill(apps, schema_editor):
         ).delete()
     last_id = 0
     while True:
-        batch = list(
-            SessionTicket.objects.using(db).filter(id__gt=last_id).order_by("id")[:BATCH]
-        )
+        batch = list(SessionTicket.objects.using(db).filter(id__gt=last_id).order_by("id")[:BATCH])
         if not batch:
             break
         for row in batch:
