@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from . import log
 from .client import get_cas_client, validate_ticket
 from .conf import cas_settings
+from .exceptions import TicketValidationError
 from .signals import cas_user_authenticated
 
 __all__ = ["CASBackend", "get_cas_client"]
@@ -35,32 +36,40 @@ class CASBackend(ModelBackend):
         be asked, so the view can answer 503 instead of a misleading 403.
         """
         client = get_cas_client(service_url=service, request=request)
-        username, attributes, pgtiou = validate_ticket(client, ticket)
+        try:
+            username, attributes, pgtiou = validate_ticket(client, ticket)
+        except TicketValidationError as refusal:
+            log.login.warning(
+                "CAS refused ticket %s for %s: %s %s",
+                log.redact(ticket), service, refusal.code, refusal,
+            )
+            return None
         if attributes and request is not None:
             request.session["attributes"] = attributes
 
         username = self.get_username(username, attributes)
         if not username:
-            log.login.info("CAS refused ticket %s for %s", log.redact(ticket), service)
+            log.login.warning("CAS refused ticket %s for %s", log.redact(ticket), service)
             return None
         username = self.clean_username(username)
         if attributes and self.bad_attributes_reject(request, username, attributes):
-            log.login.info("Rejected %s: bad_attributes_reject said so", username)
+            log.login.warning("Refused %s: bad_attributes_reject said so", username)
             return None
         attributes = self.rename_attributes(attributes)
 
         user, created = self.get_or_create_user(username, attributes)
         if user is None:
-            log.login.info("No local user for %s and CAS_CREATE_USER is off", username)
+            log.login.warning("Refused %s: no local user and CAS_CREATE_USER is off", username)
             return None
         if not self.user_can_authenticate(user):
-            log.login.info("User %s may not sign in (inactive)", username)
+            log.login.warning("Refused %s: user_can_authenticate said no (inactive?)", username)
             return None
         if pgtiou and cas_settings.proxy_callback and request is not None:
             request.session["pgtiou"] = pgtiou
 
+        # Even without attributes: a staff/admin flag must go once the affiliation does.
+        self.apply_affiliations(user, attributes)
         if attributes:
-            self.apply_affiliations(user, attributes)
             self.apply_attributes(user, attributes)
 
         cas_user_authenticated.send(
@@ -118,9 +127,12 @@ class CASBackend(ModelBackend):
         user_model = get_user_model()
         manager = user_model._default_manager
         if not cas_settings.create_user:
-            lookup = cas_settings.local_name_field or user_model.USERNAME_FIELD
+            local_name_field = cas_settings.local_name_field
             try:
-                return manager.get(**{lookup: username}), False
+                if local_name_field:
+                    return manager.get(**{local_name_field: username}), False
+                # As in 5.1: a manager's own natural-key lookup (e.g. case-insensitive) applies.
+                return manager.get_by_natural_key(username), False
             except user_model.DoesNotExist:
                 return None, False
         lookup_kwargs: dict[str, Any] = {user_model.USERNAME_FIELD: username}

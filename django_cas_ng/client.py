@@ -20,9 +20,10 @@ from urllib3.util.retry import Retry
 
 from . import log
 from .conf import cas_settings
-from .exceptions import CASUnavailable
+from .exceptions import CASUnavailable, TicketValidationError
 
 CAS_NS = "http://www.yale.edu/tp/cas"
+SAML_ASSERTION_NS = "urn:oasis:names:tc:SAML:1.0:assertion"
 _VALIDATION_SUFFIXES = ("validate", "serviceValidate", "proxyValidate")
 
 
@@ -120,7 +121,7 @@ def _read_capped(response: requests.Response, limit: int) -> bytes:
         response.close()
     body = b"".join(chunks)
     response._content = body
-    response._content_consumed = True
+    response._content_consumed = True  # type: ignore[attr-defined]
     return body
 
 
@@ -174,10 +175,7 @@ class _HardenedXMLMixin:
         name = etree.QName(first).localname
         if name == "authenticationFailure":
             code = first.get("code", "UNKNOWN")
-            log.client.warning(
-                "CAS server refused the ticket: %s %s", code, (first.text or "").strip()[:200]
-            )
-            return None, {}, None
+            raise TicketValidationError((first.text or "").strip()[:200], code=code)
         if name != "authenticationSuccess":
             raise CASUnavailable(f"unexpected CAS answer element {name!r}")
         user = first.findtext(f"{{{CAS_NS}}}user")
@@ -238,7 +236,37 @@ class CASClientV3(_HardenedXMLMixin, cas.CASClientV3):  # type: ignore[misc]
 
 
 class CASClientWithSAMLV1(_HardenedXMLMixin, cas.CASClientWithSAMLV1):  # type: ignore[misc]
-    """SAML 1.1 ``/samlValidate``."""
+    """SAML 1.1 ``/samlValidate``.
+
+    Servers (django-cas-server, Apereo CAS) release a multi-valued attribute as several
+    ``Attribute`` elements of the same name; python-cas keeps only the last one, so the answer
+    is read again here and such attributes become lists, in the order released.
+    """
+
+    _saml_answer: bytes | None = None
+
+    def fetch_saml_validation(self, ticket: str) -> requests.Response:
+        response: requests.Response = super().fetch_saml_validation(ticket)
+        self._saml_answer = response.content
+        return response
+
+    def verify_ticket(self, ticket: str, **kwargs: Any) -> tuple[Any, Any, Any]:
+        self._saml_answer = None
+        username, attributes, pgtiou = super().verify_ticket(ticket, **kwargs)
+        if username and isinstance(attributes, dict) and self._saml_answer:
+            attributes.update(_saml_multi_valued_attributes(self._saml_answer))
+        return username, attributes, pgtiou
+
+
+def _saml_multi_valued_attributes(answer: bytes) -> dict[str, list[str | None]]:
+    """The attributes of a SAML 1.1 answer that carry more than one value, as lists."""
+    values: dict[str, list[str | None]] = {}
+    for attribute in parse_xml(answer).iter(f"{{{SAML_ASSERTION_NS}}}Attribute"):
+        name = attribute.get("AttributeName")
+        if name:
+            found = values.setdefault(name, [])
+            found.extend(v.text for v in attribute.iter(f"{{{SAML_ASSERTION_NS}}}AttributeValue"))
+    return {name: found for name, found in values.items() if len(found) > 1}
 
 
 CLIENT_CLASSES: dict[str, type[Any]] = {
@@ -276,9 +304,41 @@ def validate_ticket(client: Any, ticket: str) -> tuple[str | None, dict[str, Any
     """Run python-cas validation; unusable answers become CASUnavailable, never a 500."""
     try:
         username, attributes, pgtiou = client.verify_ticket(ticket)
-    except CASUnavailable:
+    except (CASUnavailable, TicketValidationError):
         raise
     except (StopIteration, etree.LxmlError, SyntaxError, LookupError, AttributeError,
             ValueError, TypeError, UnicodeError) as exc:
         raise CASUnavailable(f"CAS answer could not be read: {exc.__class__.__name__}: {exc}") from exc
     return username, dict(attributes or {}), pgtiou
+
+
+class CASProxyValidateClientV2(CASClientV2):
+    """CAS 2.0 ``/proxyValidate``: accepts proxy tickets as well as service tickets."""
+
+    url_suffix = "proxyValidate"
+
+
+class CASProxyValidateClientV3(CASClientV3):
+    """CAS 3.0 ``/p3/proxyValidate``: as CAS 2.0, plus attributes."""
+
+    url_suffix = "p3/proxyValidate"
+
+
+def get_proxy_validate_client(service_url: str, request: HttpRequest | None = None) -> Any:
+    """A client validating presented tickets at ``(p3/)proxyValidate`` for ``service_url``.
+
+    CAS 3 uses ``/p3/proxyValidate``; every other version ``/proxyValidate``, because CAS 1 and
+    SAML 1.1 cannot report a proxy chain. It never sends ``renew`` (no proxy ticket comes from a
+    fresh login, so every one would be refused) nor ``pgtUrl``.
+    """
+    v3 = cas_settings.version == "3"
+    client_class = CASProxyValidateClientV3 if v3 else CASProxyValidateClientV2
+    return client_class(
+        service_url=service_url,
+        server_url=get_server_url(request),
+        renew=False,
+        username_attribute=cas_settings.username_attribute,
+        verify_ssl_certificate=cas_settings.verify_ssl_certificate,
+        session=CASHTTP(get_http_session(), renew=False),
+        proxy_callback=None,
+    )

@@ -40,7 +40,7 @@ GATEWAY_SESSION_KEY = "_cas_gateway_tried"
 def error_response(request: HttpRequest, error: Exception) -> HttpResponse:
     """The one place where our error types become responses."""
     if isinstance(error, TicketValidationError):
-        log.login.warning("Sign-in refused: %s", error)
+        log.login.debug("Answering 403: %s", error)
         return render(
             request, "django_cas_ng/login_failed.html", {"reason": str(error)}, status=403
         )

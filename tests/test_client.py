@@ -7,7 +7,7 @@ import requests
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from django_cas_ng.client import get_cas_client, get_http_session, reset_http_sessions, validate_ticket
-from django_cas_ng.exceptions import CASUnavailable
+from django_cas_ng.exceptions import CASUnavailable, TicketValidationError
 from tests.conftest import CAS, success_xml
 
 SERVICE = "https://app.example.org/accounts/login/?next=%2F"
@@ -71,11 +71,13 @@ def test_answer_with_entity_definitions_is_refused(cas_http) -> None:
         validate_ticket(get_cas_client(SERVICE), "ST-1")
 
 
-def test_failure_answer_means_no_user(cas_http) -> None:
+def test_failure_answer_raises_with_the_cas_error_code(cas_http) -> None:
     from tests.conftest import failure_xml
 
-    cas_http.get(CAS + "p3/serviceValidate", body=failure_xml("INVALID_TICKET"))
-    assert validate_ticket(get_cas_client(SERVICE), "ST-1") == (None, {}, None)
+    cas_http.get(CAS + "p3/serviceValidate", body=failure_xml("INVALID_SERVICE"))
+    with pytest.raises(TicketValidationError) as refusal:
+        validate_ticket(get_cas_client(SERVICE), "ST-1")
+    assert refusal.value.code == "INVALID_SERVICE"
 
 
 def test_multi_valued_attributes_become_lists(cas_http) -> None:
@@ -140,7 +142,7 @@ def test_no_answer_body_crashes_validation(settings, version, body, status) -> N
         method(CAS + ENDPOINTS[version], body=body, status=status)
         try:
             username, attributes, _ = validate_ticket(get_cas_client(SERVICE), "ST-1")
-        except CASUnavailable:
+        except (CASUnavailable, TicketValidationError):
             return
     assert username is None or isinstance(username, str)
     assert isinstance(attributes, dict)

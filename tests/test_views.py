@@ -121,3 +121,29 @@ def test_callback_half_filled_is_400(client: Client) -> None:
 def test_callback_stores_pgt(client: Client) -> None:
     client.get("/accounts/callback/?pgtIou=PGTIOU-1&pgtId=PGT-1")
     assert ProxyGrantingTicket.objects.get(pgtiou="PGTIOU-1").pgt == "PGT-1"
+
+
+def test_refused_ticket_logs_one_warning_with_code_and_redacted_ticket(client: Client, cas_http, caplog) -> None:
+    cas_http.get(VALIDATE, body=failure_xml("INVALID_TICKET"))
+    with caplog.at_level("INFO", logger="django_cas_ng"):
+        client.get("/accounts/login/?ticket=ST-1-abcdefghijkl")
+    warnings = [r for r in caplog.records if r.name.startswith("django_cas_ng") and r.levelname == "WARNING"]
+    assert len(warnings) == 1
+    assert "INVALID_TICKET" in warnings[0].getMessage()
+    assert "abcdefghijkl" not in caplog.text
+
+
+def test_successful_login_logs_one_info_line_without_the_full_ticket(client: Client, cas_http, caplog) -> None:
+    cas_http.get(VALIDATE, body=success_xml("alice"))
+    with caplog.at_level("INFO", logger="django_cas_ng"):
+        client.get("/accounts/login/?ticket=ST-1-abcdefghijkl")
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("django_cas_ng")]
+    assert lines == ["Signed in alice (ticket ST-1-ab…)"]
+
+
+def test_unavailable_cas_logs_an_error_for_the_operator(client: Client, cas_http, caplog) -> None:
+    cas_http.get(VALIDATE, body=requests.ConnectionError("refused"))
+    client.get("/accounts/login/?ticket=ST-1-abc")
+    errors = [r for r in caplog.records if r.levelname == "ERROR" and r.name.startswith("django_cas_ng")]
+    assert len(errors) == 1
+    assert "cas.example.com" in errors[0].getMessage()
