@@ -47,4 +47,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .venv-cas .venv-bench-* docs/_build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-cas .venv-bench-* demo/db.sqlite3 docs/_build .pytest_cache .mypy_cache .ruff_cache

@@ -159,6 +159,11 @@ class CASServer:
         return f"http://127.0.0.1:{self.port}/cas/"
 
     @property
+    def exit_code(self) -> int | None:
+        """The server process's exit code once it has exited; ``None`` while it runs."""
+        return None if self._process is None else self._process.poll()
+
+    @property
     def log_path(self) -> Path | None:
         """File receiving the server's stdout and stderr (request log, SLO errors), if started."""
         return self._workdir / "server.log" if self._workdir else None
