@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.utils.functional import Promise
 from django.utils.module_loading import import_string
 
 from .conf import VALID_VERSIONS, get
@@ -130,8 +132,11 @@ def _check_types() -> list[CheckMessage]:
     expect("CAS_CA_BUNDLE", optional(str), "a path or None")
     expect("CAS_CLIENT_CERT", lambda v: v is None or isinstance(v, (str, list, tuple)),
            "a path, a (cert, key) pair or None")
-    for name in ("CAS_REDIRECT_URL", "CAS_USERNAME_ATTRIBUTE", "CAS_AFFILIATIONS_KEY"):
+    for name in ("CAS_USERNAME_ATTRIBUTE", "CAS_AFFILIATIONS_KEY"):
         expect(name, lambda v: isinstance(v, str) and bool(v), "a non-empty string")
+    # 5.1 sites often set the landing page with reverse_lazy(), which resolve_url accepts.
+    expect("CAS_REDIRECT_URL", lambda v: isinstance(v, Promise) or (isinstance(v, str) and bool(v)),
+           "a non-empty string (a URL or a URL name) or reverse_lazy()")
     if get("CAS_GATEWAY") and get("CAS_RENEW"):
         errors.append(_error(8, "CAS_GATEWAY and CAS_RENEW are both True.",
                              "The CAS protocol forbids sending gateway and renew together."))
@@ -188,3 +193,51 @@ def _check_warnings() -> list[CheckMessage]:
         warnings.append(_warning(3, "CAS_SERVER_URL uses plain http: tickets and attributes "
                                  "travel unencrypted.", "Use https."))
     return warnings
+
+
+@register(Tags.security)
+def check_proxy_chains(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """E012: ``CAS_PROXY_CHAINS`` maps a service URL or '*' to a list of chains of URL patterns."""
+    chains = get("CAS_PROXY_CHAINS")
+    if not isinstance(chains, Mapping):
+        return []  # E009 reports the wrong type
+    hint = (
+        "Use {'https://api.example.org/': [['https://app.example.org/callback']]}: a list of "
+        "chains per service, each chain a list of proxy URLs (or '^regex'), most recent first."
+    )
+    errors: list[CheckMessage] = []
+    for service, allowed in chains.items():
+        where = f"CAS_PROXY_CHAINS[{service!r}]"
+        if service != "*" and not _is_http_url(service):
+            errors.append(_error(12, f"{where}: the key is neither '*' nor an absolute URL.", hint))
+        if isinstance(allowed, (str, bytes)) or not isinstance(allowed, (list, tuple)):
+            errors.append(_error(12, f"{where} must be a list of chains; got {allowed!r}.", hint))
+            continue
+        for chain in allowed:
+            if isinstance(chain, (str, bytes)) or not isinstance(chain, (list, tuple)) or not chain:
+                errors.append(
+                    _error(12, f"{where}: each chain must be a non-empty list; got {chain!r}.", hint)
+                )
+                continue
+            errors.extend(
+                _error(12, f"{where}: {problem}", hint)
+                for problem in map(_proxy_pattern_problem, chain)
+                if problem
+            )
+    return errors
+
+
+def _proxy_pattern_problem(pattern: Any) -> str | None:
+    if isinstance(pattern, re.Pattern):
+        return None
+    if not isinstance(pattern, str):
+        return f"proxy pattern {pattern!r} is neither a string nor a compiled regular expression."
+    if pattern.startswith("^"):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            return f"proxy pattern {pattern!r} is not a valid regular expression ({exc})."
+        return None
+    if not _is_http_url(pattern):
+        return f"proxy pattern {pattern!r} is not an absolute URL (start a regex with '^')."
+    return None

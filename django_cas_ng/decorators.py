@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import resolve_url
 
-__all__ = ["login_required", "permission_required", "user_passes_test"]
+__all__ = ["login_required", "permission_required", "proxy_ticket_required", "user_passes_test"]
 
 View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 
@@ -63,6 +63,27 @@ def permission_required(
     login_url: str | None = None,
     raise_exception: bool = False,
 ) -> Callable[[View], View]:
-    """Require permission(s): 403 for signed-in users without them, login for anonymous ones."""
+    """Require permission(s): 403 for signed-in users without them, login for anonymous ones
+    (or 403 for them too with ``raise_exception``, as in Django)."""
     perms = (perm,) if isinstance(perm, str) else tuple(perm)
-    return user_passes_test(lambda user: bool(user.has_perms(perms)), login_url=login_url)
+
+    def check_perms(user: Any) -> bool:
+        if user.has_perms(perms):
+            return True
+        if raise_exception:
+            raise PermissionDenied
+        return False
+
+    return user_passes_test(check_perms, login_url=login_url)
+
+
+def proxy_ticket_required(
+    view: View | None = None, *, service: str | None = None, realm: str = "api"
+) -> Any:
+    """Accept only requests presenting a CAS ticket whose proxy chain is trusted (else 401).
+
+    See :func:`django_cas_ng.proxy_auth.proxy_ticket_required`.
+    """
+    from .proxy_auth import proxy_ticket_required as decorate
+
+    return decorate(view, service=service, realm=realm)

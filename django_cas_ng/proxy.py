@@ -1,21 +1,38 @@
 """Proxy granting tickets: receive them on the callback, link them to the session at login, and
-exchange them for proxy tickets."""
+exchange them for proxy tickets.
+
+A PGT lets anyone holding it act as the user: it is never logged, and it is deleted with the
+session (logout, Single Logout, cleanup of expired sessions and of PGTs nobody claimed).
+"""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
+import cas
 from cas import CASError
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 
 from . import log
-from .client import get_cas_client
+from .client import CAS_NS, get_cas_client, parse_xml
 from .conf import cas_settings
 from .exceptions import CASUnavailable, ProxyError
 from .models import ProxyGrantingTicket
 from .sessions import mapping_key
 
+__all__ = [
+    "claim_pgt",
+    "parse_proxy_answer",
+    "receive_callback",
+    "request_proxy_ticket",
+    "retrieve_proxy_ticket",
+]
+
+#: Width of the ``pgtiou`` and ``pgt`` columns.
 _MAX_TICKET_LENGTH = 255
+_STOCK_GET_PROXY_TICKET = cas.CASClientBase.get_proxy_ticket
 
 
 def receive_callback(request: HttpRequest) -> HttpResponse:
@@ -28,46 +45,126 @@ def receive_callback(request: HttpRequest) -> HttpResponse:
     if not pgtiou and not pgt:
         return HttpResponse("ok\n", content_type="text/plain")
     if not pgtiou or not pgt:
-        return HttpResponseBadRequest("pgtIou and pgtId are both required\n", content_type="text/plain")
+        return HttpResponseBadRequest(
+            "pgtIou and pgtId are both required\n", content_type="text/plain"
+        )
     if len(pgtiou) > _MAX_TICKET_LENGTH or len(pgt) > _MAX_TICKET_LENGTH:
         return HttpResponseBadRequest("pgtIou or pgtId too long\n", content_type="text/plain")
-    ProxyGrantingTicket.objects.create(pgtiou=pgtiou, pgt=pgt)
+    # A server that retries the callback sends the same IOU again: keep one unclaimed row per IOU.
+    unclaimed = ProxyGrantingTicket.objects.filter(pgtiou=pgtiou, session_key__isnull=True)
+    if not unclaimed.update(pgt=pgt):
+        ProxyGrantingTicket.objects.create(pgtiou=pgtiou, pgt=pgt)
     log.proxy.debug("Stored a PGT for IOU %s", log.redact(pgtiou))
     return HttpResponse("ok\n", content_type="text/plain")
 
 
-def claim_pgt(request: HttpRequest, user: Any, session_key: str) -> None:
-    """Link the PGT whose IOU came with the validation answer to this session and user."""
+def claim_pgt(request: HttpRequest, user: Any, session_key: str) -> bool:
+    """Link the PGT whose IOU came with the validation answer to this session and user.
+
+    Returns whether a PGT was found. The callback may have been served by another node: the
+    shared database is the only meeting point.
+    """
     pgtiou = request.session.get("pgtiou")
     if not pgtiou or not cas_settings.proxy_callback:
-        return
-    key = mapping_key(session_key)
-    ProxyGrantingTicket.objects.filter(user=user, session_key=key).exclude(pgtiou=pgtiou).delete()
-    claimed = ProxyGrantingTicket.objects.filter(pgtiou=pgtiou).update(user=user, session_key=key)
-    if not claimed:
-        log.proxy.warning(
-            "No PGT arrived for IOU %s: the CAS server could not reach CAS_PROXY_CALLBACK",
-            log.redact(pgtiou),
-        )
+        return False
+    if _claim(pgtiou, user, mapping_key(session_key)):
+        return True
+    log.proxy.warning(
+        "No PGT arrived for IOU %s: the CAS server could not reach CAS_PROXY_CALLBACK",
+        log.redact(pgtiou),
+    )
+    return False
+
+
+def _claim(pgtiou: str, user: Any, key: str) -> bool:
+    unclaimed = ProxyGrantingTicket.objects.filter(pgtiou=pgtiou, session_key__isnull=True)
+    with transaction.atomic():
+        newest = unclaimed.order_by("-pk").values_list("pk", flat=True).first()
+        if newest is None:
+            return False
+        # One PGT per (session, user): the unique constraint of the 5.1 schema.
+        ProxyGrantingTicket.objects.filter(user=user, session_key=key).delete()
+        ProxyGrantingTicket.objects.filter(pk=newest).update(user=user, session_key=key)
+        unclaimed.exclude(pk=newest).delete()
+    return True
 
 
 def retrieve_proxy_ticket(request: HttpRequest, service: str) -> str:
-    """A proxy ticket for ``service`` on behalf of this session's user, or :class:`ProxyError`."""
-    session_key = request.session.session_key or ""
-    pgt = (
-        ProxyGrantingTicket.objects.filter(user=request.user, session_key=mapping_key(session_key))
-        .values_list("pgt", flat=True)
-        .first()
-    )
+    """A proxy ticket for ``service`` on behalf of this session's user, or :class:`ProxyError`.
+
+    ``ProxyError.args`` are ``(code, message)``: the CAS error code (``INVALID_TICKET``,
+    ``UNAUTHORIZED_SERVICE``, ...) or ``CAS_UNAVAILABLE`` when the server cannot be asked.
+    """
+    pgt = _session_pgt(request)
     if not pgt:
         raise ProxyError("INVALID_TICKET", "No proxy ticket found for this HttpRequest object")
     client = get_cas_client(service_url=service, request=request)
     try:
-        ticket: str = client.get_proxy_ticket(pgt)
+        ticket = request_proxy_ticket(client, pgt)
+    except ProxyError as error:
+        log.proxy.warning("CAS refused a proxy ticket for %s: %s", service, error.args[0])
+        raise
     except CASError as error:
         raise ProxyError(*error.args) from error
     except CASUnavailable as error:
-        raise ProxyError("CAS_UNAVAILABLE", str(error)) from error
-    except Exception as error:  # noqa: BLE001 - 5.1 wraps every failure in ProxyError
-        raise ProxyError(error) from error
+        raise ProxyError("CAS_UNAVAILABLE", _without(str(error), pgt)) from error
+    except Exception as error:  # 5.1 wraps every failure in ProxyError
+        raise ProxyError(_without(str(error), pgt)) from error
+    log.proxy.info("Obtained proxy ticket %s for %s", log.redact(ticket), service)
     return ticket
+
+
+def _session_pgt(request: HttpRequest) -> str | None:
+    """The PGT linked to this request's session and user, claiming one that came late."""
+    user = getattr(request, "user", None)
+    session = getattr(request, "session", None)
+    if user is None or not user.is_authenticated or session is None or not session.session_key:
+        return None
+    key = mapping_key(session.session_key)
+    pgts = ProxyGrantingTicket.objects.filter(user=user, session_key=key).values_list(
+        "pgt", flat=True
+    )
+    pgt: str | None = pgts.first()
+    pgtiou = session.get("pgtiou")
+    if pgt is None and pgtiou and cas_settings.proxy_callback and _claim(pgtiou, user, key):
+        # The callback reached us after the login had looked for it (a slow node or server).
+        pgt = pgts.first()
+    return pgt
+
+
+def request_proxy_ticket(client: Any, pgt: str) -> str:
+    """Exchange ``pgt`` for a proxy ticket for ``client.service_url`` at the ``/proxy`` endpoint.
+
+    python-cas's own ``get_proxy_ticket`` parses with a non-hardened parser and loses the error
+    code of ``cas:proxyFailure``, so it is replaced here, unless a site or a test has put its own
+    method in place (patching ``cas.CASClientV2.get_proxy_ticket``), which is then called.
+    """
+    if getattr(type(client), "get_proxy_ticket", _STOCK_GET_PROXY_TICKET) is not (
+        _STOCK_GET_PROXY_TICKET
+    ):
+        return str(client.get_proxy_ticket(pgt))
+    response = client.session.get(client.get_proxy_url(pgt))
+    if response.status_code != 200:
+        raise ProxyError(f"Bad http code {response.status_code}")
+    return parse_proxy_answer(response.content)
+
+
+def parse_proxy_answer(data: bytes | str) -> str:
+    """The ticket of a ``cas:proxySuccess`` answer; ``ProxyError(code, message)`` otherwise."""
+    root = parse_xml(data)
+    ticket = root.findtext(f"{{{CAS_NS}}}proxySuccess/{{{CAS_NS}}}proxyTicket")
+    if ticket and ticket.strip():
+        return str(ticket.strip())
+    # The protocol says proxyFailure; some servers (django-cas-server) send authenticationFailure.
+    for name in ("proxyFailure", "authenticationFailure"):
+        failure = root.find(f"{{{CAS_NS}}}{name}")
+        if failure is not None:
+            raise ProxyError(failure.get("code", "UNKNOWN"), (failure.text or "").strip()[:200])
+    raise ProxyError("INVALID_RESPONSE", "The CAS server answered neither proxySuccess nor failure")
+
+
+def _without(message: str, pgt: str) -> str:
+    """``message`` with the PGT masked (transport errors quote the URL, which carries it)."""
+    for form in {pgt, quote(pgt, safe=""), quote(pgt)}:
+        message = message.replace(form, log.redact(pgt))
+    return message

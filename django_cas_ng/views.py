@@ -94,7 +94,11 @@ class LoginView(View):
         landing = redirects.login_landing(request)
         if request.user.is_authenticated:
             if cas_settings.logged_msg is not None:
-                messages.success(request, cas_settings.logged_msg % request.user.get_username())
+                messages.success(
+                    request,
+                    cas_settings.logged_msg % request.user.get_username(),
+                    fail_silently=True,
+                )
             return self.successful_login(request=request, next_page=landing)
 
         service_url = get_service_url(request, landing)
@@ -118,7 +122,9 @@ class LoginView(View):
         proxy.claim_pgt(request, user, session_key)
         log.login.info("Signed in %s (ticket %s)", user.get_username(), log.redact(ticket))
         if cas_settings.login_msg is not None:
-            messages.success(request, cas_settings.login_msg % user.get_username())
+            messages.success(
+                request, cas_settings.login_msg % user.get_username(), fail_silently=True
+            )
         return self.successful_login(request=request, next_page=landing)
 
     def redirect_to_cas(self, request: HttpRequest, service_url: str, landing: str) -> HttpResponse:
@@ -145,10 +151,11 @@ class LogoutView(View):
     @maps_errors
     def get(self, request: HttpRequest) -> HttpResponse:
         landing = redirects.logout_landing(request)
-        session_key = request.session.session_key if hasattr(request, "session") else None
+        session = getattr(request, "session", None)
+        session_key = session.session_key if session is not None else None
         ticket = ticket_for_session(session_key)
         user = getattr(request, "user", None)
-        cas_user_logout.send(sender="manual", user=user, session=request.session, ticket=ticket)
+        cas_user_logout.send(sender="manual", user=user, session=session, ticket=ticket)
         forget_session(session_key)
         auth_logout(request)
         log.logout.info(

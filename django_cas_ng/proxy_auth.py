@@ -1,0 +1,293 @@
+"""Accept proxy (and service) tickets presented by other services: validate them at
+``(p3/)proxyValidate`` and trust a proxy ticket only when its chain is in ``CAS_PROXY_CHAINS``.
+
+:func:`authenticate_proxy_ticket` does the work; :func:`proxy_ticket_required` (a view decorator)
+and :class:`django_cas_ng.contrib.drf.CASProxyTicketAuthentication` turn its outcome into a user
+or a 401. Nothing is stored: each request presents a fresh, single-use ticket.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import wraps
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urljoin
+
+from django.http import HttpRequest, JsonResponse
+from django.http.response import HttpResponseBase
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.csrf import csrf_exempt
+from lxml import etree
+
+from . import log
+from .client import CAS_NS, _collect_attributes, get_protocol, get_proxy_validate_client, parse_xml
+from .conf import cas_settings
+from .exceptions import CASUnavailable, TicketValidationError
+
+if TYPE_CHECKING:
+    from .backends import CASBackend
+
+__all__ = [
+    "ANY_SERVICE",
+    "AcceptedTicket",
+    "ValidatedTicket",
+    "authenticate_proxy_ticket",
+    "chain_is_allowed",
+    "parse_proxy_validation",
+    "proxy_ticket_required",
+    "service_url_for",
+    "ticket_from_request",
+]
+
+#: Key of ``CAS_PROXY_CHAINS`` whose chains apply to services without an entry of their own.
+ANY_SERVICE = "*"
+#: The ``Authorization`` scheme: ``Authorization: CAS PT-...``.
+AUTH_SCHEME = "CAS"
+#: Attribute of the request holding the :class:`AcceptedTicket` inside a decorated view.
+REQUEST_ATTRIBUTE = "cas_auth"
+
+NO_TICKET = "NO_TICKET"
+MALFORMED_TICKET = "INVALID_REQUEST"
+UNTRUSTED_PROXY_CHAIN = "UNTRUSTED_PROXY_CHAIN"
+USER_REFUSED = "USER_REFUSED"
+
+# CAS tickets are printable ASCII; servers may issue long ones (the spec recommends <= 256).
+_TICKET = re.compile(r"[\x21-\x7e]{1,4096}")
+
+View = TypeVar("View", bound=Callable[..., HttpResponseBase])
+
+
+@dataclass(frozen=True)
+class ValidatedTicket:
+    """What the CAS server said about a ticket it accepted."""
+
+    username: str
+    attributes: dict[str, Any]
+    #: The proxies the ticket went through, most recent first; empty for a service ticket.
+    proxies: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AcceptedTicket:
+    """A ticket this service accepted: the local user, the CAS answer and the service URL."""
+
+    user: Any
+    username: str
+    attributes: Mapping[str, Any]
+    proxies: tuple[str, ...]
+    service: str
+
+
+def ticket_from_request(request: HttpRequest) -> str | None:
+    """The ticket in ``Authorization: CAS <ticket>``, else in ``?ticket=``, else None."""
+    header: str = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == AUTH_SCHEME.lower() and value.strip():
+        return value.strip()
+    return request.GET.get("ticket") or None
+
+
+def service_url_for(request: HttpRequest) -> str:
+    """The URL of this request without its query string, on the public origin.
+
+    It must equal, character for character, the ``targetService`` the caller asked a ticket
+    for; a back end with a fixed service identifier passes ``service=`` instead.
+    """
+    if cas_settings.root_proxied_as:
+        return urljoin(cas_settings.root_proxied_as, request.path)
+    protocol = "https" if cas_settings.force_ssl_service_url else get_protocol(request)
+    return f"{protocol}://{request.get_host()}{request.path}"
+
+
+def authenticate_proxy_ticket(
+    request: HttpRequest, ticket: str, service: str | None = None
+) -> AcceptedTicket:
+    """Validate ``ticket`` for ``service`` (default: :func:`service_url_for`) and map it to a user.
+
+    Raises :class:`TicketValidationError` (``code`` says why) when the CAS server refuses the
+    ticket, its proxy chain is not allowed, or the site's backend refuses the user, and
+    :class:`CASUnavailable` when the CAS server cannot be asked.
+    """
+    if not _TICKET.fullmatch(ticket):
+        raise TicketValidationError("The ticket is malformed.", code=MALFORMED_TICKET)
+    service = service or service_url_for(request)
+    client = get_proxy_validate_client(service, request)
+    validated = parse_proxy_validation(client.get_verification_response(ticket))
+    if not chain_is_allowed(validated.proxies, service):
+        log.proxy.warning(
+            "Refused ticket %s for %s: proxy chain %s is not in CAS_PROXY_CHAINS",
+            log.redact(ticket),
+            service,
+            list(validated.proxies),
+        )
+        raise TicketValidationError(
+            "This ticket came through a proxy chain this service does not trust.",
+            code=UNTRUSTED_PROXY_CHAIN,
+        )
+    user, attributes = user_for_ticket(request, validated)
+    log.proxy.info(
+        "Accepted ticket %s for %s as %s via %s",
+        log.redact(ticket),
+        service,
+        user.get_username(),
+        list(validated.proxies) or "no proxy",
+    )
+    return AcceptedTicket(
+        user=user,
+        username=validated.username,
+        attributes=attributes,
+        proxies=validated.proxies,
+        service=service,
+    )
+
+
+def parse_proxy_validation(data: bytes | str) -> ValidatedTicket:
+    """Read a ``(p3/)proxyValidate`` answer with the hardened parser, ``cas:proxies`` included."""
+    root = parse_xml(data)
+    answer = next((child for child in root if isinstance(child.tag, str)), None)
+    if answer is None:
+        raise CASUnavailable("CAS answer has no authenticationSuccess or Failure element")
+    name = etree.QName(answer).localname
+    if name == "authenticationFailure":
+        code = answer.get("code", "UNKNOWN")
+        log.proxy.info("CAS server refused a presented ticket: %s", code)
+        raise TicketValidationError(f"The CAS server refused the ticket ({code}).", code=code)
+    if name != "authenticationSuccess":
+        raise CASUnavailable(f"unexpected CAS answer element {name!r}")
+    username = (answer.findtext(f"{{{CAS_NS}}}user") or "").strip()
+    if not username:
+        raise CASUnavailable("CAS answer authenticationSuccess names no user")
+    attributes: dict[str, Any] = {}
+    for element in answer:
+        if isinstance(element.tag, str) and etree.QName(element).localname in (
+            "attributes",
+            "norEduPerson",
+        ):
+            _collect_attributes(element, attributes)
+    proxies = tuple(
+        (proxy.text or "").strip()
+        for proxy in answer.iterfind(f"{{{CAS_NS}}}proxies/{{{CAS_NS}}}proxy")
+    )
+    return ValidatedTicket(username=username, attributes=attributes, proxies=proxies)
+
+
+def allowed_chains(service: str) -> Sequence[Sequence[Any]]:
+    """The chains ``CAS_PROXY_CHAINS`` allows for ``service``: its own entry, else ``'*'``."""
+    chains = cas_settings.proxy_chains
+    if service in chains:
+        return chains[service] or ()
+    return chains.get(ANY_SERVICE) or ()
+
+
+def chain_is_allowed(proxies: Sequence[str], service: str) -> bool:
+    """True for a service ticket (no proxy) or a chain matching an allowed one, proxy by proxy."""
+    if not proxies:
+        return True
+    return any(_chain_matches(chain, proxies) for chain in allowed_chains(service))
+
+
+def _chain_matches(chain: Sequence[Any], proxies: Sequence[str]) -> bool:
+    return len(chain) == len(proxies) and all(
+        _url_matches(pattern, url) for pattern, url in zip(chain, proxies, strict=True)
+    )
+
+
+def _url_matches(pattern: Any, url: str) -> bool:
+    """Exact string equality, or a full regular-expression match for ``'^...'`` / compiled."""
+    try:
+        if isinstance(pattern, re.Pattern):
+            return pattern.fullmatch(url) is not None
+        if isinstance(pattern, str) and pattern.startswith("^"):
+            return re.fullmatch(pattern, url) is not None
+    except re.error:
+        log.proxy.error("CAS_PROXY_CHAINS holds an invalid regular expression: %r", pattern)
+        return False
+    return bool(pattern == url)
+
+
+def cas_backend() -> CASBackend:
+    """The first ``CASBackend`` (or subclass) in ``AUTHENTICATION_BACKENDS``, else a plain one."""
+    from django.contrib.auth import get_backends
+
+    from .backends import CASBackend
+
+    for backend in get_backends():
+        if isinstance(backend, CASBackend):
+            return backend
+    return CASBackend()
+
+
+def user_for_ticket(request: HttpRequest, validated: ValidatedTicket) -> tuple[Any, dict[str, Any]]:
+    """The local user for an accepted ticket, through the site's ``CASBackend`` hooks.
+
+    Username cleaning, ``bad_attributes_reject``, ``CAS_CREATE_USER`` and
+    ``user_can_authenticate`` apply as at sign-in; attributes are not copied onto the user.
+    """
+    backend = cas_backend()
+    attributes = dict(validated.attributes)
+    username = backend.get_username(validated.username, attributes)
+    if not username:
+        raise TicketValidationError("The CAS answer carries no usable username.", code=USER_REFUSED)
+    username = backend.clean_username(username)
+    if attributes and backend.bad_attributes_reject(request, username, attributes):
+        raise TicketValidationError("This user may not use this service.", code=USER_REFUSED)
+    attributes = backend.rename_attributes(attributes)
+    user, _created = backend.get_or_create_user(username, attributes)
+    if user is None or not backend.user_can_authenticate(user):
+        raise TicketValidationError("This user may not use this service.", code=USER_REFUSED)
+    return user, attributes
+
+
+def unauthorized(code: str, detail: str, realm: str = "api") -> JsonResponse:
+    """401 with ``WWW-Authenticate: CAS realm="..."`` and a JSON body ``{detail, code}``."""
+    response = JsonResponse({"detail": detail, "code": code}, status=401)
+    response["WWW-Authenticate"] = f'{AUTH_SCHEME} realm="{realm}"'
+    return response
+
+
+def unavailable() -> JsonResponse:
+    """503 with a JSON body, when the CAS server cannot validate the ticket."""
+    return JsonResponse(
+        {"detail": "The CAS server is unavailable.", "code": "CAS_UNAVAILABLE"}, status=503
+    )
+
+
+def proxy_ticket_required(
+    view: View | None = None, *, service: str | None = None, realm: str = "api"
+) -> Any:
+    """Run the view only for a request presenting a ticket this service accepts.
+
+    The ticket comes from ``Authorization: CAS <ticket>`` or ``?ticket=``. The view then sees
+    the user as ``request.user`` and the :class:`AcceptedTicket` as ``request.cas_auth``;
+    otherwise the answer is 401 (503 when the CAS server is unreachable). No session is created
+    and the view is exempt from CSRF, since the ticket, not a cookie, authenticates the call.
+    """
+
+    def decorator(view_func: View) -> View:
+        @wraps(view_func)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            ticket = ticket_from_request(request)
+            if ticket is None:
+                return unauthorized(
+                    NO_TICKET,
+                    "A CAS ticket is required: send 'Authorization: CAS <ticket>'.",
+                    realm,
+                )
+            try:
+                accepted = authenticate_proxy_ticket(request, ticket, service)
+            except TicketValidationError as error:
+                return unauthorized(error.code or "INVALID_TICKET", str(error), realm)
+            except CASUnavailable as error:
+                log.client.error("CAS server unavailable: %s", error)
+                return unavailable()
+            request.user = accepted.user
+            setattr(request, REQUEST_ATTRIBUTE, accepted)
+            response = view_func(request, *args, **kwargs)
+            patch_vary_headers(response, ("Authorization",))
+            return response
+
+        return csrf_exempt(wrapper)  # type: ignore[return-value]
+
+    return decorator(view) if view is not None else decorator

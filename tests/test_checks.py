@@ -1,0 +1,205 @@
+"""System checks: each id fires on the bad setting it names and stays silent on good ones."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from typing import Any
+
+import pytest
+import requests
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware
+from django.core.checks import run_checks
+from django.urls import reverse_lazy
+
+from django_cas_ng import checks
+from django_cas_ng.backends import CASBackend
+from django_cas_ng.checks import check_settings
+from django_cas_ng.conf import DEFAULTS
+
+
+class CampusBackend(CASBackend):
+    """A site's own subclass, as AUTHENTICATION_BACKENDS may name it."""
+
+
+class CampusSessionMiddleware(SessionMiddleware):
+    pass
+
+
+class CampusAuthenticationMiddleware(AuthenticationMiddleware):
+    pass
+
+
+SESSIONS = "django.contrib.sessions.middleware.SessionMiddleware"
+AUTH = "django.contrib.auth.middleware.AuthenticationMiddleware"
+CAS_MIDDLEWARE = "django_cas_ng.middleware.CASMiddleware"
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+def handler(user: Any, affiliations: list[str]) -> None:
+    """An affiliations handler."""
+
+
+def ids() -> list[str]:
+    """The ids of every django_cas_ng check Django runs (check_settings and any other)."""
+    return [message.id for message in run_checks() if message.id.startswith("django_cas_ng.")]
+
+
+def ids_in_source() -> set[str]:
+    """Every id checks.py can emit, read from the ``_error(n, ...)``/``_warning(n, ...)`` calls."""
+    source = inspect.getsource(checks)
+    errors = {f"E{int(n):03d}" for n in re.findall(r"_error\(\s*(\d+)", source)}
+    warnings = {f"W{int(n):03d}" for n in re.findall(r"_warning\(\s*(\d+)", source)}
+    return errors | warnings
+
+
+def apply(settings: Any, overrides: dict[str, Any]) -> None:
+    for name, value in overrides.items():
+        setattr(settings, name, value)
+
+
+def test_the_test_settings_pass_every_check() -> None:
+    assert check_settings() == []
+
+
+def test_every_default_passes_once_the_server_url_is_set(settings) -> None:
+    for name in DEFAULTS:
+        if name != "CAS_SERVER_URL" and hasattr(settings, name):
+            delattr(settings, name)
+    assert ids() == []
+
+
+def test_the_test_settings_pass_every_registered_check() -> None:
+    assert ids() == []
+
+
+def test_check_settings_is_registered_with_django(settings) -> None:
+    settings.CAS_VERSION = "4"
+    assert "django_cas_ng.E003" in [message.id for message in run_checks()]
+
+
+BAD: list[tuple[str, dict[str, Any]]] = [
+    ("E001", {"CAS_SERVER_URL": None}),
+    ("E001", {"CAS_SERVER_URL": ""}),
+    ("E002", {"CAS_SERVER_URL": "cas.example.org/cas/"}),
+    ("E002", {"CAS_SERVER_URL": "ftp://cas.example.org/cas/"}),
+    ("E002", {"CAS_SERVER_URL": "https://"}),
+    ("E003", {"CAS_VERSION": "4"}),
+    ("E003", {"CAS_VERSION": 4}),
+    ("E003", {"CAS_VERSION": "saml"}),
+    ("E003", {"CAS_VERSION": True}),
+    ("E004", {"CAS_FORCE_CHANGE_USERNAME_CASE": "title"}),
+    ("E004", {"CAS_FORCE_CHANGE_USERNAME_CASE": "LOWER"}),
+    ("E005", {"MIDDLEWARE": [AUTH, CAS_MIDDLEWARE]}),
+    ("E006", {"MIDDLEWARE": [SESSIONS, CAS_MIDDLEWARE]}),
+    ("E007", {"AUTHENTICATION_BACKENDS": [MODEL_BACKEND]}),
+    ("E007", {"AUTHENTICATION_BACKENDS": [MODEL_BACKEND, "no.such.Backend"]}),
+    ("E008", {"CAS_GATEWAY": True, "CAS_RENEW": True}),
+    ("E009", {"CAS_EXTRA_LOGIN_PARAMS": "locale=fr"}),
+    ("E009", {"CAS_RENAME_ATTRIBUTES": [("mail", "email")]}),
+    ("E009", {"CAS_PROXY_CHAINS": ["https://api.example.org/"]}),
+    ("E009", {"CAS_AFFILIATIONS_HANDLERS": ["myapp.handlers.staff"]}),
+    ("E009", {"CAS_AFFILIATIONS_HANDLERS": handler}),
+    ("E009", {"CAS_SESSION_FACTORY": "requests.Session"}),
+    ("E009", {"CAS_TIMEOUT": 0}),
+    ("E009", {"CAS_TIMEOUT": "5"}),
+    ("E009", {"CAS_TIMEOUT": True}),
+    ("E009", {"CAS_TIMEOUT": (3,)}),
+    ("E009", {"CAS_TIMEOUT": (3, -1)}),
+    ("E009", {"CAS_MAX_RESPONSE_BYTES": 0}),
+    ("E009", {"CAS_MAX_RESPONSE_BYTES": "1MB"}),
+    ("E009", {"CAS_SLO_MAX_BYTES": -1}),
+    ("E009", {"CAS_SLO_ALLOWED_NETWORKS": "10.0.0.0/8"}),
+    ("E009", {"CAS_SLO_ALLOWED_NETWORKS": ["cas.example.org"]}),
+    ("E009", {"CAS_CA_BUNDLE": 1}),
+    ("E009", {"CAS_CLIENT_CERT": 1}),
+    ("E009", {"CAS_REDIRECT_URL": ""}),
+    ("E009", {"CAS_REDIRECT_URL": None}),
+    ("E009", {"CAS_USERNAME_ATTRIBUTE": ""}),
+    ("E009", {"CAS_AFFILIATIONS_KEY": None}),
+    ("E010", {"CAS_PROXY_CALLBACK": "/accounts/callback/"}),
+    ("E010", {"CAS_PROXY_CALLBACK": "http://www.example.org/accounts/callback/"}),
+    ("E011", {"CAS_ROOT_PROXIED_AS": "www.example.org"}),
+    ("E011", {"CAS_ROOT_PROXIED_AS": "/"}),
+    ("E012", {"CAS_PROXY_CHAINS": {"api.example.org": [["https://app.example.org/cb"]]}}),
+    ("E012", {"CAS_PROXY_CHAINS": {"*": "https://app.example.org/cb"}}),
+    ("W001", {"CAS_VERIFY_SSL_CERTIFICATE": False}),
+    ("W002", {"SESSION_ENGINE": "django.contrib.sessions.backends.signed_cookies"}),
+    ("W003", {"CAS_SERVER_URL": "http://cas.example.org/cas/", "DEBUG": False}),
+]
+
+
+@pytest.mark.parametrize(
+    ("check_id", "overrides"), BAD, ids=[f"{cid}-{next(iter(o.values()))!r}" for cid, o in BAD]
+)
+def test_check_fires_on_bad_setting_and_nothing_else_does(
+    settings, check_id: str, overrides: dict[str, Any]
+) -> None:
+    apply(settings, overrides)
+    found = ids()
+    assert found
+    assert set(found) == {f"django_cas_ng.{check_id}"}
+
+
+def test_every_check_id_in_checks_py_has_a_bad_setting_above() -> None:
+    assert {check_id for check_id, _ in BAD} == ids_in_source()
+
+
+def test_errors_carry_a_hint_or_name_the_setting(settings) -> None:
+    settings.CAS_FORCE_CHANGE_USERNAME_CASE = "title"
+    (message,) = check_settings()
+    assert "CAS_FORCE_CHANGE_USERNAME_CASE" in message.msg
+    assert message.hint
+
+
+GOOD: list[dict[str, Any]] = [
+    {"CAS_SERVER_URL": "/cas/"},
+    {"CAS_SERVER_URL": "https://cas.example.org:8443/cas"},
+    {"CAS_SERVER_URL": "http://localhost:8000/cas/", "DEBUG": True},
+    {"CAS_VERSION": "1"},
+    {"CAS_VERSION": "2"},
+    {"CAS_VERSION": "CAS_2_SAML_1_0"},
+    {"CAS_VERSION": 1},
+    {"CAS_VERSION": 2},
+    {"CAS_VERSION": 3},
+    {"CAS_FORCE_CHANGE_USERNAME_CASE": "lower"},
+    {"CAS_FORCE_CHANGE_USERNAME_CASE": "upper"},
+    {"CAS_FORCE_CHANGE_USERNAME_CASE": None},
+    {
+        "MIDDLEWARE": [
+            "tests.test_checks.CampusSessionMiddleware",
+            "tests.test_checks.CampusAuthenticationMiddleware",
+        ]
+    },
+    {"AUTHENTICATION_BACKENDS": ["tests.test_checks.CampusBackend"]},
+    {"CAS_GATEWAY": True},
+    {"CAS_RENEW": True},
+    {"CAS_EXTRA_LOGIN_PARAMS": {"locale": "fr"}},
+    {"CAS_RENAME_ATTRIBUTES": {"mail": "email"}},
+    {"CAS_AFFILIATIONS_HANDLERS": [handler]},
+    {"CAS_AFFILIATIONS_HANDLERS": (handler,)},
+    {"CAS_SESSION_FACTORY": requests.Session},
+    {"CAS_TIMEOUT": 10},
+    {"CAS_TIMEOUT": 2.5},
+    {"CAS_TIMEOUT": (3.05, 27)},
+    {"CAS_TIMEOUT": [1, 2]},
+    {"CAS_SLO_ALLOWED_NETWORKS": ["10.0.0.0/8", "192.0.2.7", "2001:db8::/32"]},
+    {"CAS_SLO_ALLOWED_NETWORKS": []},
+    {"CAS_CA_BUNDLE": "/etc/ssl/campus-ca.pem"},
+    {"CAS_CLIENT_CERT": "/etc/ssl/client.pem"},
+    {"CAS_CLIENT_CERT": ("/etc/ssl/client.crt", "/etc/ssl/client.key")},
+    {"CAS_REDIRECT_URL": "home"},
+    {"CAS_REDIRECT_URL": reverse_lazy("home")},
+    {"CAS_PROXY_CALLBACK": "https://www.example.org/accounts/callback/"},
+    {"CAS_ROOT_PROXIED_AS": "https://www.example.org"},
+    {"CAS_PROXY_CHAINS": {"https://api.example.org/": [["https://app.example.org/cb"]]}},
+    {"CAS_VERIFY_SSL_CERTIFICATE": True},
+    {"SESSION_ENGINE": "django.contrib.sessions.backends.cache"},
+]
+
+
+@pytest.mark.parametrize("overrides", GOOD, ids=[repr(o) for o in GOOD])
+def test_checks_are_silent_on_good_setting(settings, overrides: dict[str, Any]) -> None:
+    apply(settings, overrides)
+    assert ids() == []
