@@ -1,10 +1,18 @@
 """Fixtures for tests that sign in through the real CAS server of tests.casserver."""
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
+from django.conf import settings as django_settings
+from django.dispatch import Signal
+from django.test import override_settings
 
+from django_cas_ng.client import reset_http_sessions
+from django_cas_ng.signals import cas_user_authenticated, cas_user_logout
 from tests.casserver import CASServer
+from tests.integration.browser import Browser
 
 USERS = {"alice": "alice-password", "bob": "bob-password"}
 ATTRIBUTES = {
@@ -29,3 +37,94 @@ def cas_server() -> Iterator[CASServer]:
     """A started CAS server knowing alice (full attributes) and bob (email only)."""
     with CASServer(users=USERS, attributes=ATTRIBUTES) as server:
         yield server
+
+
+# --- Fixtures for the browser-flow tests (our app on pytest-django's live_server) ----------
+
+
+class SignalRecorder:
+    """Records every sending of one signal; receivers run in the live server's threads."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, sender: Any, **kwargs: Any) -> None:
+        kwargs.pop("signal", None)
+        with self._lock:
+            self.calls.append({"sender": sender, **kwargs})
+
+    def senders(self) -> list[Any]:
+        with self._lock:
+            return [call["sender"] for call in self.calls]
+
+
+def _record(signal: Signal) -> Iterator[SignalRecorder]:
+    recorder = SignalRecorder()
+    signal.connect(recorder, weak=False)
+    try:
+        yield recorder
+    finally:
+        signal.disconnect(recorder)
+
+
+@pytest.fixture(scope="session")
+def _static_url_for_live_server() -> Iterator[None]:
+    """tests.settings has no STATIC_URL, and the live server's static files handler then fails
+    every request (``startswith first arg must be str ... not bytes``); give it one."""
+    if getattr(django_settings, "STATIC_URL", None):
+        yield
+        return
+    with override_settings(STATIC_URL="/static/"):
+        yield
+
+
+@pytest.fixture(scope="session")
+def live_server(_static_url_for_live_server: None, live_server: Any) -> Any:
+    """pytest-django's live server (session scoped), started with a STATIC_URL."""
+    return live_server
+
+
+@pytest.fixture
+def authenticated_signals() -> Iterator[SignalRecorder]:
+    """Every ``cas_user_authenticated`` sent during the test."""
+    yield from _record(cas_user_authenticated)
+
+
+@pytest.fixture
+def logout_signals() -> Iterator[SignalRecorder]:
+    """Every ``cas_user_logout`` sent during the test."""
+    yield from _record(cas_user_logout)
+
+
+@pytest.fixture
+def app(live_server: Any, cas_server: CASServer, settings: Any) -> Any:
+    """Our app (tests.settings) on the live server, signing in through the harness CAS server.
+
+    Returns the ``settings`` fixture, so a test can change ``CAS_*`` settings before the flow.
+    """
+    settings.CAS_SERVER_URL = cas_server.url
+    settings.CAS_VERSION = "3"
+    reset_http_sessions()
+    return settings
+
+
+@pytest.fixture
+def browser_factory(live_server: Any, cas_server: CASServer) -> Iterator[Callable[[], Browser]]:
+    """Make fresh browsers (each its own cookie jar) on our app and the CAS server."""
+    made: list[Browser] = []
+
+    def make() -> Browser:
+        browser = Browser(live=live_server.url, cas=cas_server)
+        made.append(browser)
+        return browser
+
+    yield make
+    for browser in made:
+        browser.session.close()
+
+
+@pytest.fixture
+def browser(app: Any, browser_factory: Callable[[], Browser]) -> Browser:
+    """One fresh browser, with the app wired to the CAS server."""
+    return browser_factory()

@@ -1,0 +1,354 @@
+"""Obtaining proxy tickets: the PGT callback, the claim at login, ``retrieve_pt`` and the PGT's
+end (logout, Single Logout, cleanup). The CAS server is faked with ``responses``."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from importlib import import_module
+from unittest import mock
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+import responses
+from cas import CASError
+from django.conf import settings as django_settings
+from django.http import HttpRequest
+from django.test import Client, RequestFactory
+from django.utils import timezone
+
+from django_cas_ng import proxy
+from django_cas_ng.models import ProxyError, ProxyGrantingTicket
+from django_cas_ng.sessions import clean_deleted_sessions, get_user_from_session
+from tests.conftest import CAS, failure_xml, success_xml
+from tests.slo_helpers import logout_request
+
+pytestmark = pytest.mark.django_db
+
+VALIDATE = CAS + "p3/serviceValidate"
+PROXY = CAS + "proxy"
+CALLBACK = "https://testserver/accounts/callback/"
+TARGET = "https://api.example.org/resource/"
+
+
+def proxy_success(ticket: str = "PT-1-xyz") -> str:
+    return (
+        '<cas:serviceResponse xmlns:cas="http://www.yale.edu/tp/cas"><cas:proxySuccess>'
+        f"<cas:proxyTicket>{ticket}</cas:proxyTicket></cas:proxySuccess></cas:serviceResponse>"
+    )
+
+
+def proxy_failure(code: str, element: str = "proxyFailure") -> str:
+    return (
+        '<cas:serviceResponse xmlns:cas="http://www.yale.edu/tp/cas">'
+        f'<cas:{element} code="{code}">PGT-1-secret unknown</cas:{element}>'
+        "</cas:serviceResponse>"
+    )
+
+
+def query(url: str) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(url).query)
+
+
+def deliver_pgt(pgtiou: str, pgt: str) -> int:
+    """What the CAS server does on its own connection: GET the callback with the pair."""
+    request = RequestFactory().get("/accounts/callback/", {"pgtIou": pgtiou, "pgtId": pgt})
+    return proxy.receive_callback(request).status_code
+
+
+def validation_delivering_pgt(pgtiou: str = "PGTIOU-1", pgt: str = "PGT-1-secret"):
+    """A fake validation that calls the callback before answering, as CAS servers do."""
+
+    def answer(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
+        assert query(request.url or "")["pgtUrl"] == [CALLBACK]
+        assert deliver_pgt(pgtiou, pgt) == 200
+        return 200, {}, success_xml("alice", pgtiou=pgtiou)
+
+    return answer
+
+
+@pytest.fixture
+def proxy_settings(settings):
+    settings.CAS_PROXY_CALLBACK = CALLBACK
+    return settings
+
+
+def sign_in(client: Client, cas_http: responses.RequestsMock, ticket: str = "ST-1-abc") -> None:
+    cas_http.add_callback(responses.GET, VALIDATE, callback=validation_delivering_pgt())
+    response = client.get(f"/accounts/login/?ticket={ticket}")
+    assert response.status_code == 302
+
+
+def request_of(client: Client) -> HttpRequest:
+    """A request carrying the session (and so the user) of ``client``."""
+    store = import_module(django_settings.SESSION_ENGINE).SessionStore
+    request = RequestFactory().get("/")
+    request.session = store(session_key=client.session.session_key)
+    request.user = get_user_from_session(request.session)
+    return request
+
+
+# The callback
+
+
+def test_callback_answers_200_to_bare_reachability_check(client: Client) -> None:
+    assert client.get("/accounts/callback/").status_code == 200
+    assert not ProxyGrantingTicket.objects.exists()
+
+
+@pytest.mark.parametrize("params", ["pgtIou=PGTIOU-1", "pgtId=PGT-1", "pgtIou=&pgtId=PGT-1"])
+def test_callback_answers_400_to_half_filled_request(client: Client, params: str) -> None:
+    assert client.get(f"/accounts/callback/?{params}").status_code == 400
+    assert not ProxyGrantingTicket.objects.exists()
+
+
+def test_callback_stores_unclaimed_pgt(client: Client) -> None:
+    assert client.get("/accounts/callback/?pgtIou=PGTIOU-1&pgtId=PGT-1").status_code == 200
+    stored = ProxyGrantingTicket.objects.get(pgtiou="PGTIOU-1")
+    assert (stored.pgt, stored.session_key, stored.user) == ("PGT-1", None, None)
+
+
+def test_callback_refuses_values_longer_than_the_columns(client: Client) -> None:
+    response = client.get(f"/accounts/callback/?pgtIou=PGTIOU-1&pgtId=PGT-{'x' * 300}")
+    assert response.status_code == 400
+    assert not ProxyGrantingTicket.objects.exists()
+
+
+def test_repeated_callback_keeps_one_unclaimed_row_per_iou() -> None:
+    deliver_pgt("PGTIOU-1", "PGT-1-old")
+    deliver_pgt("PGTIOU-1", "PGT-1-new")
+    assert list(ProxyGrantingTicket.objects.values_list("pgt", flat=True)) == ["PGT-1-new"]
+
+
+def test_callback_never_logs_the_pgt(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG, logger="django_cas_ng"):
+        deliver_pgt("PGTIOU-1-abcdefgh", "PGT-1-secret")
+    assert caplog.records
+    assert "PGT-1-secret" not in caplog.text
+    assert "PGTIOU-1-abcdefgh" not in caplog.text
+
+
+# The login
+
+
+def test_validation_sends_pgt_url_when_callback_is_set(proxy_settings, client, cas_http) -> None:
+    cas_http.get(VALIDATE, body=success_xml())
+    client.get("/accounts/login/?ticket=ST-1-abc")
+    assert query(cas_http.calls[0].request.url)["pgtUrl"] == [CALLBACK]
+
+
+def test_validation_sends_no_pgt_url_without_callback(client: Client, cas_http) -> None:
+    cas_http.get(VALIDATE, body=success_xml())
+    client.get("/accounts/login/?ticket=ST-1-abc")
+    assert "pgtUrl" not in query(cas_http.calls[0].request.url)
+
+
+def test_login_links_pgt_delivered_during_validation_to_session_and_user(
+    proxy_settings, client, cas_http
+) -> None:
+    sign_in(client, cas_http)
+    stored = ProxyGrantingTicket.objects.get()
+    assert stored.session_key == client.session.session_key
+    assert stored.user is not None and stored.user.username == "alice"
+
+
+def test_login_without_delivered_pgt_still_succeeds_and_warns(
+    proxy_settings, client, cas_http, caplog
+) -> None:
+    cas_http.get(VALIDATE, body=success_xml("alice", pgtiou="PGTIOU-lost"))
+    with caplog.at_level(logging.WARNING, logger="django_cas_ng.proxy"):
+        response = client.get("/accounts/login/?ticket=ST-1-abc")
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"]
+    assert "could not reach CAS_PROXY_CALLBACK" in caplog.text
+    assert not ProxyGrantingTicket.objects.exists()
+
+
+def test_claim_keeps_newest_of_duplicate_unclaimed_rows(proxy_settings, client, cas_http) -> None:
+    ProxyGrantingTicket.objects.create(pgtiou="PGTIOU-1", pgt="PGT-1-first")
+    ProxyGrantingTicket.objects.create(pgtiou="PGTIOU-1", pgt="PGT-1-retry")
+    cas_http.get(VALIDATE, body=success_xml("alice", pgtiou="PGTIOU-1"))
+    assert client.get("/accounts/login/?ticket=ST-1-abc").status_code == 302
+    assert list(ProxyGrantingTicket.objects.values_list("pgt", "session_key")) == [
+        ("PGT-1-retry", client.session.session_key)
+    ]
+
+
+# retrieve_pt
+
+
+def test_retrieve_pt_returns_proxy_ticket_for_the_service(proxy_settings, client, cas_http) -> None:
+    sign_in(client, cas_http)
+    cas_http.get(PROXY, body=proxy_success("PT-1-xyz"))
+
+    ticket = ProxyGrantingTicket.retrieve_pt(request_of(client), TARGET)
+
+    assert ticket == "PT-1-xyz"
+    sent = query(cas_http.calls[-1].request.url)
+    assert sent == {"pgt": ["PGT-1-secret"], "targetService": [TARGET]}
+
+
+@pytest.mark.parametrize("element", ["proxyFailure", "authenticationFailure"])
+def test_retrieve_pt_raises_proxy_error_with_the_cas_code(
+    proxy_settings, client, cas_http, element: str
+) -> None:
+    sign_in(client, cas_http)
+    cas_http.get(PROXY, body=proxy_failure("UNAUTHORIZED_SERVICE", element))
+
+    with pytest.raises(ProxyError) as raised:
+        ProxyGrantingTicket.retrieve_pt(request_of(client), TARGET)
+
+    assert raised.value.args[0] == "UNAUTHORIZED_SERVICE"
+
+
+def test_retrieve_pt_without_pgt_raises_invalid_ticket(client: Client, cas_http) -> None:
+    cas_http.get(VALIDATE, body=success_xml())
+    client.get("/accounts/login/?ticket=ST-1-abc")
+
+    with pytest.raises(ProxyError) as raised:
+        ProxyGrantingTicket.retrieve_pt(request_of(client), TARGET)
+
+    assert raised.value.args[0] == "INVALID_TICKET"
+    assert not cas_http.calls[1:]
+
+
+def test_retrieve_pt_for_anonymous_request_raises_invalid_ticket(client: Client) -> None:
+    client.get("/")
+    with pytest.raises(ProxyError) as raised:
+        ProxyGrantingTicket.retrieve_pt(request_of(client), TARGET)
+    assert raised.value.args[0] == "INVALID_TICKET"
+
+
+def test_retrieve_pt_claims_pgt_whose_callback_came_after_login(
+    proxy_settings, client, cas_http
+) -> None:
+    cas_http.get(VALIDATE, body=success_xml("alice", pgtiou="PGTIOU-late"))
+    client.get("/accounts/login/?ticket=ST-1-abc")
+    deliver_pgt("PGTIOU-late", "PGT-late")
+    cas_http.get(PROXY, body=proxy_success())
+
+    assert ProxyGrantingTicket.retrieve_pt(request_of(client), TARGET) == "PT-1-xyz"
+    assert query(cas_http.calls[-1].request.url)["pgt"] == ["PGT-late"]
+    assert ProxyGrantingTicket.objects.get().session_key == client.session.session_key
+
+
+def test_retrieve_pt_when_cas_unreachable_raises_without_revealing_pgt(
+    proxy_settings, client, cas_http
+) -> None:
+    sign_in(client, cas_http)
+    cas_http.get(PROXY, body=requests.ConnectionError(f"cannot open {PROXY}?pgt=PGT-1-secret"))
+
+    with pytest.raises(ProxyError) as raised:
+        ProxyGrantingTicket.retrieve_pt(request_of(client), TARGET)
+
+    assert raised.value.args[0] == "CAS_UNAVAILABLE"
+    assert "PGT-1-secret" not in str(raised.value.args)
+
+
+def test_retrieve_pt_on_http_error_raises_bad_http_code(proxy_settings, client, cas_http) -> None:
+    sign_in(client, cas_http)
+    cas_http.get(PROXY, status=404, body="not here")
+    with pytest.raises(ProxyError, match="Bad http code 404"):
+        ProxyGrantingTicket.retrieve_pt(request_of(client), TARGET)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "<not xml",
+        '<!DOCTYPE x [<!ENTITY e "PT-evil">]><cas:serviceResponse '
+        'xmlns:cas="http://www.yale.edu/tp/cas"><cas:proxySuccess><cas:proxyTicket>&e;'
+        "</cas:proxyTicket></cas:proxySuccess></cas:serviceResponse>",
+    ],
+)
+def test_retrieve_pt_refuses_unreadable_answers(proxy_settings, client, cas_http, body) -> None:
+    sign_in(client, cas_http)
+    cas_http.get(PROXY, body=body)
+    with pytest.raises(ProxyError) as raised:
+        ProxyGrantingTicket.retrieve_pt(request_of(client), TARGET)
+    assert raised.value.args[0] == "CAS_UNAVAILABLE"
+
+
+def test_retrieve_pt_honours_patched_python_cas_method(proxy_settings, client, cas_http) -> None:
+    sign_in(client, cas_http)
+    with mock.patch("cas.CASClientV2.get_proxy_ticket", return_value="PT-patched") as patched:
+        assert ProxyGrantingTicket.retrieve_pt(request_of(client), TARGET) == "PT-patched"
+    patched.assert_called_once_with("PGT-1-secret")
+
+
+def test_retrieve_pt_turns_python_cas_errors_into_proxy_error(
+    proxy_settings, client, cas_http
+) -> None:
+    sign_in(client, cas_http)
+    error = CASError("INVALID_TICKET", "PGT unknown")
+    with (
+        mock.patch("cas.CASClientV2.get_proxy_ticket", side_effect=error),
+        pytest.raises(ProxyError) as raised,
+    ):
+        ProxyGrantingTicket.retrieve_pt(request_of(client), TARGET)
+    assert raised.value.args == ("INVALID_TICKET", "PGT unknown")
+
+
+def test_pgt_never_reaches_the_logs_from_login_to_proxy_ticket(
+    proxy_settings, client, cas_http, caplog
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        sign_in(client, cas_http)
+        cas_http.get(PROXY, body=proxy_success())
+        ProxyGrantingTicket.retrieve_pt(request_of(client), TARGET)
+        cas_http.get(PROXY, body=proxy_failure("INVALID_TICKET"))
+        with pytest.raises(ProxyError):
+            ProxyGrantingTicket.retrieve_pt(request_of(client), TARGET)
+    assert "PGT-1-secret" not in caplog.text
+    assert "PT-1-xyz" not in caplog.text
+
+
+# The end of a PGT
+
+
+def test_logout_deletes_the_session_pgt(proxy_settings, client, cas_http) -> None:
+    sign_in(client, cas_http)
+    client.get("/accounts/logout/")
+    assert not ProxyGrantingTicket.objects.exists()
+
+
+def test_single_logout_deletes_the_session_pgt(proxy_settings, client, cas_http) -> None:
+    sign_in(client, cas_http, ticket="ST-1-slo")
+    other = Client()
+    sign_in(other, cas_http, ticket="ST-2-other")
+
+    response = Client().post("/accounts/login/", {"logoutRequest": logout_request("ST-1-slo")})
+
+    assert response.status_code == 200
+    assert list(ProxyGrantingTicket.objects.values_list("session_key", flat=True)) == [
+        other.session.session_key
+    ]
+
+
+def test_cleanup_removes_pgts_of_expired_sessions_and_stale_unclaimed_ones(
+    proxy_settings, client, cas_http
+) -> None:
+    sign_in(client, cas_http)
+    from django.contrib.sessions.models import Session
+
+    Session.objects.filter(session_key=client.session.session_key).update(
+        expire_date=timezone.now() - timedelta(seconds=1)
+    )
+    stale = ProxyGrantingTicket.objects.create(pgtiou="PGTIOU-stale", pgt="PGT-stale")
+    ProxyGrantingTicket.objects.filter(pk=stale.pk).update(
+        date=timezone.now() - timedelta(minutes=10)
+    )
+    fresh = ProxyGrantingTicket.objects.create(pgtiou="PGTIOU-fresh", pgt="PGT-fresh")
+
+    result = clean_deleted_sessions()
+
+    assert result.pgts == 2
+    assert list(ProxyGrantingTicket.objects.values_list("pk", flat=True)) == [fresh.pk]
+
+
+def test_failed_login_claims_nothing(proxy_settings, client, cas_http) -> None:
+    deliver_pgt("PGTIOU-1", "PGT-1")
+    cas_http.get(VALIDATE, body=failure_xml())
+    assert client.get("/accounts/login/?ticket=ST-1-abc").status_code == 403
+    assert ProxyGrantingTicket.objects.get().session_key is None
