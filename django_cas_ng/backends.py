@@ -41,7 +41,10 @@ class CASBackend(ModelBackend):
         except TicketValidationError as refusal:
             log.login.warning(
                 "CAS refused ticket %s for %s: %s %s",
-                log.redact(ticket), service, refusal.code, refusal,
+                log.redact(ticket),
+                service,
+                refusal.code,
+                refusal,
             )
             return None
         if attributes and request is not None:
@@ -123,7 +126,7 @@ class CASBackend(ModelBackend):
         return attributes
 
     def get_or_create_user(self, username: str, attributes: Mapping[str, Any]) -> tuple[Any, bool]:
-        """Find the user, creating it when ``CAS_CREATE_USER``; safe under concurrent first logins."""
+        """Find the user, or create it (``CAS_CREATE_USER``); safe for concurrent first logins."""
         user_model = get_user_model()
         manager = user_model._default_manager
         if not cas_settings.create_user:

@@ -51,27 +51,47 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
 def _check_server_url() -> list[CheckMessage]:
     url = get("CAS_SERVER_URL")
     if not url:
-        return [_error(1, "CAS_SERVER_URL is not set.",
-                       "Set it to the base URL of your CAS server, e.g. 'https://cas.example.org/cas/'.")]
+        return [
+            _error(
+                1,
+                "CAS_SERVER_URL is not set.",
+                "Set it to the base URL of your CAS server, e.g. 'https://cas.example.org/cas/'.",
+            )
+        ]
     if not (_is_http_url(url) or (isinstance(url, str) and url.startswith("/"))):
-        return [_error(2, f"CAS_SERVER_URL {url!r} is not an http(s) URL or a path starting with '/'.",
-                       "Use an absolute URL such as 'https://cas.example.org/cas/'.")]
+        return [
+            _error(
+                2,
+                f"CAS_SERVER_URL {url!r} is not an http(s) URL or a path starting with '/'.",
+                "Use an absolute URL such as 'https://cas.example.org/cas/'.",
+            )
+        ]
     return []
 
 
 def _check_version() -> list[CheckMessage]:
     version = get("CAS_VERSION")
     if str(version) not in VALID_VERSIONS or isinstance(version, bool):
-        return [_error(3, f"CAS_VERSION {version!r} is not supported.",
-                       "Use '1', '2', '3' or 'CAS_2_SAML_1_0'.")]
+        return [
+            _error(
+                3,
+                f"CAS_VERSION {version!r} is not supported.",
+                "Use '1', '2', '3' or 'CAS_2_SAML_1_0'.",
+            )
+        ]
     return []
 
 
 def _check_username_case() -> list[CheckMessage]:
     case = get("CAS_FORCE_CHANGE_USERNAME_CASE")
     if case not in (None, "lower", "upper"):
-        return [_error(4, f"CAS_FORCE_CHANGE_USERNAME_CASE {case!r} is invalid.",
-                       "Use 'lower', 'upper' or None.")]
+        return [
+            _error(
+                4,
+                f"CAS_FORCE_CHANGE_USERNAME_CASE {case!r} is invalid.",
+                "Use 'lower', 'upper' or None.",
+            )
+        ]
     return []
 
 
@@ -79,19 +99,34 @@ def _check_middleware() -> list[CheckMessage]:
     middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
     errors: list[CheckMessage] = []
     if not _has_subclass(middleware, "django.contrib.sessions.middleware.SessionMiddleware"):
-        errors.append(_error(5, "SessionMiddleware is not in MIDDLEWARE.",
-                             "Add 'django.contrib.sessions.middleware.SessionMiddleware'."))
+        errors.append(
+            _error(
+                5,
+                "SessionMiddleware is not in MIDDLEWARE.",
+                "Add 'django.contrib.sessions.middleware.SessionMiddleware'.",
+            )
+        )
     if not _has_subclass(middleware, "django.contrib.auth.middleware.AuthenticationMiddleware"):
-        errors.append(_error(6, "AuthenticationMiddleware is not in MIDDLEWARE.",
-                             "Add 'django.contrib.auth.middleware.AuthenticationMiddleware'."))
+        errors.append(
+            _error(
+                6,
+                "AuthenticationMiddleware is not in MIDDLEWARE.",
+                "Add 'django.contrib.auth.middleware.AuthenticationMiddleware'.",
+            )
+        )
     return errors
 
 
 def _check_backends() -> list[CheckMessage]:
     backends = list(getattr(settings, "AUTHENTICATION_BACKENDS", []))
     if not _has_subclass(backends, "django_cas_ng.backends.CASBackend"):
-        return [_error(7, "No CASBackend in AUTHENTICATION_BACKENDS: CAS tickets cannot sign anyone in.",
-                       "Add 'django_cas_ng.backends.CASBackend' (or your subclass of it).")]
+        return [
+            _error(
+                7,
+                "No CASBackend in AUTHENTICATION_BACKENDS: CAS tickets cannot sign anyone in.",
+                "Add 'django_cas_ng.backends.CASBackend' (or your subclass of it).",
+            )
+        ]
     return []
 
 
@@ -121,25 +156,38 @@ def _check_types() -> list[CheckMessage]:
     expect("CAS_EXTRA_LOGIN_PARAMS", optional(Mapping), "a dict or None")
     expect("CAS_RENAME_ATTRIBUTES", optional(Mapping), "a dict")
     expect("CAS_PROXY_CHAINS", optional(Mapping), "a dict")
-    expect("CAS_AFFILIATIONS_HANDLERS",
-           lambda v: isinstance(v, (list, tuple)) and all(callable(h) for h in v),
-           "a list of callables")
+    expect(
+        "CAS_AFFILIATIONS_HANDLERS",
+        lambda v: isinstance(v, (list, tuple)) and all(callable(h) for h in v),
+        "a list of callables",
+    )
     expect("CAS_SESSION_FACTORY", lambda v: v is None or callable(v), "a callable or None")
     expect("CAS_TIMEOUT", _valid_timeout, "a positive number or a (connect, read) pair")
     expect("CAS_MAX_RESPONSE_BYTES", lambda v: isinstance(v, int) and v > 0, "a positive int")
     expect("CAS_SLO_MAX_BYTES", lambda v: isinstance(v, int) and v > 0, "a positive int")
     expect("CAS_SLO_ALLOWED_NETWORKS", _valid_networks, "a list of IP addresses or networks")
     expect("CAS_CA_BUNDLE", optional(str), "a path or None")
-    expect("CAS_CLIENT_CERT", lambda v: v is None or isinstance(v, (str, list, tuple)),
-           "a path, a (cert, key) pair or None")
+    expect(
+        "CAS_CLIENT_CERT",
+        lambda v: v is None or isinstance(v, (str, list, tuple)),
+        "a path, a (cert, key) pair or None",
+    )
     for name in ("CAS_USERNAME_ATTRIBUTE", "CAS_AFFILIATIONS_KEY"):
         expect(name, lambda v: isinstance(v, str) and bool(v), "a non-empty string")
     # 5.1 sites often set the landing page with reverse_lazy(), which resolve_url accepts.
-    expect("CAS_REDIRECT_URL", lambda v: isinstance(v, Promise) or (isinstance(v, str) and bool(v)),
-           "a non-empty string (a URL or a URL name) or reverse_lazy()")
+    expect(
+        "CAS_REDIRECT_URL",
+        lambda v: isinstance(v, Promise) or (isinstance(v, str) and bool(v)),
+        "a non-empty string (a URL or a URL name) or reverse_lazy()",
+    )
     if get("CAS_GATEWAY") and get("CAS_RENEW"):
-        errors.append(_error(8, "CAS_GATEWAY and CAS_RENEW are both True.",
-                             "The CAS protocol forbids sending gateway and renew together."))
+        errors.append(
+            _error(
+                8,
+                "CAS_GATEWAY and CAS_RENEW are both True.",
+                "The CAS protocol forbids sending gateway and renew together.",
+            )
+        )
     return errors
 
 
@@ -168,30 +216,57 @@ def _valid_networks(value: Any) -> bool:
 def _check_urls() -> list[CheckMessage]:
     errors: list[CheckMessage] = []
     callback = get("CAS_PROXY_CALLBACK")
-    if callback is not None and not (_is_http_url(callback) and urlsplit(callback).scheme == "https"):
-        errors.append(_error(10, f"CAS_PROXY_CALLBACK {callback!r} is not an absolute https URL.",
-                             "The CAS server only sends proxy granting tickets to https URLs."))
+    if callback is not None and not (
+        _is_http_url(callback) and urlsplit(callback).scheme == "https"
+    ):
+        errors.append(
+            _error(
+                10,
+                f"CAS_PROXY_CALLBACK {callback!r} is not an absolute https URL.",
+                "The CAS server only sends proxy granting tickets to https URLs.",
+            )
+        )
     root = get("CAS_ROOT_PROXIED_AS")
     if root is not None and not _is_http_url(root):
-        errors.append(_error(11, f"CAS_ROOT_PROXIED_AS {root!r} is not an absolute http(s) origin.",
-                             "Use the public origin, e.g. 'https://www.example.org'."))
+        errors.append(
+            _error(
+                11,
+                f"CAS_ROOT_PROXIED_AS {root!r} is not an absolute http(s) origin.",
+                "Use the public origin, e.g. 'https://www.example.org'.",
+            )
+        )
     return errors
 
 
 def _check_warnings() -> list[CheckMessage]:
     warnings: list[CheckMessage] = []
     if not get("CAS_VERIFY_SSL_CERTIFICATE"):
-        warnings.append(_warning(1, "CAS_VERIFY_SSL_CERTIFICATE is False: anyone on the network "
-                                 "can impersonate the CAS server and sign in as any user.",
-                                 "Use CAS_CA_BUNDLE for a private CA instead."))
+        warnings.append(
+            _warning(
+                1,
+                "CAS_VERIFY_SSL_CERTIFICATE is False: anyone on the network "
+                "can impersonate the CAS server and sign in as any user.",
+                "Use CAS_CA_BUNDLE for a private CA instead.",
+            )
+        )
     if getattr(settings, "SESSION_ENGINE", "") == SIGNED_COOKIES:
-        warnings.append(_warning(2, "Sessions are stored in signed cookies: Single Logout cannot "
-                                 "end them, because the server holds nothing to delete.",
-                                 "Use a server-side session engine (db, cache, cached_db, file)."))
+        warnings.append(
+            _warning(
+                2,
+                "Sessions are stored in signed cookies: Single Logout cannot "
+                "end them, because the server holds nothing to delete.",
+                "Use a server-side session engine (db, cache, cached_db, file).",
+            )
+        )
     url = get("CAS_SERVER_URL")
     if isinstance(url, str) and url.startswith("http://") and not settings.DEBUG:
-        warnings.append(_warning(3, "CAS_SERVER_URL uses plain http: tickets and attributes "
-                                 "travel unencrypted.", "Use https."))
+        warnings.append(
+            _warning(
+                3,
+                "CAS_SERVER_URL uses plain http: tickets and attributes travel unencrypted.",
+                "Use https.",
+            )
+        )
     return warnings
 
 
@@ -216,7 +291,9 @@ def check_proxy_chains(app_configs: Any = None, **kwargs: Any) -> list[CheckMess
         for chain in allowed:
             if isinstance(chain, (str, bytes)) or not isinstance(chain, (list, tuple)) or not chain:
                 errors.append(
-                    _error(12, f"{where}: each chain must be a non-empty list; got {chain!r}.", hint)
+                    _error(
+                        12, f"{where}: each chain must be a non-empty list; got {chain!r}.", hint
+                    )
                 )
                 continue
             errors.extend(

@@ -27,7 +27,7 @@ class BadLogoutRequest(CASNGError):
         self.status = status
 
 
-class RedirectException(CASNGError):  # noqa: N818 - the 5.1 name, kept for compatibility
+class RedirectException(CASNGError):
     """A redirect target that is not local to this site (raised when ``CAS_CHECK_NEXT``)."""
 
 

@@ -29,12 +29,12 @@ class SessionTicket(models.Model):
     ticket = models.CharField(max_length=1024)
     ticket_digest = models.CharField(max_length=64, db_index=True, default="", editable=False)
 
+    def __str__(self) -> str:
+        return f"SessionTicket({self.session_key[:8]}…)"
+
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.ticket_digest = ticket_digest(self.ticket)
         super().save(*args, **kwargs)
-
-    def __str__(self) -> str:
-        return f"SessionTicket({self.session_key[:8]}…)"
 
     @classmethod
     def clean_deleted_sessions(cls) -> None:
@@ -47,12 +47,15 @@ class SessionTicket(models.Model):
 class ProxyGrantingTicket(models.Model):
     """A PGT received on the proxy callback, linked to the session and user at login."""
 
-    session_key = models.CharField(max_length=SESSION_KEY_MAXLENGTH, blank=True, null=True)
+    # Nullable strings are the 5.1 schema, kept so existing databases need no rewrite.
+    session_key = models.CharField(  # noqa: DJ001
+        max_length=SESSION_KEY_MAXLENGTH, blank=True, null=True
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, related_name="+", null=True, blank=True, on_delete=models.CASCADE
     )
-    pgtiou = models.CharField(max_length=255, null=True, blank=True, db_index=True)
-    pgt = models.CharField(max_length=255, null=True, blank=True)
+    pgtiou = models.CharField(max_length=255, null=True, blank=True, db_index=True)  # noqa: DJ001
+    pgt = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     date = models.DateTimeField(auto_now_add=True)
 
     class Meta:

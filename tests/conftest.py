@@ -26,7 +26,9 @@ def cas_http() -> Iterator[responses.RequestsMock]:
         yield mock
 
 
-def success_xml(user: str = "alice", attributes: dict | None = None, pgtiou: str | None = None) -> str:
+def success_xml(
+    user: str = "alice", attributes: dict | None = None, pgtiou: str | None = None
+) -> str:
     """A CAS 2/3 authenticationSuccess answer."""
     attrs = ""
     for name, value in (attributes or {}).items():

@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import pytest
 import requests
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
-from django_cas_ng.client import get_cas_client, get_http_session, reset_http_sessions, validate_ticket
+from django_cas_ng.client import (
+    get_cas_client,
+    get_http_session,
+    reset_http_sessions,
+    validate_ticket,
+)
 from django_cas_ng.exceptions import CASUnavailable, TicketValidationError
 from tests.conftest import CAS, success_xml
 
 SERVICE = "https://app.example.org/accounts/login/?next=%2F"
-ENDPOINTS = {"1": "validate", "2": "serviceValidate", "3": "p3/serviceValidate", "CAS_2_SAML_1_0": "samlValidate"}
+ENDPOINTS = {
+    "1": "validate",
+    "2": "serviceValidate",
+    "3": "p3/serviceValidate",
+    "CAS_2_SAML_1_0": "samlValidate",
+}
 
 
 def test_one_pooled_session_is_reused_across_clients() -> None:
@@ -81,7 +93,10 @@ def test_failure_answer_raises_with_the_cas_error_code(cas_http) -> None:
 
 
 def test_multi_valued_attributes_become_lists(cas_http) -> None:
-    cas_http.get(CAS + "p3/serviceValidate", body=success_xml(attributes={"affiliation": ["staff", "member"]}))
+    cas_http.get(
+        CAS + "p3/serviceValidate",
+        body=success_xml(attributes={"affiliation": ["staff", "member"]}),
+    )
     _, attributes, _ = validate_ticket(get_cas_client(SERVICE), "ST-1")
     assert attributes == {"affiliation": ["staff", "member"]}
 
@@ -124,12 +139,16 @@ xml_fragments = st.sampled_from(
 bodies = st.one_of(
     st.binary(max_size=512),
     st.text(max_size=256).map(str.encode),
-    st.lists(st.one_of(xml_fragments, st.text(max_size=12)), max_size=24).map(lambda p: "".join(p).encode()),
+    st.lists(st.one_of(xml_fragments, st.text(max_size=12)), max_size=24).map(
+        lambda p: "".join(p).encode()
+    ),
 )
 
 
 @pytest.mark.parametrize("version", list(ENDPOINTS))
-@hsettings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hsettings(
+    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(body=bodies, status=st.sampled_from([200, 200, 200, 404, 500]))
 def test_no_answer_body_crashes_validation(settings, version, body, status) -> None:
     """Whatever the server answers, validation returns a result or raises CASUnavailable."""

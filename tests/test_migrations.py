@@ -42,7 +42,9 @@ def test_upstream_schema_matches_5_1(upstream_db) -> None:
         description = connection.introspection.get_table_description(
             cursor, "django_cas_ng_sessionticket"
         )
-        constraints = connection.introspection.get_constraints(cursor, "django_cas_ng_sessionticket")
+        constraints = connection.introspection.get_constraints(
+            cursor, "django_cas_ng_sessionticket"
+        )
     sizes = {column.name: column.display_size for column in description}
     assert sizes == {"id": None, "session_key": 736, "ticket": 1024}
     assert [name for name, c in constraints.items() if c["index"] or c["unique"]] == []
@@ -74,4 +76,6 @@ def test_upgrade_keeps_the_newest_of_duplicate_session_mappings(upstream_db) -> 
     SessionTicket.objects.create(session_key="a" * 32, ticket="ST-old")
     SessionTicket.objects.create(session_key="a" * 32, ticket="ST-new")
     apps = migrate([(APP, "0004_sessionticket_lookup_indexes")])
-    assert list(apps.get_model(APP, "SessionTicket").objects.values_list("ticket", flat=True)) == ["ST-new"]
+    assert list(apps.get_model(APP, "SessionTicket").objects.values_list("ticket", flat=True)) == [
+        "ST-new"
+    ]

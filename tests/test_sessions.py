@@ -100,12 +100,15 @@ def test_cleanup_removes_pgts_of_deleted_sessions_and_stale_unclaimed_ones() -> 
     ProxyGrantingTicket.objects.filter(pk=stale.pk).update(date=timezone.now() - timedelta(hours=1))
     fresh = ProxyGrantingTicket.objects.create(pgtiou="IOU-4", pgt="PGT-4")
     assert clean_deleted_sessions().pgts == 2
-    assert set(ProxyGrantingTicket.objects.values_list("pgtiou", flat=True)) == {"IOU-1", fresh.pgtiou}
+    assert set(ProxyGrantingTicket.objects.values_list("pgtiou", flat=True)) == {
+        "IOU-1",
+        fresh.pgtiou,
+    }
 
 
 def test_cleanup_walks_the_table_in_batches() -> None:
     keys = [make_session() for _ in range(5)]
-    for n, key in enumerate(keys + ["gone" * 8, "lost" * 8]):
+    for n, key in enumerate([*keys, "gone" * 8, "lost" * 8]):
         record_session_ticket(key, f"ST-{n}")
     assert clean_deleted_sessions(batch_size=2).mappings == 2
     assert SessionTicket.objects.count() == 5

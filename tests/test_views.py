@@ -25,10 +25,14 @@ def test_anonymous_login_redirects_to_cas_with_service_url(client: Client) -> No
     response = client.get("/accounts/login/?next=/private/")
     assert response.status_code == 302
     assert response.url.startswith(CAS + "login?")
-    assert query(response.url)["service"] == ["http://testserver/accounts/login/?next=%2Fprivate%2F"]
+    assert query(response.url)["service"] == [
+        "http://testserver/accounts/login/?next=%2Fprivate%2F"
+    ]
 
 
-def test_valid_ticket_signs_user_in_and_lands_on_next_without_ticket(client: Client, cas_http) -> None:
+def test_valid_ticket_signs_user_in_and_lands_on_next_without_ticket(
+    client: Client, cas_http
+) -> None:
     cas_http.get(VALIDATE, body=success_xml("alice", {"email": "a@example.org"}))
     response = client.get("/accounts/login/?next=/private/&ticket=ST-1-abc")
     assert response.status_code == 302
@@ -37,7 +41,9 @@ def test_valid_ticket_signs_user_in_and_lands_on_next_without_ticket(client: Cli
     assert get_user_model().objects.filter(username="alice").exists()
 
 
-def test_validation_uses_the_same_service_url_as_the_login_redirect(client: Client, cas_http) -> None:
+def test_validation_uses_the_same_service_url_as_the_login_redirect(
+    client: Client, cas_http
+) -> None:
     login = client.get("/accounts/login/?next=/private/")
     service = query(login.url)["service"][0]
     cas_http.get(VALIDATE, body=success_xml())
@@ -123,17 +129,23 @@ def test_callback_stores_pgt(client: Client) -> None:
     assert ProxyGrantingTicket.objects.get(pgtiou="PGTIOU-1").pgt == "PGT-1"
 
 
-def test_refused_ticket_logs_one_warning_with_code_and_redacted_ticket(client: Client, cas_http, caplog) -> None:
+def test_refused_ticket_logs_one_warning_with_code_and_redacted_ticket(
+    client: Client, cas_http, caplog
+) -> None:
     cas_http.get(VALIDATE, body=failure_xml("INVALID_TICKET"))
     with caplog.at_level("INFO", logger="django_cas_ng"):
         client.get("/accounts/login/?ticket=ST-1-abcdefghijkl")
-    warnings = [r for r in caplog.records if r.name.startswith("django_cas_ng") and r.levelname == "WARNING"]
+    warnings = [
+        r for r in caplog.records if r.name.startswith("django_cas_ng") and r.levelname == "WARNING"
+    ]
     assert len(warnings) == 1
     assert "INVALID_TICKET" in warnings[0].getMessage()
     assert "abcdefghijkl" not in caplog.text
 
 
-def test_successful_login_logs_one_info_line_without_the_full_ticket(client: Client, cas_http, caplog) -> None:
+def test_successful_login_logs_one_info_line_without_the_full_ticket(
+    client: Client, cas_http, caplog
+) -> None:
     cas_http.get(VALIDATE, body=success_xml("alice"))
     with caplog.at_level("INFO", logger="django_cas_ng"):
         client.get("/accounts/login/?ticket=ST-1-abcdefghijkl")
@@ -144,6 +156,8 @@ def test_successful_login_logs_one_info_line_without_the_full_ticket(client: Cli
 def test_unavailable_cas_logs_an_error_for_the_operator(client: Client, cas_http, caplog) -> None:
     cas_http.get(VALIDATE, body=requests.ConnectionError("refused"))
     client.get("/accounts/login/?ticket=ST-1-abc")
-    errors = [r for r in caplog.records if r.levelname == "ERROR" and r.name.startswith("django_cas_ng")]
+    errors = [
+        r for r in caplog.records if r.levelname == "ERROR" and r.name.startswith("django_cas_ng")
+    ]
     assert len(errors) == 1
     assert "cas.example.com" in errors[0].getMessage()

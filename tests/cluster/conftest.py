@@ -43,7 +43,9 @@ def cluster() -> Iterator[Cluster]:
     try:
         with postgresql() as database, redis() as redis_url:
             port_b = free_port()
-            cas = CASServer(users=USERS, slo_callback=f"http://127.0.0.1:{port_b}/accounts/callback/")
+            cas = CASServer(
+                users=USERS, slo_callback=f"http://127.0.0.1:{port_b}/accounts/callback/"
+            )
             cas.start()
             env = {
                 "CLUSTER_DATABASE": json.dumps(database),
@@ -53,7 +55,10 @@ def cluster() -> Iterator[Cluster]:
             }
             subprocess.run(
                 [sys.executable, "-m", "django", "migrate", "--verbosity", "0"],
-                cwd=REPO_ROOT, env={**os.environ, **env}, check=True, timeout=120,
+                cwd=REPO_ROOT,
+                env={**os.environ, **env},
+                check=True,
+                timeout=120,
             )
             node_a = Node(env, "a")
             node_b = Node(env, "b", port=port_b)

@@ -30,7 +30,9 @@ def free_port() -> int:
 
 
 def find_binary(name: str) -> str:
-    found = shutil.which(name) or next(iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))), None)
+    found = shutil.which(name) or next(
+        iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))), None
+    )
     if not found:
         raise ServiceUnavailable(f"{name} not found (apt-get install postgresql redis-server)")
     return found
@@ -63,12 +65,18 @@ def postgresql() -> Iterator[dict[str, str]]:
     port = free_port()
     subprocess.run(
         _as_postgres([initdb, "-D", str(data), "-U", "postgres", "-A", "trust", "--no-sync"]),
-        check=True, capture_output=True, timeout=120,
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
     options = f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={root} -c fsync=off -c max_connections=200"
     subprocess.run(
-        _as_postgres([pg_ctl, "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start"]),
-        check=True, capture_output=True, timeout=60,
+        _as_postgres(
+            [pg_ctl, "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start"]
+        ),
+        check=True,
+        capture_output=True,
+        timeout=60,
     )
     try:
         yield {
@@ -79,8 +87,11 @@ def postgresql() -> Iterator[dict[str, str]]:
             "PORT": str(port),
         }
     finally:
-        subprocess.run(_as_postgres([pg_ctl, "-D", str(data), "-m", "immediate", "stop"]),
-                       capture_output=True, timeout=60)
+        subprocess.run(
+            _as_postgres([pg_ctl, "-D", str(data), "-m", "immediate", "stop"]),
+            capture_output=True,
+            timeout=60,
+        )
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -91,7 +102,9 @@ def redis() -> Iterator[str]:
     port = free_port()
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         _wait_for_port(port, "redis-server")
@@ -110,24 +123,39 @@ class Node:
         self.log = Path(tempfile.mkstemp(prefix=f"node-{name}-", suffix=".log")[1])
         self.process = subprocess.Popen(
             [
-                str(REPO_ROOT / ".venv" / "bin" / "gunicorn") if (REPO_ROOT / ".venv").exists() else "gunicorn",
+                str(REPO_ROOT / ".venv" / "bin" / "gunicorn")
+                if (REPO_ROOT / ".venv").exists()
+                else "gunicorn",
                 "tests.cluster.wsgi:application",
-                "--bind", f"127.0.0.1:{self.port}",
-                "--workers", "2", "--threads", "4", "--timeout", "30",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                "2",
+                "--threads",
+                "4",
+                "--timeout",
+                "30",
             ],
-            cwd=REPO_ROOT, env={**os.environ, **env}, stdout=self.log.open("wb"),
-            stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=REPO_ROOT,
+            env={**os.environ, **env},
+            stdout=self.log.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise ServiceUnavailable(f"gunicorn node {name} died:\n{self.log.read_text()[-3000:]}")
+                raise ServiceUnavailable(
+                    f"gunicorn node {name} died:\n{self.log.read_text()[-3000:]}"
+                )
             with contextlib.suppress(requests.RequestException):
                 requests.get(self.url + "/", timeout=1)
                 return
             time.sleep(0.2)
         self.stop()
-        raise ServiceUnavailable(f"gunicorn node {name} did not come up:\n{self.log.read_text()[-3000:]}")
+        raise ServiceUnavailable(
+            f"gunicorn node {name} did not come up:\n{self.log.read_text()[-3000:]}"
+        )
 
     def stop(self) -> None:
         with contextlib.suppress(ProcessLookupError):

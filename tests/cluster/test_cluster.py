@@ -17,7 +17,9 @@ def cas_ticket_url(cluster: Cluster, browser: requests.Session, node_url: str, u
     """Start a login on a node and sign in at CAS; returns the service URL carrying the ticket."""
     start = browser.get(node_url + "/accounts/login/?next=/private/", allow_redirects=False)
     assert start.status_code == 302
-    service = requests.utils.unquote(start.headers["Location"].split("service=", 1)[1].split("&")[0])
+    service = requests.utils.unquote(
+        start.headers["Location"].split("service=", 1)[1].split("&")[0]
+    )
     answer = cluster.cas.login(browser, service, user, USERS[user])
     assert answer.status_code == 302, answer.text[:500]
     return urljoin(node_url, answer.headers["Location"])
@@ -63,7 +65,12 @@ def test_twenty_parallel_first_logins_make_one_user_and_twenty_sessions(cluster:
     before = cluster.sql("SELECT count(*) FROM django_cas_ng_sessionticket")[0][0]
 
     with ThreadPoolExecutor(max_workers=20) as pool:
-        answers = list(pool.map(lambda pair: pair[0].get(pair[1], allow_redirects=False), zip(browsers, urls)))
+        answers = list(
+            pool.map(
+                lambda pair: pair[0].get(pair[1], allow_redirects=False),
+                zip(browsers, urls, strict=True),
+            )
+        )
 
     assert [a.status_code for a in answers] == [302] * 20
     assert cluster.sql("SELECT count(*) FROM auth_user WHERE username = 'carol'") == [(1,)]
