@@ -165,3 +165,22 @@ def test_no_answer_body_crashes_validation(settings, version, body, status) -> N
             return
     assert username is None or isinstance(username, str)
     assert isinstance(attributes, dict)
+
+
+def test_only_failed_connections_are_retried_never_a_sent_validation() -> None:
+    retry = get_http_session().get_adapter(CAS).max_retries
+    assert retry.connect == 1
+    assert retry.read == 0
+    assert retry.status == 0
+    assert retry.other == 0
+
+
+def test_refused_connection_is_retried_once_then_unavailable(settings) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings.CAS_SERVER_URL = f"http://127.0.0.1:{port}/cas/"
+    with pytest.raises(CASUnavailable, match="cannot reach CAS server"):
+        validate_ticket(get_cas_client(SERVICE), "ST-1")
