@@ -23,6 +23,9 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@# Parallel logins through the live server need a database file (in-memory SQLite is one
+	@# connection shared by every server thread).
+	$(BIN)/python -m pytest --ds tests.integration.settings tests/integration/test_browser_concurrency.py $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not integration and not cluster" $(PYTEST_ARGS)

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group
 from django.core.exceptions import ImproperlyConfigured
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.http import HttpRequest
 
 from . import log
@@ -142,8 +142,7 @@ class CASBackend(ModelBackend):
         if cas_settings.create_user_with_id:
             lookup_kwargs["id"] = self.get_user_id(attributes)
         try:
-            with transaction.atomic():
-                user, created = manager.get_or_create(**lookup_kwargs)
+            user, created = manager.get_or_create(**lookup_kwargs)
         except IntegrityError:
             # Another request created the same user between our SELECT and INSERT.
             user, created = manager.get(**lookup_kwargs), False

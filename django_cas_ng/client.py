@@ -18,7 +18,6 @@ from lxml import etree
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from . import log
 from .conf import cas_settings
 from .exceptions import CASUnavailable, TicketValidationError
 
@@ -95,9 +94,8 @@ class CASHTTP:
             response = self.session.request(method, url, **kwargs)
             body = _read_capped(response, cas_settings.max_response_bytes)
         except requests.Timeout as exc:
-            raise CASUnavailable(
-                f"CAS server {host} did not answer within {timeout[1]:g}s ({exc.__class__.__name__})"
-            ) from exc
+            reason = f"{exc.__class__.__name__}, timeout {timeout[1]:g}s"
+            raise CASUnavailable(f"CAS server {host} did not answer in time ({reason})") from exc
         except requests.RequestException as exc:
             raise CASUnavailable(f"cannot reach CAS server {host}: {exc}") from exc
         if response.status_code >= 500:
@@ -199,14 +197,20 @@ def _collect_attributes(element: Any, attributes: dict[str, Any]) -> None:
         value = child.text
         if name in attributes:
             existing = attributes[name]
-            attributes[name] = [*existing, value] if isinstance(existing, list) else [existing, value]
+            attributes[name] = (
+                [*existing, value] if isinstance(existing, list) else [existing, value]
+            )
         else:
             attributes[name] = value
 
 
 def _hardened_parser() -> etree.XMLParser:
     return etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, dtd_validation=False
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+        dtd_validation=False,
     )
 
 
@@ -306,9 +310,19 @@ def validate_ticket(client: Any, ticket: str) -> tuple[str | None, dict[str, Any
         username, attributes, pgtiou = client.verify_ticket(ticket)
     except (CASUnavailable, TicketValidationError):
         raise
-    except (StopIteration, etree.LxmlError, SyntaxError, LookupError, AttributeError,
-            ValueError, TypeError, UnicodeError) as exc:
-        raise CASUnavailable(f"CAS answer could not be read: {exc.__class__.__name__}: {exc}") from exc
+    except (
+        StopIteration,
+        etree.LxmlError,
+        SyntaxError,
+        LookupError,
+        AttributeError,
+        ValueError,
+        TypeError,
+        UnicodeError,
+    ) as exc:
+        raise CASUnavailable(
+            f"CAS answer could not be read: {exc.__class__.__name__}: {exc}"
+        ) from exc
     return username, dict(attributes or {}), pgtiou
 
 

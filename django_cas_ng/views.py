@@ -111,8 +111,10 @@ class LoginView(View):
             if cas_settings.retry_login or request.GET.get("required"):
                 return HttpResponseRedirect(get_cas_client(service_url, request).get_login_url())
             raise TicketValidationError(
-                _("The CAS server did not accept this sign-in ticket. It may have expired or "
-                  "already been used. Please sign in again.")
+                _(
+                    "The CAS server did not accept this sign-in ticket. It may have expired or "
+                    "already been used. Please sign in again."
+                )
             )
         auth_login(request, user)
         if not request.session.session_key:

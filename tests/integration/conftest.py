@@ -5,9 +5,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from django.conf import settings as django_settings
 from django.dispatch import Signal
-from django.test import override_settings
 
 from django_cas_ng.client import reset_http_sessions
 from django_cas_ng.signals import cas_user_authenticated, cas_user_logout
@@ -66,23 +64,6 @@ def _record(signal: Signal) -> Iterator[SignalRecorder]:
         yield recorder
     finally:
         signal.disconnect(recorder)
-
-
-@pytest.fixture(scope="session")
-def _static_url_for_live_server() -> Iterator[None]:
-    """tests.settings has no STATIC_URL, and the live server's static files handler then fails
-    every request (``startswith first arg must be str ... not bytes``); give it one."""
-    if getattr(django_settings, "STATIC_URL", None):
-        yield
-        return
-    with override_settings(STATIC_URL="/static/"):
-        yield
-
-
-@pytest.fixture(scope="session")
-def live_server(_static_url_for_live_server: None, live_server: Any) -> Any:
-    """pytest-django's live server (session scoped), started with a STATIC_URL."""
-    return live_server
 
 
 @pytest.fixture
