@@ -44,15 +44,22 @@ class CASBackend(ModelBackend):
                 log.redact(ticket),
                 service,
                 refusal.code,
-                refusal,
+                log.mask(str(refusal), ticket),
             )
             return None
         if attributes and request is not None:
             request.session["attributes"] = attributes
 
-        username = self.get_username(username, attributes)
         if not username:
             log.login.warning("CAS refused ticket %s for %s", log.redact(ticket), service)
+            return None
+        username = self.get_username(username, attributes)
+        if not username:
+            log.login.warning(
+                "CAS accepted ticket %s but released no %r attribute to use as the username",
+                log.redact(ticket),
+                cas_settings.username_attribute,
+            )
             return None
         username = self.clean_username(username)
         if attributes and self.bad_attributes_reject(request, username, attributes):

@@ -45,6 +45,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         *_check_types(),
         *_check_urls(),
         *_check_warnings(),
+        *_check_hosts(),
     ]
 
 
@@ -180,6 +181,11 @@ def _check_types() -> list[CheckMessage]:
         lambda v: isinstance(v, Promise) or (isinstance(v, str) and bool(v)),
         "a non-empty string (a URL or a URL name) or reverse_lazy()",
     )
+    expect(
+        "CAS_SLO_FRONT_CHANNEL", lambda v: v is None or isinstance(v, bool), "True, False or None"
+    )
+    for name in ("CAS_LOGIN_MSG", "CAS_LOGGED_MSG"):
+        expect(name, _valid_message, "None or a text with exactly one %s for the username")
     if get("CAS_GATEWAY") and get("CAS_RENEW"):
         errors.append(
             _error(
@@ -189,6 +195,15 @@ def _check_types() -> list[CheckMessage]:
             )
         )
     return errors
+
+
+def _valid_message(value: Any) -> bool:
+    if value is None:
+        return True
+    if not isinstance(value, (str, Promise)):
+        return False
+    text = str(value)
+    return text.count("%s") == 1 and text.replace("%s", "").replace("%%", "").count("%") == 0
 
 
 def _valid_timeout(value: Any) -> bool:
@@ -236,6 +251,33 @@ def _check_urls() -> list[CheckMessage]:
             )
         )
     return errors
+
+
+def _check_hosts() -> list[CheckMessage]:
+    """Any-host ``ALLOWED_HOSTS`` lets the Host header shape service (and server) URLs."""
+    wildcard = any(h == "*" or h.startswith(".") for h in settings.ALLOWED_HOSTS)
+    if not wildcard or get("CAS_ROOT_PROXIED_AS"):
+        return []
+    hint = "Set CAS_ROOT_PROXIED_AS to this site's public origin, or list exact ALLOWED_HOSTS."
+    if str(get("CAS_SERVER_URL") or "").startswith("/"):
+        return [
+            _error(
+                13,
+                "CAS_SERVER_URL is a path and ALLOWED_HOSTS accepts any host: the Host header "
+                "would choose the server that validates tickets.",
+                hint,
+            )
+        ]
+    if settings.DEBUG:
+        return []
+    return [
+        _warning(
+            4,
+            "ALLOWED_HOSTS accepts any host: service URLs come from the Host header, so a "
+            "ticket issued for another service of the same CAS server can be replayed here.",
+            hint,
+        )
+    ]
 
 
 def _check_warnings() -> list[CheckMessage]:

@@ -6,6 +6,7 @@ transport failures and unusable answers into :class:`~django_cas_ng.exceptions.C
 from __future__ import annotations
 
 import os
+import re
 import threading
 from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
@@ -16,7 +17,7 @@ from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.http import HttpRequest
 from lxml import etree
 from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
+from urllib3.exceptions import NewConnectionError
 
 from .conf import cas_settings
 from .exceptions import CASUnavailable, TicketValidationError
@@ -31,11 +32,36 @@ def get_protocol(request: HttpRequest) -> str:
     return "https" if request.is_secure() else "http"
 
 
+#: What a ticket may look like: CAS 3.0 allows [A-Za-z0-9-]; JWT and base64 tickets add a few
+#: more. Anything else (XML specials, whitespace, over 1024 characters) is refused unsent.
+TICKET_RE = re.compile(r"[A-Za-z0-9._~+/=:-]{1,1024}")
+
+
+def is_well_formed_ticket(ticket: str) -> bool:
+    """True when ``ticket`` could have been issued by a CAS server."""
+    return TICKET_RE.fullmatch(ticket) is not None
+
+
+def public_url(request: HttpRequest, path: str) -> str:
+    """``path`` on this site's public origin: ``CAS_ROOT_PROXIED_AS``, else the request's."""
+    if cas_settings.root_proxied_as:
+        return urljoin(cas_settings.root_proxied_as, path)
+    protocol = "https" if cas_settings.force_ssl_service_url else get_protocol(request)
+    return f"{protocol}://{request.get_host()}{path}"
+
+
 def get_server_url(request: HttpRequest | None = None) -> str:
-    """``CAS_SERVER_URL`` as an absolute URL ending in '/', so endpoints join under it."""
+    """``CAS_SERVER_URL`` as an absolute URL ending in '/', so endpoints join under it.
+
+    A path means "this site": its origin comes from ``CAS_ROOT_PROXIED_AS`` when set, so the
+    Host header cannot choose the server that validates tickets.
+    """
     server_url = cas_settings.server_url or ""
-    if server_url.startswith("/") and request is not None:
-        server_url = request.build_absolute_uri(server_url)
+    if server_url.startswith("/"):
+        if cas_settings.root_proxied_as:
+            server_url = urljoin(cas_settings.root_proxied_as, server_url)
+        elif request is not None:
+            server_url = request.build_absolute_uri(server_url)
     if server_url and not server_url.endswith("/"):
         server_url += "/"
     return server_url
@@ -47,11 +73,7 @@ def get_service_url(request: HttpRequest, redirect_to: str | None = None) -> str
     CAS compares the two as strings, so the only input besides the request path is the
     landing page, which the caller decides once.
     """
-    if cas_settings.root_proxied_as:
-        service = urljoin(cas_settings.root_proxied_as, request.path)
-    else:
-        protocol = "https" if cas_settings.force_ssl_service_url else get_protocol(request)
-        service = f"{protocol}://{request.get_host()}{request.path}"
+    service = public_url(request, request.path)
     if not cas_settings.store_next:
         if redirect_to is None:
             from .redirects import get_redirect_url
@@ -89,20 +111,43 @@ class CASHTTP:
         if cas_settings.client_cert:
             kwargs["cert"] = cas_settings.client_cert
         kwargs["stream"] = True
+        kwargs.setdefault("allow_redirects", False)
         host = urlsplit(url).netloc
+        # Exception messages of requests quote the URL, whose query holds the ticket or PGT:
+        # only the exception's class name reaches our error, and the chain is cut.
         try:
-            response = self.session.request(method, url, **kwargs)
+            response = self._send(method, url, kwargs)
             body = _read_capped(response, cas_settings.max_response_bytes)
         except requests.Timeout as exc:
             reason = f"{exc.__class__.__name__}, timeout {timeout[1]:g}s"
-            raise CASUnavailable(f"CAS server {host} did not answer in time ({reason})") from exc
+            raise CASUnavailable(f"CAS server {host} did not answer in time ({reason})") from None
         except requests.RequestException as exc:
-            raise CASUnavailable(f"cannot reach CAS server {host}: {exc}") from exc
+            reason = _connection_failure(exc) or exc.__class__.__name__
+            raise CASUnavailable(f"cannot reach CAS server {host}: {reason}") from None
         if response.status_code >= 500:
             raise CASUnavailable(f"CAS server {host} answered HTTP {response.status_code}")
         if b"<!DOCTYPE" in body.upper() or b"<!ENTITY" in body.upper():
             raise CASUnavailable(f"CAS server {host} answered with a DTD, which CAS never sends")
         return response
+
+    def _send(self, method: str, url: str, kwargs: dict[str, Any]) -> requests.Response:
+        """Send once; again only if no connection was made, so nothing is validated twice."""
+        try:
+            return self.session.request(method, url, **kwargs)
+        except requests.RequestException as exc:
+            if _connection_failure(exc) is None:
+                raise
+        return self.session.request(method, url, **kwargs)
+
+
+def _connection_failure(exc: requests.RequestException) -> str | None:
+    """Why no connection was made (refused, DNS, connect timeout), or None if one was."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return "connect timeout"
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    if isinstance(exc, requests.ConnectionError) and isinstance(reason, NewConnectionError):
+        return "connection refused or host unknown"
+    return None
 
 
 def _read_capped(response: requests.Response, limit: int) -> bytes:
@@ -123,16 +168,15 @@ def _read_capped(response: requests.Response, limit: int) -> bytes:
     return body
 
 
-_local = threading.local()
 _lock = threading.Lock()
 _sessions: dict[tuple[int, Any], requests.Session] = {}
 
 
 def _new_session() -> requests.Session:
     session = requests.Session()
-    # Retry only when no connection was made, so a ticket is never validated twice.
-    retry = Retry(total=1, connect=1, read=0, redirect=0, status=0, other=0, backoff_factor=0.05)
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=32, max_retries=retry)
+    # No retries down here: urllib3 would log the URL (with the ticket) when retrying.
+    # CASHTTP retries a connection that was never made; nothing else is ever repeated.
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=32, max_retries=0)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     session.headers["User-Agent"] = "django_cas_ng"

@@ -57,6 +57,7 @@ DEFAULTS: dict[str, Any] = {
     "CAS_SLO_ALLOWED_NETWORKS": None,
     "CAS_SLO_CLIENT_IP_HEADER": None,
     "CAS_SLO_MAX_BYTES": 64 * 1024,
+    "CAS_SLO_FRONT_CHANNEL": None,
     "CAS_PROXY_CHAINS": {},
 }
 
@@ -265,6 +266,11 @@ class CASSettings:
     @property
     def slo_max_bytes(self) -> int:
         return int(get("CAS_SLO_MAX_BYTES"))
+
+    @property
+    def slo_front_channel(self) -> bool | None:
+        value = get("CAS_SLO_FRONT_CHANNEL")
+        return None if value is None else bool(value)
 
     @property
     def proxy_chains(self) -> Mapping[str, Any]:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
+
 
 class CASNGError(Exception):
     """Base class of every error this package raises on purpose."""
 
 
-class TicketValidationError(CASNGError):
-    """The CAS server refused the ticket (forged, reused, expired or for another service)."""
+class TicketValidationError(CASNGError, PermissionDenied):
+    """The CAS server refused the ticket (forged, reused, expired or for another service).
+
+    A ``PermissionDenied``, as 5.1 raised on a refused login.
+    """
 
     def __init__(self, message: str, code: str | None = None) -> None:
         super().__init__(message)

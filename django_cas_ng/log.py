@@ -12,6 +12,11 @@ proxy = logging.getLogger("django_cas_ng.proxy")
 redirects = logging.getLogger("django_cas_ng.redirects")
 
 
+def mask(text: str, secret: str | None) -> str:
+    """``text`` with every occurrence of ``secret`` replaced by its redacted form."""
+    return text.replace(secret, redact(secret)) if secret else text
+
+
 def redact(ticket: str | None) -> str:
     """Show enough of a ticket to correlate log lines, never enough to replay it."""
     if not ticket:

@@ -15,6 +15,7 @@ from django.shortcuts import resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from . import log
+from .client import public_url
 from .conf import cas_settings
 from .exceptions import RedirectException
 
@@ -67,7 +68,10 @@ def safe_or_none(request: HttpRequest, url: str | None, source: str) -> str | No
 
 def get_redirect_url(request: HttpRequest) -> str:
     """Safe ``next`` from the query, else a safe Referer (unless ignored), else the default."""
-    target = safe_or_none(request, request.GET.get(REDIRECT_FIELD_NAME), "next")
+    raw_next = request.GET.get(REDIRECT_FIELD_NAME)
+    if raw_next is None and request.method == "POST":
+        raw_next = request.POST.get(REDIRECT_FIELD_NAME)
+    target = safe_or_none(request, raw_next, "next")
     if target is None and not cas_settings.ignore_referer:
         referer = safe_or_none(request, request.META.get("HTTP_REFERER"), "Referer")
         if referer is not None:
@@ -75,13 +79,19 @@ def get_redirect_url(request: HttpRequest) -> str:
     return target or default_landing(request)
 
 
-def login_landing(request: HttpRequest) -> str:
-    """Where a browser lands after signing in; decided once per request."""
+def login_landing(request: HttpRequest, returning: bool | None = None) -> str:
+    """Where a browser lands after signing in; decided once per request.
+
+    ``returning`` says the browser is back from CAS (with a ticket, or from a gateway
+    attempt), which is when a ``next`` stored by ``CAS_STORE_NEXT`` is used up.
+    """
     if cas_settings.login_next_page:
         return str(resolve_url(cas_settings.login_next_page))
+    if returning is None:
+        returning = bool(request.GET.get("ticket"))
     if (
         cas_settings.store_next
-        and request.GET.get("ticket")
+        and returning
         and REDIRECT_FIELD_NAME not in request.GET
         and hasattr(request, "session")
     ):
@@ -103,10 +113,10 @@ def absolute_site_url(request: HttpRequest, url: str) -> str:
     """Make a site path absolute, on the public origin, for the CAS logout return URL."""
     if urlsplit(url).scheme:
         return url
-    if cas_settings.root_proxied_as:
-        origin = urlsplit(cas_settings.root_proxied_as)
-        return f"{origin.scheme}://{origin.netloc}{url}"
-    return request.build_absolute_uri(url)
+    # "@evil.example/" or ".evil.example/" passed the safety check as relative paths; glued
+    # onto the origin they would name another host.
+    path = url if url.startswith("/") else "/" + url
+    return public_url(request, path)
 
 
 def is_local_url(host_url: str, url: str) -> bool:

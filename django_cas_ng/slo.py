@@ -27,31 +27,44 @@ SAMLP_NS = "urn:oasis:names:tc:SAML:2.0:protocol"
 PARAM = "logoutRequest"
 _XML_CONTENT_TYPES = {"text/xml", "application/xml", "application/soap+xml"}
 _FORM_CONTENT_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
-_JSONP_CALLBACK = re.compile(r"^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$")
+_JSONP_CALLBACK = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*", re.ASCII)
 
 
 def is_back_channel(request: HttpRequest) -> bool:
-    """A POST carrying a logout request, as a form field or as a bare XML body."""
+    """A POST carrying a logout request, as a form field or as a bare XML body.
+
+    An oversized form counts as one, unread, so that :func:`handle` refuses it with 413.
+    """
     if request.method != "POST":
         return False
     if request.content_type in _XML_CONTENT_TYPES:
         return True
     if request.content_type in _FORM_CONTENT_TYPES:
-        _refuse_oversized(request)
-        return PARAM in request.POST
+        return _declared_length(request) > cas_settings.slo_max_bytes or PARAM in request.POST
     return False
 
 
 def is_front_channel(request: HttpRequest) -> bool:
-    """A browser GET carrying a deflated, base64-encoded logout request."""
-    return request.method == "GET" and PARAM in request.GET
+    """A browser GET carrying a deflated, base64-encoded logout request, when accepted.
+
+    ``CAS_SLO_FRONT_CHANNEL`` ``None`` (default) accepts it unless
+    ``CAS_SLO_ALLOWED_NETWORKS`` restricts who may log users out.
+    """
+    if request.method != "GET" or PARAM not in request.GET:
+        return False
+    enabled = cas_settings.slo_front_channel
+    return enabled if enabled is not None else cas_settings.slo_allowed_networks is None
+
+
+def _declared_length(request: HttpRequest) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
 
 
 def _refuse_oversized(request: HttpRequest) -> None:
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        raise BadLogoutRequest("invalid Content-Length") from None
+    length = _declared_length(request)
     if length > cas_settings.slo_max_bytes:
         raise BadLogoutRequest(
             f"logout request of {length} bytes exceeds {cas_settings.slo_max_bytes}", status=413
@@ -145,8 +158,8 @@ def handle(request: HttpRequest) -> HttpResponse:
     if is_front_channel(request):
         ended = end_sessions(front_channel_xml(request.GET[PARAM]))
         callback = request.GET.get("callback")
-        if callback and _JSONP_CALLBACK.match(callback) and len(callback) <= 128:
-            body = f'{callback}({{"ended": {ended}}});'
+        if callback and len(callback) <= 128 and _JSONP_CALLBACK.fullmatch(callback):
+            body = f'/**/{callback}({{"ended": {ended}}});'
             return HttpResponse(body, content_type="application/javascript")
         return HttpResponse("ok\n", content_type="text/plain")
     check_sender(request)

@@ -17,6 +17,7 @@ from django.http import (
     HttpResponseBadRequest,
     HttpResponseRedirect,
 )
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
@@ -25,7 +26,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
 from . import log, proxy, redirects, slo
-from .client import get_cas_client, get_service_url
+from .client import get_cas_client, get_service_url, is_well_formed_ticket
 from .conf import cas_settings
 from .exceptions import BadLogoutRequest, CASUnavailable, RedirectException, TicketValidationError
 from .redirects import clean_next_page, is_local_url
@@ -34,7 +35,11 @@ from .signals import cas_user_logout
 
 __all__ = ["CallbackView", "LoginView", "LogoutView", "clean_next_page", "is_local_url"]
 
-GATEWAY_SESSION_KEY = "_cas_gateway_tried"
+#: Gateway state in the session: absent -> "sent" (went to CAS with gateway=true) ->
+#: "returned" (came back without a ticket); the next explicit sign-in shows the CAS form.
+GATEWAY_SESSION_KEY = "_cas_gateway"
+#: Set while a CAS_RETRY_LOGIN / ``required`` retry is under way, so a refusal cannot loop.
+RETRIED_SESSION_KEY = "_cas_retried"
 
 
 def error_response(request: HttpRequest, error: Exception) -> HttpResponse:
@@ -56,13 +61,19 @@ def error_response(request: HttpRequest, error: Exception) -> HttpResponse:
 
 
 def maps_errors(handler: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Wrap a view handler so our error types become responses, even when called directly."""
+    """Wrap a view handler so our error types become responses, even when called directly.
+
+    A refused login is the exception: it stays a ``PermissionDenied`` for direct callers, as
+    in 5.1, and becomes the 403 page in ``dispatch``.
+    """
 
     @wraps(handler)
     def wrapper(self: View, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             return handler(self, request, *args, **kwargs)
-        except (TicketValidationError, CASUnavailable, BadLogoutRequest, RedirectException) as exc:
+        except TicketValidationError:
+            raise
+        except (CASUnavailable, BadLogoutRequest, RedirectException) as exc:
             return error_response(request, exc)
 
     return wrapper
@@ -75,6 +86,13 @@ class LoginView(View):
     A POST carrying ``logoutRequest`` (or a GET carrying one, front channel) is a Single Logout.
     """
 
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        try:
+            response = super().dispatch(request, *args, **kwargs)
+        except TicketValidationError as refusal:
+            return error_response(request, refusal)
+        return response
+
     @maps_errors
     def get(self, request: HttpRequest) -> HttpResponse:
         if slo.is_front_channel(request):
@@ -86,60 +104,73 @@ class LoginView(View):
         if slo.is_back_channel(request):
             return slo.handle(request)
         landing = redirects.login_landing(request)
-        client = get_cas_client(get_service_url(request, landing), request)
-        return HttpResponseRedirect(client.get_login_url())
+        return self.redirect_to_cas(request, get_service_url(request, landing), landing)
 
     def login(self, request: HttpRequest) -> HttpResponse:
         """The GET flow: already signed in, redirect to CAS, or validate the returned ticket."""
-        landing = redirects.login_landing(request)
+        ticket = request.GET.get("ticket")
+        from_gateway = cas_settings.gateway and request.session.get(GATEWAY_SESSION_KEY) == "sent"
+        landing = redirects.login_landing(request, returning=bool(ticket) or from_gateway)
         if request.user.is_authenticated:
-            if cas_settings.logged_msg is not None:
-                messages.success(
-                    request,
-                    cas_settings.logged_msg % request.user.get_username(),
-                    fail_silently=True,
-                )
+            self.add_message(request, cas_settings.logged_msg, request.user)
             return self.successful_login(request=request, next_page=landing)
 
         service_url = get_service_url(request, landing)
-        ticket = request.GET.get("ticket")
         if not ticket:
             return self.redirect_to_cas(request, service_url, landing)
+        if not is_well_formed_ticket(ticket):
+            log.login.warning("Refused a malformed ticket %s", log.redact(ticket[:64]))
+            return self.login_failed(request, service_url)
 
         user = authenticate(request=request, ticket=ticket, service=service_url)
         if user is None:
-            if cas_settings.retry_login or request.GET.get("required"):
-                return HttpResponseRedirect(get_cas_client(service_url, request).get_login_url())
-            raise TicketValidationError(
-                _(
-                    "The CAS server did not accept this sign-in ticket. It may have expired or "
-                    "already been used. Please sign in again."
-                )
-            )
+            return self.login_failed(request, service_url)
         auth_login(request, user)
         if not request.session.session_key:
             request.session.save()
+        for key in (GATEWAY_SESSION_KEY, RETRIED_SESSION_KEY):
+            request.session.pop(key, None)
         session_key = request.session.session_key or ""
         record_session_ticket(session_key, ticket)
         proxy.claim_pgt(request, user, session_key)
         log.login.info("Signed in %s (ticket %s)", user.get_username(), log.redact(ticket))
-        if cas_settings.login_msg is not None:
-            messages.success(
-                request, cas_settings.login_msg % user.get_username(), fail_silently=True
-            )
+        self.add_message(request, cas_settings.login_msg, user)
         return self.successful_login(request=request, next_page=landing)
+
+    def login_failed(self, request: HttpRequest, service_url: str) -> HttpResponse:
+        """After a refused ticket: one retry at CAS when configured, else the 403 page."""
+        retry = cas_settings.retry_login or request.GET.get("required")
+        if retry and not request.session.pop(RETRIED_SESSION_KEY, False):
+            request.session[RETRIED_SESSION_KEY] = True
+            return HttpResponseRedirect(get_cas_client(service_url, request).get_login_url())
+        raise TicketValidationError(
+            _(
+                "The CAS server did not accept this sign-in ticket. It may have expired or "
+                "already been used. Please sign in again."
+            )
+        )
 
     def redirect_to_cas(self, request: HttpRequest, service_url: str, landing: str) -> HttpResponse:
         """Send the browser to the CAS login page (with ``gateway`` when configured)."""
-        if cas_settings.store_next:
-            request.session[redirects.STORED_NEXT_SESSION_KEY] = landing
         client = get_cas_client(service_url, request)
         if cas_settings.gateway:
-            if request.session.pop(GATEWAY_SESSION_KEY, False):
+            state = request.session.get(GATEWAY_SESSION_KEY)
+            if state == "sent":
+                request.session[GATEWAY_SESSION_KEY] = "returned"
                 return HttpResponseRedirect(landing)
-            request.session[GATEWAY_SESSION_KEY] = True
-            client.extra_login_params["gateway"] = "true"
+            if state is None:
+                request.session[GATEWAY_SESSION_KEY] = "sent"
+                client.extra_login_params["gateway"] = "true"
+            else:
+                del request.session[GATEWAY_SESSION_KEY]
+        if cas_settings.store_next:
+            request.session[redirects.STORED_NEXT_SESSION_KEY] = landing
         return HttpResponseRedirect(client.get_login_url())
+
+    def add_message(self, request: HttpRequest, template: str | None, user: Any) -> None:
+        """Add ``CAS_LOGIN_MSG`` / ``CAS_LOGGED_MSG`` (``None`` disables it)."""
+        if template is not None:
+            messages.success(request, template % user.get_username(), fail_silently=True)
 
     def successful_login(self, request: HttpRequest, next_page: str) -> HttpResponse:
         """Override point after a successful login; by default redirects to ``next_page``."""

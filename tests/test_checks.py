@@ -118,15 +118,22 @@ BAD: list[tuple[str, dict[str, Any]]] = [
     ("E009", {"CAS_REDIRECT_URL": None}),
     ("E009", {"CAS_USERNAME_ATTRIBUTE": ""}),
     ("E009", {"CAS_AFFILIATIONS_KEY": None}),
+    ("E009", {"CAS_LOGIN_MSG": "Welcome!"}),
+    ("E009", {"CAS_LOGGED_MSG": "Hello %s, you are %s"}),
+    ("E009", {"CAS_LOGIN_MSG": "100% welcome, %s"}),
+    ("E009", {"CAS_SLO_FRONT_CHANNEL": "yes"}),
     ("E010", {"CAS_PROXY_CALLBACK": "/accounts/callback/"}),
     ("E010", {"CAS_PROXY_CALLBACK": "http://www.example.org/accounts/callback/"}),
     ("E011", {"CAS_ROOT_PROXIED_AS": "www.example.org"}),
     ("E011", {"CAS_ROOT_PROXIED_AS": "/"}),
     ("E012", {"CAS_PROXY_CHAINS": {"api.example.org": [["https://app.example.org/cb"]]}}),
     ("E012", {"CAS_PROXY_CHAINS": {"*": "https://app.example.org/cb"}}),
+    ("E013", {"CAS_SERVER_URL": "/cas/", "ALLOWED_HOSTS": ["*"]}),
+    ("E013", {"CAS_SERVER_URL": "/cas/", "ALLOWED_HOSTS": [".example.org"], "DEBUG": True}),
     ("W001", {"CAS_VERIFY_SSL_CERTIFICATE": False}),
     ("W002", {"SESSION_ENGINE": "django.contrib.sessions.backends.signed_cookies"}),
     ("W003", {"CAS_SERVER_URL": "http://cas.example.org/cas/", "DEBUG": False}),
+    ("W004", {"ALLOWED_HOSTS": ["*"], "DEBUG": False}),
 ]
 
 
@@ -154,6 +161,10 @@ def test_errors_carry_a_hint_or_name_the_setting(settings) -> None:
 
 
 GOOD: list[dict[str, Any]] = [
+    {"ALLOWED_HOSTS": ["*"], "CAS_ROOT_PROXIED_AS": "https://www.example.org"},
+    {"ALLOWED_HOSTS": ["*"], "DEBUG": True},
+    {"CAS_LOGIN_MSG": None, "CAS_LOGGED_MSG": "Signed in as %s (100%% sure)."},
+    {"CAS_SLO_FRONT_CHANNEL": False},
     {"CAS_SERVER_URL": "/cas/"},
     {"CAS_SERVER_URL": "https://cas.example.org:8443/cas"},
     {"CAS_SERVER_URL": "http://localhost:8000/cas/", "DEBUG": True},

@@ -167,12 +167,56 @@ def test_no_answer_body_crashes_validation(settings, version, body, status) -> N
     assert isinstance(attributes, dict)
 
 
-def test_only_failed_connections_are_retried_never_a_sent_validation() -> None:
-    retry = get_http_session().get_adapter(CAS).max_retries
-    assert retry.connect == 1
-    assert retry.read == 0
-    assert retry.status == 0
-    assert retry.other == 0
+class FlakySession:
+    """Fails the first call with ``error``, then answers like a CAS server."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error, self.calls = error, 0
+
+    def close(self) -> None:
+        pass
+
+    def request(self, method: str, url: str, **kwargs):
+        self.calls += 1
+        if self.calls == 1:
+            raise self.error
+        response = requests.Response()
+        response.status_code, response.raw = 200, __import__("io").BytesIO(success_xml().encode())
+        return response
+
+
+def test_a_connection_that_was_never_made_is_retried_once(settings) -> None:
+    from urllib3.exceptions import MaxRetryError, NewConnectionError
+
+    refused = requests.ConnectionError(
+        MaxRetryError(None, "/", NewConnectionError(None, "refused"))
+    )
+    flaky = FlakySession(refused)
+    settings.CAS_SESSION_FACTORY = lambda: flaky
+    assert validate_ticket(get_cas_client(SERVICE), "ST-1")[0] == "alice"
+    assert flaky.calls == 2
+
+
+@pytest.mark.parametrize("error", [requests.ReadTimeout("slow"), requests.ConnectionError("reset")])
+def test_a_sent_validation_is_never_repeated(settings, error) -> None:
+    flaky = FlakySession(error)
+    settings.CAS_SESSION_FACTORY = lambda: flaky
+    with pytest.raises(CASUnavailable):
+        validate_ticket(get_cas_client(SERVICE), "ST-1")
+    assert flaky.calls == 1
+
+
+def test_unavailable_error_never_quotes_the_ticket(settings) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings.CAS_SERVER_URL = f"http://127.0.0.1:{port}/cas/"
+    with pytest.raises(CASUnavailable) as error:
+        validate_ticket(get_cas_client(SERVICE), "ST-1-SECRETSECRET")
+    assert "SECRET" not in str(error.value)
+    assert error.value.__cause__ is None
 
 
 def test_refused_connection_is_retried_once_then_unavailable(settings) -> None:

@@ -124,7 +124,8 @@ def test_callback_half_filled_is_400(client: Client) -> None:
     assert client.get("/accounts/callback/?pgtIou=PGTIOU-1").status_code == 400
 
 
-def test_callback_stores_pgt(client: Client) -> None:
+def test_callback_stores_pgt(client: Client, settings) -> None:
+    settings.CAS_PROXY_CALLBACK = "https://testserver/accounts/callback/"
     client.get("/accounts/callback/?pgtIou=PGTIOU-1&pgtId=PGT-1")
     assert ProxyGrantingTicket.objects.get(pgtiou="PGTIOU-1").pgt == "PGT-1"
 
