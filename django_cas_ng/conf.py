@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from django.conf import settings
+from django.utils.functional import empty
 from django.utils.translation import gettext_lazy as _
 
 DEFAULTS: dict[str, Any] = {
@@ -66,7 +67,13 @@ VALID_VERSIONS = ("1", "2", "3", "CAS_2_SAML_1_0")
 
 def get(name: str) -> Any:
     """Return the current value of one ``CAS_*`` setting, or its default."""
-    return getattr(settings, name, DEFAULTS[name])
+    wrapped = getattr(settings, "_wrapped", empty)
+    if wrapped is empty:
+        return getattr(settings, name, DEFAULTS[name])
+    # The configured holder itself: LazySettings' fallback path for an unset name costs
+    # microseconds, on every request the middleware sees. override_settings swaps the
+    # holder, so this is still read at call time.
+    return getattr(wrapped, name, DEFAULTS[name])
 
 
 class CASSettings:

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, SESSION_KEY, load_backend
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.base import SessionBase
-from django.db import connections, router
+from django.db import connections, router, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -54,7 +54,19 @@ def record_session_ticket(session_key: str, ticket: str) -> None:
     row = SessionTicket(session_key=mapping_key(session_key), ticket=ticket)
     row.ticket_digest = ticket_digest(ticket)
     db = router.db_for_write(SessionTicket)
-    features = connections[db].features
+    connection = connections[db]
+    if connection.vendor in ("postgresql", "sqlite"):
+        # One autocommit statement; bulk_create would wrap it in BEGIN/COMMIT.
+        table = connection.ops.quote_name(SessionTicket._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (session_key, ticket, ticket_digest) VALUES (%s, %s, %s) "  # noqa: S608
+                "ON CONFLICT (session_key) DO UPDATE SET ticket = excluded.ticket, "
+                "ticket_digest = excluded.ticket_digest",
+                [row.session_key, row.ticket, row.ticket_digest],
+            )
+        return
+    features = connection.features
     if not features.supports_update_conflicts:
         SessionTicket.objects.update_or_create(
             session_key=row.session_key, defaults={"ticket": ticket}
@@ -101,6 +113,12 @@ def end_sessions_for_ticket(ticket: str) -> int:
         log.slo.info("Single Logout for unknown ticket %s: nothing to end", log.redact(ticket))
         return 0
     store_class = session_store_class()
+    with transaction.atomic(using=router.db_for_write(SessionTicket)):
+        _end_sessions(store_class, keys, ticket)
+    return len(keys)
+
+
+def _end_sessions(store_class: type[SessionBase], keys: list[str], ticket: str) -> None:
     for key in keys:
         session = store_class(session_key=key)
         user = get_user_from_session(session)
@@ -113,7 +131,6 @@ def end_sessions_for_ticket(ticket: str) -> int:
         )
     SessionTicket.objects.filter(session_key__in=keys).delete()
     ProxyGrantingTicket.objects.filter(session_key__in=keys).delete()
-    return len(keys)
 
 
 @dataclass(frozen=True)
