@@ -7,6 +7,8 @@ session (logout, Single Logout, cleanup of expired sessions and of PGTs nobody c
 
 from __future__ import annotations
 
+import inspect
+import types
 from typing import Any
 from urllib.parse import quote
 
@@ -14,13 +16,14 @@ import cas
 from cas import CASError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.utils import timezone
 
 from . import log
-from .client import CAS_NS, get_cas_client, parse_xml
+from .client import CAS_NS, get_cas_client, is_well_formed_ticket, parse_xml
 from .conf import cas_settings
 from .exceptions import CASUnavailable, ProxyError
 from .models import ProxyGrantingTicket
-from .sessions import mapping_key
+from .sessions import UNCLAIMED_PGT_MAX_AGE, mapping_key
 
 __all__ = [
     "claim_pgt",
@@ -32,30 +35,51 @@ __all__ = [
 
 #: Width of the ``pgtiou`` and ``pgt`` columns.
 _MAX_TICKET_LENGTH = 255
-_STOCK_GET_PROXY_TICKET = cas.CASClientBase.get_proxy_ticket
 
 
 def receive_callback(request: HttpRequest) -> HttpResponse:
     """Store the ``pgtIou`` -> ``pgtId`` pair the CAS server sends before it answers validation.
 
-    A bare GET is the server's reachability check and gets 200; a half-filled one gets 400.
+    A bare GET is the server's reachability check and gets 200; a half-filled one, or one
+    whose values could not be tickets, gets 400. Anyone can call this URL, so nothing is
+    stored unless ``CAS_PROXY_CALLBACK`` is set (otherwise no login would ever claim it),
+    and each stored pair first removes the unclaimed pairs past their use.
     """
     pgtiou = request.GET.get("pgtIou")
     pgt = request.GET.get("pgtId")
     if not pgtiou and not pgt:
-        return HttpResponse("ok\n", content_type="text/plain")
+        return _text("ok")
     if not pgtiou or not pgt:
-        return HttpResponseBadRequest(
-            "pgtIou and pgtId are both required\n", content_type="text/plain"
+        return _text("pgtIou and pgtId are both required", bad=True)
+    if not (_storable(pgtiou) and _storable(pgt)):
+        return _text(
+            f"pgtIou and pgtId must be tickets: up to {_MAX_TICKET_LENGTH} characters"
+            " among A-Z a-z 0-9 . _ ~ + / = : -",
+            bad=True,
         )
-    if len(pgtiou) > _MAX_TICKET_LENGTH or len(pgt) > _MAX_TICKET_LENGTH:
-        return HttpResponseBadRequest("pgtIou or pgtId too long\n", content_type="text/plain")
+    if not cas_settings.proxy_callback:
+        log.proxy.debug("Ignored a PGT callback: CAS_PROXY_CALLBACK is not set")
+        return _text("ok")
+    # One DELETE (no signal, no cascade): the table cannot grow without bound.
+    ProxyGrantingTicket.objects.filter(
+        session_key__isnull=True, date__lt=timezone.now() - UNCLAIMED_PGT_MAX_AGE
+    ).delete()
     # A server that retries the callback sends the same IOU again: keep one unclaimed row per IOU.
     unclaimed = ProxyGrantingTicket.objects.filter(pgtiou=pgtiou, session_key__isnull=True)
     if not unclaimed.update(pgt=pgt):
         ProxyGrantingTicket.objects.create(pgtiou=pgtiou, pgt=pgt)
     log.proxy.debug("Stored a PGT for IOU %s", log.redact(pgtiou))
-    return HttpResponse("ok\n", content_type="text/plain")
+    return _text("ok")
+
+
+def _storable(value: str) -> bool:
+    """A value the CAS server could have issued, and that fits its column."""
+    return len(value) <= _MAX_TICKET_LENGTH and is_well_formed_ticket(value)
+
+
+def _text(message: str, bad: bool = False) -> HttpResponse:
+    response_class = HttpResponseBadRequest if bad else HttpResponse
+    return response_class(message + "\n", content_type="text/plain")
 
 
 def claim_pgt(request: HttpRequest, user: Any, session_key: str) -> bool:
@@ -77,14 +101,25 @@ def claim_pgt(request: HttpRequest, user: Any, session_key: str) -> bool:
 
 
 def _claim(pgtiou: str, user: Any, key: str) -> bool:
+    """Link the newest unclaimed PGT of ``pgtiou`` to (user, session); True if one is linked.
+
+    Two requests of one session may claim at once (the callback came late and both want a
+    proxy ticket). The unclaimed rows are locked, so the second waits and then finds them
+    claimed; on a database without row locks, the claimed row is never deleted and the
+    update only takes a row still unclaimed. Either way the loser reports the winner's PGT.
+    """
     unclaimed = ProxyGrantingTicket.objects.filter(pgtiou=pgtiou, session_key__isnull=True)
+    session_pgts = ProxyGrantingTicket.objects.filter(user=user, session_key=key)
     with transaction.atomic():
-        newest = unclaimed.order_by("-pk").values_list("pk", flat=True).first()
-        if newest is None:
-            return False
+        # No LIMIT: some databases cannot lock with one, and an IOU has a row or two.
+        pks = list(unclaimed.select_for_update().order_by("-pk").values_list("pk", flat=True))
+        if not pks:
+            return bool(session_pgts.exists())
+        newest = pks[0]
         # One PGT per (session, user): the unique constraint of the 5.1 schema.
-        ProxyGrantingTicket.objects.filter(user=user, session_key=key).delete()
-        ProxyGrantingTicket.objects.filter(pk=newest).update(user=user, session_key=key)
+        session_pgts.exclude(pk=newest).delete()
+        if not unclaimed.filter(pk=newest).update(user=user, session_key=key):
+            return bool(session_pgts.exists())
         unclaimed.exclude(pk=newest).delete()
     return True
 
@@ -99,17 +134,21 @@ def retrieve_proxy_ticket(request: HttpRequest, service: str) -> str:
     if not pgt:
         raise ProxyError("INVALID_TICKET", "No proxy ticket found for this HttpRequest object")
     client = get_cas_client(service_url=service, request=request)
+    # The chain is cut (``from None``): the exceptions below may quote the /proxy URL, whose
+    # query holds the PGT, and error trackers print every chained exception.
     try:
         ticket = request_proxy_ticket(client, pgt)
     except ProxyError as error:
-        log.proxy.warning("CAS refused a proxy ticket for %s: %s", service, error.args[0])
-        raise
+        refusal = ProxyError(*_masked(error.args, pgt))
+        code = refusal.args[0] if refusal.args else "-"
+        log.proxy.warning("CAS refused a proxy ticket for %s: %s", service, code)
+        raise refusal from None
     except CASError as error:
-        raise ProxyError(*error.args) from error
+        raise ProxyError(*_masked(error.args, pgt)) from None
     except CASUnavailable as error:
-        raise ProxyError("CAS_UNAVAILABLE", _without(str(error), pgt)) from error
+        raise ProxyError("CAS_UNAVAILABLE", _without(str(error), pgt)) from None
     except Exception as error:  # 5.1 wraps every failure in ProxyError
-        raise ProxyError(_without(str(error), pgt)) from error
+        raise ProxyError(_without(str(error), pgt)) from None
     log.proxy.info("Obtained proxy ticket %s for %s", log.redact(ticket), service)
     return ticket
 
@@ -137,16 +176,33 @@ def request_proxy_ticket(client: Any, pgt: str) -> str:
 
     python-cas's own ``get_proxy_ticket`` parses with a non-hardened parser and loses the error
     code of ``cas:proxyFailure``, so it is replaced here, unless a site or a test has put its own
-    method in place (patching ``cas.CASClientV2.get_proxy_ticket``), which is then called.
+    method in place (patching ``cas.CASClientV2.get_proxy_ticket``, overriding it in a
+    subclass), which is then called.
     """
-    if getattr(type(client), "get_proxy_ticket", _STOCK_GET_PROXY_TICKET) is not (
-        _STOCK_GET_PROXY_TICKET
-    ):
+    if not _is_python_cas_method(inspect.getattr_static(type(client), "get_proxy_ticket", None)):
         return str(client.get_proxy_ticket(pgt))
     response = client.session.get(client.get_proxy_url(pgt))
     if response.status_code != 200:
         raise ProxyError(f"Bad http code {response.status_code}")
     return parse_proxy_answer(response.content)
+
+
+def _is_python_cas_method(method: Any) -> bool:
+    """True for python-cas's own ``get_proxy_ticket``, on whichever class this version defines it.
+
+    The method found on the client's class is compared by where its code comes from, not by
+    identity with a reference taken at import time: a patch made before this module was
+    imported, a ``mock.patch`` with ``autospec`` (a function copied from the original, with
+    its name and module) and a subclass override are all replacements; no method at all is
+    treated like python-cas's.
+    """
+    if method is None:
+        return True
+    return (
+        isinstance(method, types.FunctionType)
+        and method.__module__ == cas.__name__
+        and method.__code__.co_filename == getattr(cas, "__file__", None)
+    )
 
 
 def parse_proxy_answer(data: bytes | str) -> str:
@@ -161,6 +217,11 @@ def parse_proxy_answer(data: bytes | str) -> str:
         if failure is not None:
             raise ProxyError(failure.get("code", "UNKNOWN"), (failure.text or "").strip()[:200])
     raise ProxyError("INVALID_RESPONSE", "The CAS server answered neither proxySuccess nor failure")
+
+
+def _masked(args: tuple[Any, ...], pgt: str) -> list[str]:
+    """Exception arguments as strings with the PGT masked (a server may echo it back)."""
+    return [_without(str(arg), pgt) for arg in args]
 
 
 def _without(message: str, pgt: str) -> str:

@@ -13,16 +13,21 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import wraps
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urljoin
 
 from django.http import HttpRequest, JsonResponse
 from django.http.response import HttpResponseBase
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
-from lxml import etree
 
 from . import log
-from .client import CAS_NS, _collect_attributes, get_protocol, get_proxy_validate_client, parse_xml
+from .client import (
+    CAS_NS,
+    CASProxyValidateClientV3,
+    get_proxy_validate_client,
+    is_well_formed_ticket,
+    parse_xml,
+    public_url,
+)
 from .conf import cas_settings
 from .exceptions import CASUnavailable, TicketValidationError
 
@@ -49,12 +54,10 @@ AUTH_SCHEME = "CAS"
 REQUEST_ATTRIBUTE = "cas_auth"
 
 NO_TICKET = "NO_TICKET"
-MALFORMED_TICKET = "INVALID_REQUEST"
+#: Code of a ticket that is malformed (refused without asking the CAS server).
+MALFORMED_TICKET = "INVALID_TICKET"
 UNTRUSTED_PROXY_CHAIN = "UNTRUSTED_PROXY_CHAIN"
 USER_REFUSED = "USER_REFUSED"
-
-# CAS tickets are printable ASCII; servers may issue long ones (the spec recommends <= 256).
-_TICKET = re.compile(r"[\x21-\x7e]{1,4096}")
 
 View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 
@@ -93,12 +96,10 @@ def service_url_for(request: HttpRequest) -> str:
     """The URL of this request without its query string, on the public origin.
 
     It must equal, character for character, the ``targetService`` the caller asked a ticket
-    for; a back end with a fixed service identifier passes ``service=`` instead.
+    for; a back end with a fixed service identifier passes ``service=`` instead. The origin is
+    the one of the login's service URL (:func:`django_cas_ng.client.public_url`).
     """
-    if cas_settings.root_proxied_as:
-        return urljoin(cas_settings.root_proxied_as, request.path)
-    protocol = "https" if cas_settings.force_ssl_service_url else get_protocol(request)
-    return f"{protocol}://{request.get_host()}{request.path}"
+    return public_url(request, request.path)
 
 
 def authenticate_proxy_ticket(
@@ -110,7 +111,7 @@ def authenticate_proxy_ticket(
     ticket, its proxy chain is not allowed, or the site's backend refuses the user, and
     :class:`CASUnavailable` when the CAS server cannot be asked.
     """
-    if not _TICKET.fullmatch(ticket):
+    if not is_well_formed_ticket(ticket):
         raise TicketValidationError("The ticket is malformed.", code=MALFORMED_TICKET)
     service = service or service_url_for(request)
     client = get_proxy_validate_client(service, request)
@@ -144,33 +145,34 @@ def authenticate_proxy_ticket(
 
 
 def parse_proxy_validation(data: bytes | str) -> ValidatedTicket:
-    """Read a ``(p3/)proxyValidate`` answer with the hardened parser, ``cas:proxies`` included."""
-    root = parse_xml(data)
-    answer = next((child for child in root if isinstance(child.tag, str)), None)
-    if answer is None:
-        raise CASUnavailable("CAS answer has no authenticationSuccess or Failure element")
-    name = etree.QName(answer).localname
-    if name == "authenticationFailure":
-        code = answer.get("code", "UNKNOWN")
+    """Read a ``(p3/)proxyValidate`` answer: the user and attributes as at login, plus the
+    ``cas:proxies`` chain.
+
+    The answer goes through the login's own hardened parser (``parse_response_xml`` of the
+    CAS 2/3 clients), so a refusal, an unusable answer and a success naming no user mean the
+    same here as at login; only the chain, which login has no use for, is read here.
+    """
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    try:
+        username, attributes, _pgtiou = CASProxyValidateClientV3.parse_response_xml(data)
+    except TicketValidationError as refusal:
+        code = refusal.code or "UNKNOWN"
         log.proxy.info("CAS server refused a presented ticket: %s", code)
-        raise TicketValidationError(f"The CAS server refused the ticket ({code}).", code=code)
-    if name != "authenticationSuccess":
-        raise CASUnavailable(f"unexpected CAS answer element {name!r}")
-    username = (answer.findtext(f"{{{CAS_NS}}}user") or "").strip()
+        # The server's text stays out of the 401 the caller sees.
+        raise TicketValidationError(
+            f"The CAS server refused the ticket ({code}).", code=code
+        ) from None
     if not username:
-        raise CASUnavailable("CAS answer authenticationSuccess names no user")
-    attributes: dict[str, Any] = {}
-    for element in answer:
-        if isinstance(element.tag, str) and etree.QName(element).localname in (
-            "attributes",
-            "norEduPerson",
-        ):
-            _collect_attributes(element, attributes)
+        # Login refuses such an answer too (a 403, not an outage).
+        raise TicketValidationError("The CAS answer names no user.", code=USER_REFUSED)
+    # The parser above checked that the first element is the authenticationSuccess.
+    answer = next(child for child in parse_xml(data) if isinstance(child.tag, str))
     proxies = tuple(
         (proxy.text or "").strip()
         for proxy in answer.iterfind(f"{{{CAS_NS}}}proxies/{{{CAS_NS}}}proxy")
     )
-    return ValidatedTicket(username=username, attributes=attributes, proxies=proxies)
+    return ValidatedTicket(username=username, attributes=dict(attributes), proxies=proxies)
 
 
 def allowed_chains(service: str) -> Sequence[Sequence[Any]]:

@@ -3,24 +3,35 @@ end (logout, Single Logout, cleanup). The CAS server is faked with ``responses``
 
 from __future__ import annotations
 
+import importlib
 import logging
+import traceback
+import types
 from datetime import timedelta
 from importlib import import_module
 from unittest import mock
 from urllib.parse import parse_qs, urlsplit
 
+import cas
 import pytest
 import requests
 import responses
 from cas import CASError
 from django.conf import settings as django_settings
+from django.contrib.auth import get_user_model
+from django.db import connection
 from django.http import HttpRequest
 from django.test import Client, RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from django_cas_ng import proxy
 from django_cas_ng.models import ProxyError, ProxyGrantingTicket
-from django_cas_ng.sessions import clean_deleted_sessions, get_user_from_session
+from django_cas_ng.sessions import (
+    UNCLAIMED_PGT_MAX_AGE,
+    clean_deleted_sessions,
+    get_user_from_session,
+)
 from tests.conftest import CAS, failure_xml, success_xml
 from tests.slo_helpers import logout_request
 
@@ -98,30 +109,105 @@ def test_callback_answers_200_to_bare_reachability_check(client: Client) -> None
 
 
 @pytest.mark.parametrize("params", ["pgtIou=PGTIOU-1", "pgtId=PGT-1", "pgtIou=&pgtId=PGT-1"])
-def test_callback_answers_400_to_half_filled_request(client: Client, params: str) -> None:
+def test_callback_answers_400_to_half_filled_request(
+    proxy_settings, client: Client, params: str
+) -> None:
     assert client.get(f"/accounts/callback/?{params}").status_code == 400
     assert not ProxyGrantingTicket.objects.exists()
 
 
-def test_callback_stores_unclaimed_pgt(client: Client) -> None:
+def test_callback_stores_unclaimed_pgt(proxy_settings, client: Client) -> None:
     assert client.get("/accounts/callback/?pgtIou=PGTIOU-1&pgtId=PGT-1").status_code == 200
     stored = ProxyGrantingTicket.objects.get(pgtiou="PGTIOU-1")
     assert (stored.pgt, stored.session_key, stored.user) == ("PGT-1", None, None)
 
 
-def test_callback_refuses_values_longer_than_the_columns(client: Client) -> None:
-    response = client.get(f"/accounts/callback/?pgtIou=PGTIOU-1&pgtId=PGT-{'x' * 300}")
+@pytest.mark.parametrize(
+    "params",
+    [
+        f"pgtIou=PGTIOU-1&pgtId=PGT-{'x' * 300}",
+        f"pgtIou=PGTIOU-{'x' * 300}&pgtId=PGT-1",
+    ],
+)
+def test_callback_refuses_values_longer_than_the_columns(
+    proxy_settings, client: Client, params: str
+) -> None:
+    response = client.get(f"/accounts/callback/?{params}")
     assert response.status_code == 400
     assert not ProxyGrantingTicket.objects.exists()
 
 
-def test_repeated_callback_keeps_one_unclaimed_row_per_iou() -> None:
+@pytest.mark.parametrize(
+    "params",
+    [
+        "pgtIou=PGTIOU-1&pgtId=%00",  # a NUL: DataError (500) on PostgreSQL before the fix
+        "pgtIou=PGTIOU-1&pgtId=PGT-1%00",
+        "pgtIou=%00&pgtId=PGT-1",
+        "pgtIou=PGTIOU-1&pgtId=PGT-1%0AX-Injected:%201",
+        "pgtIou=PGTIOU-1&pgtId=%3Cscript%3E",
+        "pgtIou=PGTIOU%201&pgtId=PGT-1",
+        "pgtIou=PGTIOU-1&pgtId=PGT-%C3%A9",
+    ],
+)
+def test_callback_refuses_values_that_are_not_tickets(
+    proxy_settings, client: Client, params: str
+) -> None:
+    response = client.get(f"/accounts/callback/?{params}")
+
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/plain")
+    assert b"must be tickets" in response.content
+    assert not ProxyGrantingTicket.objects.exists()
+
+
+def test_callback_stores_nothing_without_proxy_callback_setting(client: Client) -> None:
+    # Nothing would ever claim the row: storing it only lets anyone fill the table.
+    response = client.get("/accounts/callback/?pgtIou=PGTIOU-1&pgtId=PGT-1")
+    assert response.status_code == 200
+    assert not ProxyGrantingTicket.objects.exists()
+
+
+def test_callback_removes_stale_unclaimed_rows_with_one_delete(proxy_settings) -> None:
+    user = get_user_model().objects.create_user("alice")
+    old = timezone.now() - UNCLAIMED_PGT_MAX_AGE - timedelta(seconds=1)
+    stale = ProxyGrantingTicket.objects.create(pgtiou="PGTIOU-stale", pgt="PGT-stale")
+    claimed = ProxyGrantingTicket.objects.create(
+        pgtiou="PGTIOU-old", pgt="PGT-old", user=user, session_key="k"
+    )
+    ProxyGrantingTicket.objects.filter(pk__in=[stale.pk, claimed.pk]).update(date=old)
+    recent = ProxyGrantingTicket.objects.create(pgtiou="PGTIOU-recent", pgt="PGT-recent")
+
+    with CaptureQueriesContext(connection) as queries:
+        assert deliver_pgt("PGTIOU-new", "PGT-new") == 200
+
+    assert set(ProxyGrantingTicket.objects.values_list("pgtiou", flat=True)) == {
+        "PGTIOU-old",  # claimed: it belongs to a session and goes with it
+        "PGTIOU-recent",
+        "PGTIOU-new",
+    }
+    assert recent.pk in ProxyGrantingTicket.objects.values_list("pk", flat=True)
+    deletes = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("DELETE")]
+    assert len(deletes) == 1
+
+
+def test_refused_or_ignored_callback_removes_nothing(settings, client: Client) -> None:
+    stale = ProxyGrantingTicket.objects.create(pgtiou="PGTIOU-stale", pgt="PGT-stale")
+    ProxyGrantingTicket.objects.filter(pk=stale.pk).update(
+        date=timezone.now() - UNCLAIMED_PGT_MAX_AGE * 2
+    )
+    client.get("/accounts/callback/?pgtIou=PGTIOU-1&pgtId=PGT-1")
+    settings.CAS_PROXY_CALLBACK = CALLBACK
+    client.get("/accounts/callback/?pgtIou=PGTIOU-1&pgtId=%00")
+    assert ProxyGrantingTicket.objects.filter(pk=stale.pk).exists()
+
+
+def test_repeated_callback_keeps_one_unclaimed_row_per_iou(proxy_settings) -> None:
     deliver_pgt("PGTIOU-1", "PGT-1-old")
     deliver_pgt("PGTIOU-1", "PGT-1-new")
     assert list(ProxyGrantingTicket.objects.values_list("pgt", flat=True)) == ["PGT-1-new"]
 
 
-def test_callback_never_logs_the_pgt(caplog: pytest.LogCaptureFixture) -> None:
+def test_callback_never_logs_the_pgt(proxy_settings, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.DEBUG, logger="django_cas_ng"):
         deliver_pgt("PGTIOU-1-abcdefgh", "PGT-1-secret")
     assert caplog.records
@@ -173,6 +259,54 @@ def test_claim_keeps_newest_of_duplicate_unclaimed_rows(proxy_settings, client, 
     assert list(ProxyGrantingTicket.objects.values_list("pgt", "session_key")) == [
         ("PGT-1-retry", client.session.session_key)
     ]
+
+
+def claim_racing_another(pgtiou: str, user: object, key: str) -> bool:
+    """Claim as request 2 while request 1 claims the same IOU for the same session.
+
+    Request 1 runs, and commits, right after request 2 has read the unclaimed rows: what
+    PostgreSQL (read committed) does when nothing locks them, made deterministic here.
+    """
+    done: list[bool] = []
+
+    def after_first_read(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        result = execute(sql, params, many, context)
+        if not done and sql.startswith("SELECT") and "pgtiou" in sql:
+            done.append(True)
+            assert proxy._claim(pgtiou, user, key)  # request 1
+        return result
+
+    with connection.execute_wrapper(after_first_read):
+        claimed = proxy._claim(pgtiou, user, key)  # request 2
+    assert done
+    return claimed
+
+
+def test_concurrent_late_claims_of_one_session_keep_its_pgt(proxy_settings) -> None:
+    user = get_user_model().objects.create_user("alice")
+    deliver_pgt("PGTIOU-late", "PGT-late")
+
+    assert claim_racing_another("PGTIOU-late", user, "session-1")
+
+    rows = ProxyGrantingTicket.objects.values_list("pgt", "session_key", "user")
+    assert list(rows) == [("PGT-late", "session-1", user.pk)]
+
+
+def test_claim_with_nothing_left_unclaimed_reports_the_session_pgt(proxy_settings) -> None:
+    user = get_user_model().objects.create_user("alice")
+    deliver_pgt("PGTIOU-1", "PGT-1")
+    assert proxy._claim("PGTIOU-1", user, "session-1")
+    assert proxy._claim("PGTIOU-1", user, "session-1")  # the other request came first
+    assert not proxy._claim("PGTIOU-1", user, "session-2")
+    assert ProxyGrantingTicket.objects.get().session_key == "session-1"
+
+
+def test_claim_replaces_an_older_pgt_of_the_session(proxy_settings) -> None:
+    user = get_user_model().objects.create_user("alice")
+    ProxyGrantingTicket.objects.create(pgtiou="PGTIOU-0", pgt="PGT-0", user=user, session_key="s")
+    deliver_pgt("PGTIOU-1", "PGT-1")
+    assert proxy._claim("PGTIOU-1", user, "s")
+    assert list(ProxyGrantingTicket.objects.values_list("pgt", flat=True)) == ["PGT-1"]
 
 
 # retrieve_pt
@@ -275,6 +409,115 @@ def test_retrieve_pt_honours_patched_python_cas_method(proxy_settings, client, c
     with mock.patch("cas.CASClientV2.get_proxy_ticket", return_value="PT-patched") as patched:
         assert ProxyGrantingTicket.retrieve_pt(request_of(client), TARGET) == "PT-patched"
     patched.assert_called_once_with("PGT-1-secret")
+
+
+@pytest.mark.parametrize("target", ["cas.CASClientBase", "cas.CASClientV2", "cas.CASClientV3"])
+def test_retrieve_pt_honours_autospec_patch_of_any_python_cas_class(
+    proxy_settings, client, cas_http, target: str
+) -> None:
+    sign_in(client, cas_http)
+    with mock.patch(
+        f"{target}.get_proxy_ticket", autospec=True, return_value="PT-patched"
+    ) as patched:
+        assert ProxyGrantingTicket.retrieve_pt(request_of(client), TARGET) == "PT-patched"
+    assert patched.call_args.args[1] == "PGT-1-secret"
+
+
+def test_retrieve_pt_honours_a_patch_made_before_the_proxy_module_was_imported(
+    proxy_settings, client, cas_http
+) -> None:
+    # As a site patching python-cas in its AppConfig.ready(), before the URLconf loads views.
+    sign_in(client, cas_http)
+    try:
+        with mock.patch("cas.CASClientBase.get_proxy_ticket", return_value="PT-early"):
+            importlib.reload(proxy)
+            assert ProxyGrantingTicket.retrieve_pt(request_of(client), TARGET) == "PT-early"
+    finally:
+        importlib.reload(proxy)
+
+
+def test_retrieve_pt_honours_a_client_subclass_override(
+    proxy_settings, client, cas_http, monkeypatch
+) -> None:
+    from django_cas_ng import client as cas_client
+
+    class SiteClient(cas_client.CASClientV3):
+        def get_proxy_ticket(self, pgt: str) -> str:
+            return "PT-site"
+
+    monkeypatch.setitem(cas_client.CLIENT_CLASSES, "3", SiteClient)
+    sign_in(client, cas_http)
+    assert ProxyGrantingTicket.retrieve_pt(request_of(client), TARGET) == "PT-site"
+
+
+def test_python_cas_own_method_on_a_subclass_is_still_replaced(
+    proxy_settings, client, cas_http
+) -> None:
+    # A python-cas release defining get_proxy_ticket on CASClientV2 itself: still python-cas's
+    # (non-hardened, code-losing) method, so still replaced by ours.
+    stock = cas.CASClientBase.get_proxy_ticket
+    own = types.FunctionType(stock.__code__, stock.__globals__, stock.__name__)
+    own.__qualname__ = "CASClientV2.get_proxy_ticket"
+    sign_in(client, cas_http)
+    cas_http.get(PROXY, body=proxy_failure("UNAUTHORIZED_SERVICE"))
+
+    with (
+        mock.patch.object(cas.CASClientV2, "get_proxy_ticket", own),
+        pytest.raises(ProxyError) as raised,
+    ):
+        ProxyGrantingTicket.retrieve_pt(request_of(client), TARGET)
+
+    assert raised.value.args[0] == "UNAUTHORIZED_SERVICE"
+
+
+def formatted(error: BaseException) -> str:
+    """What an error tracker or ``logger.exception`` prints: the whole chain."""
+    return "".join(traceback.format_exception(error))
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        requests.ConnectionError(f"cannot open {PROXY}?pgt=PGT-1-secret&targetService=x"),
+        CASError("INVALID_TICKET", "PGT-1-secret unknown"),
+        ProxyError("INVALID_TICKET", "PGT PGT-1-secret unknown"),
+        RuntimeError(f"{PROXY}?pgt=PGT-1-secret"),
+    ],
+)
+def test_retrieve_pt_error_never_carries_the_pgt(
+    proxy_settings, client, cas_http, failure: Exception
+) -> None:
+    sign_in(client, cas_http)
+    with (
+        mock.patch("cas.CASClientV2.get_proxy_ticket", side_effect=failure),
+        pytest.raises(ProxyError) as raised,
+    ):
+        ProxyGrantingTicket.retrieve_pt(request_of(client), TARGET)
+
+    assert "PGT-1-secret" not in formatted(raised.value)
+    assert raised.value.__cause__ is None
+    if isinstance(failure, (CASError, ProxyError)):
+        assert raised.value.args[0] == "INVALID_TICKET"
+
+
+def test_retrieve_pt_unreachable_cas_error_has_no_chain(proxy_settings, client, cas_http) -> None:
+    sign_in(client, cas_http)
+    cas_http.get(PROXY, body=requests.ConnectionError(f"cannot open {PROXY}?pgt=PGT-1-secret"))
+    with pytest.raises(ProxyError) as raised:
+        ProxyGrantingTicket.retrieve_pt(request_of(client), TARGET)
+    assert raised.value.args[0] == "CAS_UNAVAILABLE"
+    assert raised.value.__cause__ is None
+    assert raised.value.__suppress_context__
+    assert "PGT-1-secret" not in formatted(raised.value)
+
+
+def test_retrieve_pt_failure_text_echoing_the_pgt_is_masked(proxy_settings, client, cas_http):
+    sign_in(client, cas_http)
+    cas_http.get(PROXY, body=proxy_failure("INVALID_TICKET"))  # its text quotes the PGT
+    with pytest.raises(ProxyError) as raised:
+        ProxyGrantingTicket.retrieve_pt(request_of(client), TARGET)
+    assert raised.value.args[0] == "INVALID_TICKET"
+    assert "PGT-1-secret" not in formatted(raised.value)
 
 
 def test_retrieve_pt_turns_python_cas_errors_into_proxy_error(

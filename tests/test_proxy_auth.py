@@ -6,10 +6,13 @@ below (``pytest.mark.urls``) so that the session and CSRF middleware take part.
 
 from __future__ import annotations
 
+import ast
 import logging
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
+from unittest import mock
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -19,9 +22,11 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.test import Client, RequestFactory
 from django.urls import path
 
+from django_cas_ng import client as cas_client
+from django_cas_ng import proxy_auth
 from django_cas_ng.backends import CASBackend
 from django_cas_ng.decorators import proxy_ticket_required
-from django_cas_ng.exceptions import CASUnavailable, TicketValidationError
+from django_cas_ng.exceptions import TicketValidationError
 from django_cas_ng.proxy_auth import (
     AcceptedTicket,
     authenticate_proxy_ticket,
@@ -253,12 +258,39 @@ def test_realm_is_configurable(chains) -> None:
     )
 
 
-@pytest.mark.parametrize("ticket", ["PT-1 abc", "PT-" + "x" * 5000, "PT-\u00e9"])
+@pytest.mark.parametrize(
+    "ticket",
+    [
+        "PT-1 abc",
+        "PT-" + "x" * 5000,
+        "PT-" + "x" * 1100,  # longer than any ticket login accepts
+        "PT-\u00e9",
+        "PT-1\x00",
+        "PT-1<x/>",
+        "PT-1&service=https://evil.example/",
+        "PT-1'\"",
+        "PT-1;x",
+    ],
+)
 def test_malformed_ticket_is_refused_without_asking_cas(chains, cas_http, ticket) -> None:
     response = whoami(RequestFactory().get("/api/whoami/", {"ticket": ticket}))
     assert response.status_code == 401
-    assert body(response)["code"] == "INVALID_REQUEST"
+    assert body(response)["code"] == "INVALID_TICKET"
     assert not cas_http.calls
+
+
+def test_malformed_ticket_in_header_is_refused_without_asking_cas(chains, cas_http) -> None:
+    response = get(ticket="PT-1<x>")
+    assert response.status_code == 401
+    assert body(response)["code"] == "INVALID_TICKET"
+    assert not cas_http.calls
+
+
+@pytest.mark.parametrize("ticket", ["PT-1-abc", "PT-1-" + "a" * 1019, "eyJhbGciOi.eyJzdWIi.c2ln"])
+def test_well_formed_ticket_is_sent_to_cas(chains, cas_http, ticket) -> None:
+    cas_http.get(P3_PROXY_VALIDATE, body=proxy_validate_xml())
+    assert get(ticket=ticket).status_code == 200
+    assert sent(cas_http.calls[0])["ticket"] == [ticket]
 
 
 def test_ticket_refused_by_cas_answers_401_with_its_code(chains, cas_http) -> None:
@@ -381,9 +413,56 @@ def test_parse_failure_carries_cas_code_but_not_server_text() -> None:
     assert "not recognized" not in str(raised.value)
 
 
-def test_parse_success_without_user_is_unusable() -> None:
-    with pytest.raises(CASUnavailable):
+def test_parse_success_without_user_is_a_refusal() -> None:
+    with pytest.raises(TicketValidationError):
         parse_proxy_validation(proxy_validate_xml(user=""))
+
+
+@pytest.mark.parametrize("user", ["", "   "])
+def test_success_without_user_answers_401_as_login_refuses_it(chains, cas_http, user) -> None:
+    cas_http.get(P3_PROXY_VALIDATE, body=proxy_validate_xml(user=user))
+    response = get()
+    assert response.status_code == 401
+    assert body(response)["code"] == "USER_REFUSED"
+
+
+def test_success_without_user_is_refused_even_with_username_attribute(chains, cas_http) -> None:
+    # Login refuses it before looking at CAS_USERNAME_ATTRIBUTE; so does this.
+    chains.CAS_USERNAME_ATTRIBUTE = "uid"
+    cas_http.get(P3_PROXY_VALIDATE, body=proxy_validate_xml(user="", attributes={"uid": "bob"}))
+    assert get().status_code == 401
+    assert not get_user_model().objects.filter(username="bob").exists()
+
+
+def test_parse_reads_the_answer_as_login_does() -> None:
+    answer = (
+        '<cas:serviceResponse xmlns:cas="http://www.yale.edu/tp/cas"><cas:authenticationSuccess>'
+        "<cas:user> alice </cas:user><cas:attributes><cas:email>a@x.org</cas:email>"
+        "<cas:group>staff</cas:group><cas:group>dev</cas:group><cas:attraStyle>x</cas:attraStyle>"
+        "</cas:attributes><cas:norEduPerson><cas:eppn>alice@x</cas:eppn></cas:norEduPerson>"
+        f"<cas:proxies><cas:proxy> {APP_A} </cas:proxy></cas:proxies>"
+        "</cas:authenticationSuccess></cas:serviceResponse>"
+    )
+    user, attributes, _ = cas_client.CASClientV3.parse_response_xml(answer.encode())
+
+    parsed = parse_proxy_validation(answer)
+
+    assert (parsed.username, parsed.attributes) == (user, attributes)
+    assert parsed.attributes == {"email": "a@x.org", "group": ["staff", "dev"], "eppn": "alice@x"}
+    assert parsed.proxies == (APP_A,)
+
+
+def test_proxy_auth_uses_no_private_name_of_the_client_module() -> None:
+    source = Path(proxy_auth.__file__).read_text()
+    private = [
+        alias.name
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.ImportFrom) and node.module == "client"
+        for alias in node.names
+        if alias.name.startswith("_")
+    ]
+    assert private == []
+    assert "cas_client._" not in source and "client._" not in source
 
 
 def test_ticket_from_header_wins_over_query() -> None:
@@ -395,6 +474,29 @@ def test_service_url_drops_query_string() -> None:
     assert service_url_for(RequestFactory().get("/api/x/?a=1&ticket=t")) == (
         "http://testserver/api/x/"
     )
+
+
+def test_service_url_is_the_public_url_login_uses() -> None:
+    request = RequestFactory().get("/api/x/?a=1")
+    with mock.patch.object(proxy_auth, "public_url", return_value="https://shared/") as shared:
+        assert service_url_for(request) == "https://shared/"
+    shared.assert_called_once_with(request, "/api/x/")
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ({}, "http://testserver/api/x/"),
+        ({"CAS_FORCE_SSL_SERVICE_URL": True}, "https://testserver/api/x/"),
+        ({"CAS_ROOT_PROXIED_AS": "https://www.example.org"}, "https://www.example.org/api/x/"),
+    ],
+)
+def test_service_url_origin_matches_the_login_service_url(settings, extra, expected) -> None:
+    for name, value in extra.items():
+        setattr(settings, name, value)
+    settings.CAS_STORE_NEXT = True
+    request = RequestFactory().get("/api/x/?a=1")
+    assert service_url_for(request) == expected == cas_client.get_service_url(request)
 
 
 def test_authenticate_proxy_ticket_returns_what_was_accepted(chains, cas_http) -> None:

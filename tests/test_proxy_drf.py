@@ -97,6 +97,21 @@ def test_refused_ticket_answers_401(chains, cas_http) -> None:
     assert response.data["detail"].code == "INVALID_TICKET"
 
 
+@pytest.mark.parametrize("ticket", ["PT-1<x>", "PT-" + "x" * 1100])
+def test_malformed_ticket_answers_401_without_asking_cas(chains, cas_http, ticket) -> None:
+    response = call(ticket=None, query={"ticket": ticket})
+    assert response.status_code == 401
+    assert response.data["detail"].code == "INVALID_TICKET"
+    assert not cas_http.calls
+
+
+def test_success_without_user_answers_401_not_503(chains, cas_http) -> None:
+    cas_http.get(P3_PROXY_VALIDATE, body=proxy_validate_xml(user=""))
+    response = call()
+    assert response.status_code == 401
+    assert response.data["detail"].code == "USER_REFUSED"
+
+
 def test_cas_unreachable_answers_503(chains, cas_http) -> None:
     cas_http.get(P3_PROXY_VALIDATE, body=requests.ConnectionError("refused"))
     response = call()

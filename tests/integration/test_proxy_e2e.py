@@ -175,6 +175,34 @@ def test_pgt_delivered_to_another_node_is_claimed_by_the_login_node(deployment, 
         assert pgt not in app.log.read_text()
 
 
+def test_callback_refuses_non_tickets_and_stores_only_where_pgts_are_claimed(
+    deployment,
+) -> None:
+    http = browser(deployment.tls.ca)
+    before = deployment.pgts()
+
+    nul = http.get(
+        deployment.a2.url + "accounts/callback/",
+        params={"pgtIou": "PGTIOU-forged", "pgtId": "\x00"},
+        timeout=10,
+    )
+    # App B sets no CAS_PROXY_CALLBACK: it answers, and keeps nothing.
+    unused = http.get(
+        deployment.b.url + "accounts/callback/",
+        params={"pgtIou": "PGTIOU-forged", "pgtId": "PGT-forged"},
+        timeout=10,
+    )
+
+    assert nul.status_code == 400, deployment.a2.log_tail()
+    assert "must be tickets" in nul.text
+    assert unused.status_code == 200, deployment.b.log_tail()
+    assert deployment.pgts() == before
+    with sqlite3.connect(f"file:{deployment.workdir / 'b.sqlite3'}?mode=ro", uri=True) as db:
+        assert db.execute("SELECT count(*) FROM django_cas_ng_proxygrantingticket").fetchone() == (
+            0,
+        )
+
+
 def test_logout_deletes_the_pgt(deployment, alice) -> None:
     session_key = alice.cookies["sessionid"]
     assert deployment.pgts_of(alice)
