@@ -119,16 +119,22 @@ def end_sessions_for_ticket(ticket: str) -> int:
 
 
 def _end_sessions(store_class: type[SessionBase], keys: list[str], ticket: str) -> None:
+    # Plain database sessions are deleted in one statement below; any other engine (cache,
+    # cached_db, file, a site's own) deletes its own way.
+    plain_db = store_class.__module__ == "django.contrib.sessions.backends.db"
     for key in keys:
         session = store_class(session_key=key)
         user = get_user_from_session(session)
         cas_user_logout.send(sender="slo", user=user, session=session, ticket=ticket)
-        session.delete()
+        if not plain_db:
+            session.delete()
         log.slo.info(
             "Single Logout ended a session of %s (ticket %s)",
             user.get_username() or "anonymous",
             log.redact(ticket),
         )
+    if plain_db:
+        _database_session_model(store_class).objects.filter(session_key__in=keys).delete()
     SessionTicket.objects.filter(session_key__in=keys).delete()
     ProxyGrantingTicket.objects.filter(session_key__in=keys).delete()
 
