@@ -55,7 +55,8 @@ def record_session_ticket(session_key: str, ticket: str) -> None:
     row.ticket_digest = ticket_digest(ticket)
     db = router.db_for_write(SessionTicket)
     connection = connections[db]
-    if connection.vendor in ("postgresql", "sqlite"):
+    features = connection.features
+    if connection.vendor in ("postgresql", "sqlite") and features.supports_update_conflicts:
         # One autocommit statement; bulk_create would wrap it in BEGIN/COMMIT.
         table = connection.ops.quote_name(SessionTicket._meta.db_table)
         with connection.cursor() as cursor:
@@ -66,7 +67,6 @@ def record_session_ticket(session_key: str, ticket: str) -> None:
                 [row.session_key, row.ticket, row.ticket_digest],
             )
         return
-    features = connection.features
     if not features.supports_update_conflicts:
         SessionTicket.objects.update_or_create(
             session_key=row.session_key, defaults={"ticket": ticket}

@@ -14,7 +14,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from django_cas_ng.models import ProxyGrantingTicket, SessionTicket
+from django_cas_ng.models import ProxyGrantingTicket, SessionTicket, ticket_digest
 from django_cas_ng.sessions import clean_deleted_sessions, record_session_ticket
 from tests.conftest import CAS, success_xml
 from tests.slo_helpers import logout_request
@@ -138,3 +138,19 @@ def test_command_reports_what_it_removed() -> None:
     call_command("django_cas_ng_clean_sessions", stdout=out)
     assert "Removed 1 session mapping(s) and 0 proxy granting ticket(s)." in out.getvalue()
     assert not SessionTicket.objects.exists()
+
+
+def test_mapping_upsert_without_on_conflict_support_still_keeps_one_row(monkeypatch) -> None:
+    monkeypatch.setattr(connection.features, "supports_update_conflicts", False)
+    record_session_ticket("k" * 32, "ST-1")
+    record_session_ticket("k" * 32, "ST-2")
+    row = SessionTicket.objects.get()
+    assert (row.ticket, row.ticket_digest) == ("ST-2", ticket_digest("ST-2"))
+
+
+def test_mapping_upsert_on_other_databases_uses_bulk_create(monkeypatch) -> None:
+    monkeypatch.setattr(connection, "vendor", "mysql")
+    record_session_ticket("k" * 32, "ST-1")
+    record_session_ticket("k" * 32, "ST-2")
+    row = SessionTicket.objects.get()
+    assert (row.ticket, row.ticket_digest) == ("ST-2", ticket_digest("ST-2"))
