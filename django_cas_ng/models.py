@@ -34,6 +34,9 @@ class SessionTicket(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.ticket_digest = ticket_digest(self.ticket)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "ticket" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "ticket_digest"}
         super().save(*args, **kwargs)
 
     @classmethod
