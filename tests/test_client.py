@@ -228,3 +228,21 @@ def test_refused_connection_is_retried_once_then_unavailable(settings) -> None:
     settings.CAS_SERVER_URL = f"http://127.0.0.1:{port}/cas/"
     with pytest.raises(CASUnavailable, match="cannot reach CAS server"):
         validate_ticket(get_cas_client(SERVICE), "ST-1")
+
+
+@pytest.mark.parametrize(
+    ("setting", "sent"),
+    [("/etc/ssl/client.pem", "/etc/ssl/client.pem"), (["/c.pem", "/k.pem"], ("/c.pem", "/k.pem"))],
+)
+def test_client_certificate_is_presented(settings, cas_http, setting, sent) -> None:
+    settings.CAS_CLIENT_CERT = setting
+    cas_http.get(CAS + "p3/serviceValidate", body=success_xml())
+    validate_ticket(get_cas_client(SERVICE), "ST-1")
+    assert cas_http.calls[0].request.req_kwargs["cert"] == sent
+
+
+def test_validation_does_not_follow_redirects(cas_http) -> None:
+    cas_http.get(CAS + "p3/serviceValidate", status=302, headers={"Location": "https://evil.example/"})
+    with pytest.raises(CASUnavailable):
+        validate_ticket(get_cas_client(SERVICE), "ST-1")
+    assert len(cas_http.calls) == 1
