@@ -17,7 +17,6 @@ import platform
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import django
+
+from bench.worker import summarize
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -332,19 +333,6 @@ def alternate(
         if time.perf_counter() > deadline and all(counts[i] >= minimum for i in order):
             break
     return got
-
-
-def summarize(samples_ms: list[float]) -> dict[str, Any]:
-    ms = sorted(samples_ms)
-    if not ms:
-        return {"count": 0}
-    return {
-        "count": len(ms),
-        "median_ms": statistics.median(ms),
-        "p95_ms": ms[max(0, round(0.95 * len(ms)) - 1)],
-        "mean_ms": statistics.fmean(ms),
-        "per_s": len(ms) / (sum(ms) / 1000),
-    }
 
 
 def run_alternating(

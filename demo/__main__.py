@@ -143,13 +143,9 @@ class DemoSite:
         process, self.process = self.process, None
         if process is None:
             return
-        if process.poll() is None:
-            _signal_group(process.pid, signal.SIGTERM)
-            try:
-                process.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                _signal_group(process.pid, signal.SIGKILL)
-                process.wait(STOP_TIMEOUT)
+        from tests.casserver import stop_process_group
+
+        stop_process_group(process, STOP_TIMEOUT)
         if self._reader is not None:
             self._reader.join(1)
 
@@ -160,11 +156,6 @@ def describe_exit(code: int | None) -> str:
         with contextlib.suppress(ValueError):
             return f"killed by {signal.Signals(-code).name}"
     return f"exit code {code}"
-
-
-def _signal_group(pgid: int, signum: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signum)
 
 
 def cas_failure(cas: CASServer) -> str:

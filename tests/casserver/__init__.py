@@ -41,10 +41,11 @@ from collections.abc import Mapping, Sequence
 from html.parser import HTMLParser
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import requests
 
-__all__ = ["CASServer", "CASServerError", "ensure_cas_venv"]
+__all__ = ["CASServer", "CASServerError", "ensure_cas_venv", "stop_process_group"]
 
 CAS_REQUIREMENTS = ("django-cas-server==3.1.0", "Django>=4.2,<5.3")
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -249,13 +250,8 @@ class CASServer:
         """Terminate the server's process group and delete its temporary directory."""
         atexit.unregister(self.stop)
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            _signal_group(process.pid, signal.SIGTERM)
-            try:
-                process.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                _signal_group(process.pid, signal.SIGKILL)
-                process.wait(STOP_TIMEOUT)
+        if process is not None:
+            stop_process_group(process)
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
@@ -299,6 +295,18 @@ class CASServer:
 def _no_proxy(current: str | None) -> str:
     """NO_PROXY extended so the server's SLO and pgtUrl calls to local services go direct."""
     return ",".join(filter(None, [current, "127.0.0.1", "localhost"]))
+
+
+def stop_process_group(process: subprocess.Popen[Any], timeout: float = STOP_TIMEOUT) -> None:
+    """Stop a process started with ``start_new_session``, and its children: TERM, then KILL."""
+    if process.poll() is not None:
+        return
+    _signal_group(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        _signal_group(process.pid, signal.SIGKILL)
+        process.wait(timeout)
 
 
 def _signal_group(pgid: int, signum: signal.Signals) -> None:
