@@ -285,6 +285,16 @@ def test_username_is_compared_after_the_backends_clean_username(
     assert alice.get(step_up(alice, "/payroll/")).url == "/payroll/"
 
 
+def test_local_name_field_is_what_the_cas_user_must_match(
+    alice: Client, cas_http, settings
+) -> None:
+    settings.CAS_LOCAL_NAME_FIELD = "email"
+    get_user_model().objects.filter(username="alice").update(email="alice@example.org")
+    cas_http.get(VALIDATE, body=stepup_answer(user="alice@example.org"))
+    assert alice.get(step_up(alice, "/payroll/")).url == "/payroll/"
+    assert alice.get("/payroll/").status_code == 200
+
+
 def test_missing_required_attribute_is_refused(alice: Client, cas_http) -> None:
     cas_http.get(VALIDATE, body=stepup_answer(authnContextClass="password"))
     response = alice.get(step_up(alice, "/keys/"))
