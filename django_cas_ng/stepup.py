@@ -19,7 +19,6 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_asy
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, REDIRECT_FIELD_NAME, get_backends, load_backend
 from django.contrib.auth import decorators as auth_decorators
-from django.contrib.auth.views import redirect_to_login
 from django.core.checks import CheckMessage, Error, Tags, register
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -217,11 +216,18 @@ def stepup_url(request: HttpRequest, policy: StepUpPolicy) -> str:
     return f"{reverse(STEPUP_URL_NAME)}?{query}"
 
 
+def login_redirect(request: HttpRequest) -> HttpResponseBase:
+    """Send an anonymous user to ``settings.LOGIN_URL`` with ``next``, as ``login_required``."""
+    from django.contrib.auth.views import redirect_to_login
+
+    return redirect_to_login(request.get_full_path(), resolve_url(settings.LOGIN_URL))
+
+
 def stepup_response(request: HttpRequest, policy: StepUpPolicy) -> HttpResponseBase | None:
     """None when the request may go through; else the redirect to sign in or to step up."""
     require_cas_3()
     if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path(), resolve_url(settings.LOGIN_URL))
+        return login_redirect(request)
     if has_fresh_stepup(request, policy):
         return None
     response = HttpResponseRedirect(stepup_url(request, policy))
@@ -444,7 +450,7 @@ class StepUpView(View):
     def get(self, request: HttpRequest) -> HttpResponseBase:
         require_cas_3()
         if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path(), resolve_url(settings.LOGIN_URL))
+            return login_redirect(request)
         pending_id, policy = pending_policy(request)
         landing = self.landing(request)
         service_url = self.service_url(request, landing, pending_id)
