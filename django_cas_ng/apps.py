@@ -10,4 +10,4 @@ class DjangoCasNgConfig(AppConfig):
     default_auto_field = "django.db.models.AutoField"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers the checks)
+        from . import checks, stepup  # noqa: F401  (registers the checks)

@@ -3,6 +3,7 @@ from django.urls import path
 
 from django_cas_ng import views
 from django_cas_ng.decorators import login_required, permission_required
+from django_cas_ng.stepup import StepUpView
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -26,4 +27,5 @@ urlpatterns = [
     path("accounts/login/", views.LoginView.as_view(), name="cas_ng_login"),
     path("accounts/logout/", views.LogoutView.as_view(), name="cas_ng_logout"),
     path("accounts/callback/", views.CallbackView.as_view(), name="cas_ng_proxy_callback"),
+    path("accounts/stepup/", StepUpView.as_view(), name="cas_ng_stepup"),
 ]
