@@ -6,6 +6,8 @@ with ``responses`` and refuses the ticket (403 page) or cannot be reached (503 p
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 import requests
 from django.contrib.auth.models import AnonymousUser
@@ -36,12 +38,15 @@ UNAVAILABLE = [
 
 
 @pytest.fixture(autouse=True)
-def locale_middleware(settings) -> None:
+def locale_middleware(settings) -> Iterator[None]:
     """The site negotiates the language per request, as a multilingual site does."""
     middleware = list(settings.MIDDLEWARE)
     sessions = middleware.index("django.contrib.sessions.middleware.SessionMiddleware")
     middleware.insert(sessions + 1, "django.middleware.locale.LocaleMiddleware")
     settings.MIDDLEWARE = middleware
+    yield
+    # LocaleMiddleware activates the language for the thread and leaves it active.
+    translation.deactivate()
 
 
 def html(response) -> str:
