@@ -53,7 +53,9 @@ def html(response) -> str:
     return response.content.decode()
 
 
-@pytest.mark.parametrize(("language", "heading", "reason"), REFUSED)
+@pytest.mark.parametrize(
+    ("language", "heading", "reason"), REFUSED, ids=[row[0] for row in REFUSED]
+)
 def test_login_failed_page_is_translated(
     client: Client, cas_http, language: str, heading: str, reason: str
 ) -> None:
@@ -66,7 +68,9 @@ def test_login_failed_page_is_translated(
     assert "Sign-in failed" not in html(response)
 
 
-@pytest.mark.parametrize(("language", "heading", "explanation"), UNAVAILABLE)
+@pytest.mark.parametrize(
+    ("language", "heading", "explanation"), UNAVAILABLE, ids=[row[0] for row in UNAVAILABLE]
+)
 def test_unavailable_page_is_translated(
     client: Client, cas_http, language: str, heading: str, explanation: str
 ) -> None:
@@ -109,3 +113,14 @@ def test_refusal_reason_is_translated_for_direct_callers() -> None:
     with translation.override("fr"), pytest.raises(TicketValidationError) as refusal:
         LoginView().get(request)
     assert "Le serveur CAS a refusé ce ticket" in str(refusal.value)
+
+
+@pytest.mark.parametrize(
+    "language",
+    ["ca", "de", "es", "fr", "it", "ja", "nl", "pl", "pt-br", "ru", "uk", "zh-hans"],
+)
+def test_django_finds_the_catalogue_of_every_shipped_language(language: str) -> None:
+    """Each locale directory is named so that Django maps the language code onto it."""
+    with translation.override(language):
+        assert translation.gettext("Sign-in failed") != "Sign-in failed"
+        assert translation.get_language() == language
