@@ -128,7 +128,10 @@ def login_landing(request: HttpRequest, returning: bool | None = None) -> str:
         and REDIRECT_FIELD_NAME not in request.GET
         and hasattr(request, "session")
     ):
-        stored = request.session.pop(STORED_NEXT_SESSION_KEY, None)
+        stored = request.session.get(STORED_NEXT_SESSION_KEY)
+        if stored is not None:
+            # 5.1 left the key in place with None; code reading it must not get a KeyError.
+            request.session[STORED_NEXT_SESSION_KEY] = None
         target = safe_or_none(request, stored, "stored next")
         if target is not None:
             return target
@@ -158,16 +161,21 @@ def absolute_site_url(request: HttpRequest, url: str) -> str:
 
 
 def is_local_url(host_url: str, url: str) -> bool:
-    """5.1 helper: is ``url`` on the same scheme, host and path prefix as ``host_url``?"""
+    """5.1 helper: is ``url`` on the same scheme, host and path prefix as ``host_url``?
+
+    A scheme-relative ``host_url`` ("//a.com") names no scheme, so no absolute URL matches it.
+    """
     url = url.strip()
     host = urlsplit(host_url)
+    target = urlsplit(url)
     if not url_has_allowed_host_and_scheme(
         url, allowed_hosts={host.netloc}, require_https=host.scheme == "https"
     ):
         return False
-    target = urlsplit(url)
     if not target.netloc:
-        return True
+        return not _AUTHORITY_LIKE_PATH.match(url)
+    if target.scheme and target.scheme.lower() != host.scheme.lower():
+        return False
     prefix = host.path if host.path.endswith("/") else host.path + "/"
     path = target.path if target.path.endswith("/") else target.path + "/"
     return path.startswith(prefix)

@@ -170,3 +170,24 @@ def test_front_channel_can_be_enabled_explicitly(client: Client, settings) -> No
     settings.CAS_SLO_FRONT_CHANNEL = True
     response = client.get(LOGIN, {"logoutRequest": front_channel(logout_request("ST-1"))})
     assert response.status_code == 200
+
+
+def test_redirect_url_on_the_sites_own_host_lands_on_its_path(
+    client: Client, settings, cas_http
+) -> None:
+    """As in 5.1, an absolute ``CAS_REDIRECT_URL`` on this host is used as a path."""
+    settings.CAS_REDIRECT_URL = "http://testserver/landing/"
+    cas_http.get(VALIDATE, body=success_xml())
+    assert client.get(LOGIN + "?ticket=ST-1").url == "/landing/"
+
+
+def test_stored_next_is_none_after_the_login_that_used_it(
+    client: Client, settings, cas_http
+) -> None:
+    """As in 5.1, ``session['CASNEXT']`` stays readable (``None``) once used up."""
+    settings.CAS_STORE_NEXT = True
+    cas_http.get(VALIDATE, body=success_xml())
+    client.get(LOGIN + "?next=/private/")
+    client.get(LOGIN + "?ticket=ST-1")
+    assert "CASNEXT" in client.session
+    assert client.session["CASNEXT"] is None

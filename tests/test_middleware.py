@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
@@ -178,3 +179,21 @@ def test_middleware_is_a_new_style_middleware() -> None:
         return HttpResponse()
 
     assert callable(CASMiddleware(get_response))
+
+
+@pytest.mark.parametrize("view_class", [views.LoginView, views.LogoutView])
+@pytest.mark.parametrize("prefix", [None, "/"])
+def test_process_view_passes_the_view_classes_themselves_through(
+    rf: RequestFactory, settings, view_class: type, prefix: str | None
+) -> None:
+    settings.CAS_ADMIN_PREFIX = prefix
+    request = rf.get("/accounts/login/")
+    request.user = AnonymousUser()
+    middleware = CASMiddleware(lambda request: HttpResponse())
+    assert middleware.process_view(request, view_class, (), {}) is None
+
+
+def test_login_view_is_never_redirected_to_itself(client, settings) -> None:
+    settings.CAS_ADMIN_PREFIX = "/"
+    response = client.get("/sso/login/?next=/backoffice/")
+    assert response.url.startswith(CAS + "login?")

@@ -9,7 +9,7 @@ import pytest
 from django.test import Client, RequestFactory
 
 from django_cas_ng.exceptions import RedirectException
-from django_cas_ng.redirects import clean_next_page, is_safe_url
+from django_cas_ng.redirects import clean_next_page, is_local_url, is_safe_url
 from tests.conftest import CAS, success_xml
 
 pytestmark = pytest.mark.django_db
@@ -343,3 +343,16 @@ def test_a_plain_same_origin_referer_is_still_honoured(client: Client, accepting
         "/accounts/login/", {"ticket": "ST-1-abc"}, HTTP_REFERER="http://testserver/a//b/"
     )
     assert response.url == "/a//b/"
+
+
+@pytest.mark.parametrize(
+    ("host_url", "url"),
+    [
+        ("//a.com", "http://a.com/"),
+        ("//a.com", "https://a.com/x"),
+        ("http://a.com/", "https://a.com/"),
+        ("https://a.com/", "http://a.com/"),
+    ],
+)
+def test_is_local_url_requires_scheme_and_host_to_match(host_url: str, url: str) -> None:
+    assert is_local_url(host_url, url) is False
