@@ -29,6 +29,7 @@ from .client import (
     public_url,
 )
 from .conf import cas_settings
+from .decorators import login_not_required
 from .exceptions import CASUnavailable, TicketValidationError
 
 if TYPE_CHECKING:
@@ -290,6 +291,6 @@ def proxy_ticket_required(
             patch_vary_headers(response, ("Authorization",))
             return response
 
-        return csrf_exempt(wrapper)  # type: ignore[return-value]
+        return login_not_required(csrf_exempt(wrapper))  # type: ignore[return-value]
 
     return decorator(view) if view is not None else decorator

@@ -28,6 +28,7 @@ from django.views.decorators.csrf import csrf_exempt
 from . import log, proxy, redirects, slo
 from .client import get_cas_client, get_service_url, is_well_formed_ticket
 from .conf import cas_settings
+from .decorators import login_not_required
 from .exceptions import (
     BadLogoutRequest,
     CASNGError,
@@ -104,7 +105,7 @@ class CASErrorsMixin(View):
         raise exc
 
 
-@method_decorator(csrf_exempt, name="dispatch")
+@method_decorator([csrf_exempt, login_not_required], name="dispatch")
 class LoginView(CASErrorsMixin):
     """Sends the browser to CAS, validates the ticket it brings back, and signs the user in.
 
@@ -195,6 +196,7 @@ class LoginView(CASErrorsMixin):
         return HttpResponseRedirect(next_page)
 
 
+@method_decorator(login_not_required, name="dispatch")
 class LogoutView(CASErrorsMixin):
     """Signs the user out here and, with ``CAS_LOGOUT_COMPLETELY``, at the CAS server too."""
 
@@ -221,7 +223,7 @@ class LogoutView(CASErrorsMixin):
         return self.get(request)
 
 
-@method_decorator(csrf_exempt, name="dispatch")
+@method_decorator([csrf_exempt, login_not_required], name="dispatch")
 class CallbackView(CASErrorsMixin):
     """Receives PGTs from the CAS server (GET) and back-channel Single Logout (POST)."""
 
