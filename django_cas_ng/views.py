@@ -52,6 +52,8 @@ __all__ = [
 #: Gateway state in the session: absent -> "sent" (went to CAS with gateway=true) ->
 #: "returned" (came back without a ticket); the next explicit sign-in shows the CAS form.
 GATEWAY_SESSION_KEY = "_cas_gateway"
+#: Query parameter marking a service URL sent with ``gateway=true``: its return needs no cookie.
+GATEWAY_MARK = "gatewayed"
 #: Set while a CAS_RETRY_LOGIN / ``required`` retry is under way, so a refusal cannot loop.
 RETRIED_SESSION_KEY = "_cas_retried"
 
@@ -105,6 +107,16 @@ class CASErrorsMixin(View):
         raise exc
 
 
+def returns_from_gateway(request: HttpRequest) -> bool:
+    """True when this request is the return from a ``gateway`` attempt (marked service URL)."""
+    return bool(cas_settings.gateway) and request.GET.get(GATEWAY_MARK) == "1"
+
+
+def with_gateway_mark(service_url: str) -> str:
+    """``service_url`` with the gateway mark, so its return is known even without a session."""
+    return f"{service_url}{'&' if '?' in service_url else '?'}{GATEWAY_MARK}=1"
+
+
 @method_decorator([csrf_exempt, login_not_required], name="dispatch")
 class LoginView(CASErrorsMixin):
     """Sends the browser to CAS, validates the ticket it brings back, and signs the user in.
@@ -128,13 +140,17 @@ class LoginView(CASErrorsMixin):
     def login(self, request: HttpRequest) -> HttpResponse:
         """The GET flow: already signed in, redirect to CAS, or validate the returned ticket."""
         ticket = request.GET.get("ticket")
-        from_gateway = cas_settings.gateway and request.session.get(GATEWAY_SESSION_KEY) == "sent"
+        from_gateway = returns_from_gateway(request) or (
+            cas_settings.gateway and request.session.get(GATEWAY_SESSION_KEY) == "sent"
+        )
         landing = redirects.login_landing(request, returning=bool(ticket) or from_gateway)
         if request.user.is_authenticated:
             self.add_message(request, cas_settings.logged_msg, request.user)
             return self.successful_login(request=request, next_page=landing)
 
         service_url = get_service_url(request, landing)
+        if returns_from_gateway(request):
+            service_url = with_gateway_mark(service_url)
         if not ticket:
             return self.redirect_to_cas(request, service_url, landing)
         if not is_well_formed_ticket(ticket):
@@ -171,17 +187,24 @@ class LoginView(CASErrorsMixin):
 
     def redirect_to_cas(self, request: HttpRequest, service_url: str, landing: str) -> HttpResponse:
         """Send the browser to the CAS login page (with ``gateway`` when configured)."""
-        client = get_cas_client(service_url, request)
+        gateway = False
         if cas_settings.gateway:
             state = request.session.get(GATEWAY_SESSION_KEY)
-            if state == "sent":
-                request.session[GATEWAY_SESSION_KEY] = "returned"
+            if state == "sent" or returns_from_gateway(request):
+                # Back without a ticket: no SSO session. Without a cookie, the mark in the
+                # service URL alone ends the attempt, and no session is written for it.
+                if state == "sent":
+                    request.session[GATEWAY_SESSION_KEY] = "returned"
                 return HttpResponseRedirect(landing)
             if state is None:
                 request.session[GATEWAY_SESSION_KEY] = "sent"
-                client.extra_login_params["gateway"] = "true"
+                service_url = with_gateway_mark(service_url)
+                gateway = True
             else:
                 del request.session[GATEWAY_SESSION_KEY]
+        client = get_cas_client(service_url, request)
+        if gateway:
+            client.extra_login_params["gateway"] = "true"
         if cas_settings.store_next:
             request.session[redirects.STORED_NEXT_SESSION_KEY] = landing
         return HttpResponseRedirect(client.get_login_url())
