@@ -8,7 +8,7 @@ from collections.abc import Awaitable
 from typing import Any, cast
 
 from django.contrib import messages
-from django.contrib.auth import authenticate
+from django.contrib.auth import REDIRECT_FIELD_NAME, authenticate
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
 from django.http import (
@@ -226,6 +226,8 @@ class LogoutView(CASErrorsMixin):
     never_cache = True
 
     def get(self, request: HttpRequest) -> HttpResponse:
+        if request.method == "GET" and request.headers.get("Sec-Fetch-Site") == "cross-site":
+            return self.confirm_logout(request)
         landing = redirects.logout_landing(request)
         session = getattr(request, "session", None)
         session_key = session.session_key if session is not None else None
@@ -244,6 +246,12 @@ class LogoutView(CASErrorsMixin):
 
     def post(self, request: HttpRequest) -> HttpResponse:
         return self.get(request)
+
+    def confirm_logout(self, request: HttpRequest) -> HttpResponse:
+        """A cross-site GET (logout CSRF) signs no one out: 403 with a button that POSTs."""
+        log.logout.info("Asked to confirm a cross-site logout")
+        context = {"action": request.path, "next": request.GET.get(REDIRECT_FIELD_NAME, "")}
+        return render(request, "django_cas_ng/logout_confirm.html", context, status=403)
 
 
 @method_decorator([csrf_exempt, login_not_required], name="dispatch")
