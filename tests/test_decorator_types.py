@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-SNIPPET = Path(__file__).parent / "typing" / "decorated_views.py"
+SNIPPET = Path(__file__).parent / "typecheck" / "decorated_views.py"
 
 
 def test_decorators_keep_the_decorated_views_type() -> None:

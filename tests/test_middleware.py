@@ -174,11 +174,13 @@ def test_middleware_without_authentication_middleware_is_improperly_configured(
         middleware(rf.get("/"))
 
 
-def test_middleware_is_a_new_style_middleware() -> None:
+def test_middleware_is_a_new_style_middleware(rf: RequestFactory) -> None:
     def get_response(request: Any) -> HttpResponse:
-        return HttpResponse()
+        return HttpResponse("through")
 
-    assert callable(CASMiddleware(get_response))
+    request = rf.get("/")
+    request.user = AnonymousUser()
+    assert CASMiddleware(get_response)(request).content == b"through"
 
 
 @pytest.mark.parametrize("view_class", [views.LoginView, views.LogoutView])
