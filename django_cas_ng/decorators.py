@@ -11,11 +11,12 @@ from urllib.parse import quote
 from asgiref.sync import async_to_sync, iscoroutinefunction, sync_to_async
 from django.conf import settings
 from django.contrib.auth import REDIRECT_FIELD_NAME
-from django.contrib.auth import decorators as django_auth_decorators
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import resolve_url
+
+from .exempt import login_not_required
 
 __all__ = [
     "login_not_required",
@@ -30,18 +31,6 @@ View = TypeVar("View", bound=Callable[..., Any])
 UserTest = Callable[[Any], "bool | Awaitable[bool]"]
 SyncUserTest = Callable[[Any], bool]
 AsyncUserTest = Callable[[Any], Awaitable[bool]]
-
-
-def login_not_required(view_func: View) -> View:
-    """Exempt a view from Django's ``LoginRequiredMiddleware`` (5.1+); harmless before 5.1,
-    where the attribute it sets, ``login_required = False``, is simply not read."""
-    exempt: Callable[[View], View] | None = getattr(
-        django_auth_decorators, "login_not_required", None
-    )
-    if exempt is not None:
-        return exempt(view_func)
-    view_func.login_required = False  # type: ignore[attr-defined]
-    return view_func
 
 
 def _refuse(

@@ -29,8 +29,8 @@ from .client import (
     public_url,
 )
 from .conf import cas_settings
-from .decorators import login_not_required
 from .exceptions import CASUnavailable, TicketValidationError
+from .exempt import login_not_required
 
 if TYPE_CHECKING:
     from .backends import CASBackend

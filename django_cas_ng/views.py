@@ -28,7 +28,6 @@ from django.views.decorators.csrf import csrf_exempt
 from . import log, proxy, redirects, slo
 from .client import get_cas_client, get_service_url, is_well_formed_ticket
 from .conf import cas_settings
-from .decorators import login_not_required
 from .exceptions import (
     BadLogoutRequest,
     CASNGError,
@@ -36,6 +35,7 @@ from .exceptions import (
     RedirectException,
     TicketValidationError,
 )
+from .exempt import login_not_required
 from .redirects import clean_next_page, is_local_url
 from .sessions import forget_session, record_session_ticket, ticket_for_session
 from .signals import cas_user_logout
