@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.shortcuts import resolve_url
+from django.urls import NoReverseMatch, Resolver404, resolve
 from django.utils.functional import Promise
 from django.utils.module_loading import import_string
 
@@ -46,6 +48,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         *_check_urls(),
         *_check_warnings(),
         *_check_hosts(),
+        *_check_login_required_middleware(),
     ]
 
 
@@ -310,6 +313,41 @@ def _check_warnings() -> list[CheckMessage]:
             )
         )
     return warnings
+
+
+LOGIN_REQUIRED_MIDDLEWARE = "django.contrib.auth.middleware.LoginRequiredMiddleware"
+
+
+def _check_login_required_middleware() -> list[CheckMessage]:
+    """Django's LoginRequiredMiddleware needs LOGIN_URL to be an exempt view, or it loops."""
+    middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
+    try:
+        if not _has_subclass(middleware, LOGIN_REQUIRED_MIDDLEWARE):
+            return []
+    except ImportError:  # Django before 5.1
+        return []
+    try:
+        login_url = str(resolve_url(settings.LOGIN_URL))
+    except NoReverseMatch:
+        login_url = str(settings.LOGIN_URL)
+    parts = urlsplit(login_url)
+    if parts.netloc:
+        return []
+    try:
+        view = resolve(parts.path).func
+    except Resolver404:
+        view = None
+    if view is not None and getattr(view, "login_required", True) is False:
+        return []
+    return [
+        _warning(
+            5,
+            f"LoginRequiredMiddleware is on and LOGIN_URL {settings.LOGIN_URL!r} does not "
+            "resolve to a view exempt from it: anonymous users are redirected in a loop.",
+            "Set LOGIN_URL = 'cas_ng_login' (django_cas_ng.views.LoginView is exempt), or "
+            "exempt your login view with django.contrib.auth.decorators.login_not_required.",
+        )
+    ]
 
 
 @register(Tags.security)

@@ -1,13 +1,14 @@
 """View decorators that answer 403 to signed-in users who fail a test, instead of sending them
-back to the login page (which, with CAS single sign-on, would loop)."""
+back to the login page (which, with CAS single sign-on, would loop). Sync and async views."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast, overload
 from urllib.parse import quote
 
+from asgiref.sync import async_to_sync, iscoroutinefunction, sync_to_async
 from django.conf import settings
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.core.exceptions import PermissionDenied
@@ -15,42 +16,101 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import resolve_url
 
-__all__ = ["login_required", "permission_required", "proxy_ticket_required", "user_passes_test"]
+from .exempt import login_not_required
 
-View = TypeVar("View", bound=Callable[..., HttpResponseBase])
+__all__ = [
+    "login_not_required",
+    "login_required",
+    "permission_required",
+    "proxy_ticket_required",
+    "user_passes_test",
+]
+
+View = TypeVar("View", bound=Callable[..., Any])
+#: ``test_func(user)``: plain or ``async``, truthy when the user may see the view.
+UserTest = Callable[[Any], "bool | Awaitable[bool]"]
+SyncUserTest = Callable[[Any], bool]
+AsyncUserTest = Callable[[Any], Awaitable[bool]]
+
+
+def _refuse(
+    request: HttpRequest, user: Any, login_url: str | None, redirect_field_name: str
+) -> HttpResponseRedirect:
+    """403 for a signed-in user; for an anonymous one, the login page with ``next``."""
+    if user.is_authenticated:
+        raise PermissionDenied
+    target = resolve_url(login_url or settings.LOGIN_URL)
+    query = f"{redirect_field_name}={quote(request.get_full_path())}"
+    separator = "&" if "?" in target else "?"
+    return HttpResponseRedirect(f"{target}{separator}{query}")
+
+
+async def _request_user(request: HttpRequest) -> Any:
+    """The user without touching the database from the event loop."""
+    auser = getattr(request, "auser", None)
+    if auser is not None:
+        return await auser()
+    return await sync_to_async(lambda: request.user)()
 
 
 def user_passes_test(
-    test_func: Callable[[Any], bool],
+    test_func: UserTest,
     login_url: str | None = None,
     redirect_field_name: str = REDIRECT_FIELD_NAME,
 ) -> Callable[[View], View]:
     """Run the view when ``test_func(user)``; else 403 if signed in, else redirect to login."""
+    test_is_async = iscoroutinefunction(test_func)
 
     def decorator(view_func: View) -> View:
-        @wraps(view_func)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-            if test_func(request.user):
-                return view_func(request, *args, **kwargs)
-            if request.user.is_authenticated:
-                raise PermissionDenied
-            target = resolve_url(login_url or settings.LOGIN_URL)
-            query = f"{redirect_field_name}={quote(request.get_full_path())}"
-            separator = "&" if "?" in target else "?"
-            return HttpResponseRedirect(f"{target}{separator}{query}")
+        if iscoroutinefunction(view_func):
 
-        return wrapper  # type: ignore[return-value]
+            async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+                user = await _request_user(request)
+                if test_is_async:
+                    passed = await cast(AsyncUserTest, test_func)(user)
+                else:
+                    passed = await sync_to_async(cast(SyncUserTest, test_func))(user)
+                if passed:
+                    return await view_func(request, *args, **kwargs)
+                return _refuse(request, user, login_url, redirect_field_name)
+
+            return cast(View, wraps(view_func)(async_wrapper))
+
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            user = request.user
+            if test_is_async:
+                user.is_authenticated  # noqa: B018 -- load the lazy user here, not in the loop
+                passed = async_to_sync(cast(AsyncUserTest, test_func))(user)
+            else:
+                passed = cast(SyncUserTest, test_func)(user)
+            if passed:
+                return cast(HttpResponseBase, view_func(request, *args, **kwargs))
+            return _refuse(request, user, login_url, redirect_field_name)
+
+        return cast(View, wraps(view_func)(wrapper))
 
     return decorator
+
+
+@overload
+def login_required(
+    function: View, redirect_field_name: str = ..., login_url: str | None = ...
+) -> View: ...
+
+
+@overload
+def login_required(
+    function: None = None, redirect_field_name: str = ..., login_url: str | None = ...
+) -> Callable[[View], View]: ...
 
 
 def login_required(
     function: View | None = None,
     redirect_field_name: str = REDIRECT_FIELD_NAME,
     login_url: str | None = None,
-) -> Any:
+) -> View | Callable[[View], View]:
     """Like Django's ``login_required``: redirect anonymous users to the login page."""
-    decorator = user_passes_test(
+    decorator: Callable[[View], View] = user_passes_test(
         lambda user: bool(user.is_authenticated),
         login_url=login_url,
         redirect_field_name=redirect_field_name,
@@ -77,13 +137,23 @@ def permission_required(
     return user_passes_test(check_perms, login_url=login_url)
 
 
+@overload
+def proxy_ticket_required(view: View, *, service: str | None = ..., realm: str = ...) -> View: ...
+
+
+@overload
+def proxy_ticket_required(
+    view: None = None, *, service: str | None = ..., realm: str = ...
+) -> Callable[[View], View]: ...
+
+
 def proxy_ticket_required(
     view: View | None = None, *, service: str | None = None, realm: str = "api"
-) -> Any:
+) -> View | Callable[[View], View]:
     """Accept only requests presenting a CAS ticket whose proxy chain is trusted (else 401).
 
     See :func:`django_cas_ng.proxy_auth.proxy_ticket_required`.
     """
     from .proxy_auth import proxy_ticket_required as decorate
 
-    return decorate(view, service=service, realm=realm)
+    return cast("View | Callable[[View], View]", decorate(view, service=service, realm=realm))

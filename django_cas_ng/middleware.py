@@ -17,7 +17,7 @@ from django.utils.deprecation import MiddlewareMixin
 from django.utils.translation import gettext as _
 
 from .conf import cas_settings
-from .views import LoginView, LogoutView
+from .views import CallbackView, LoginView, LogoutView
 
 __all__ = ["CASMiddleware"]
 
@@ -39,12 +39,16 @@ class CASMiddleware(MiddlewareMixin):
         view_args: Any,
         view_kwargs: Any,
     ) -> HttpResponseBase | None:
-        view_class = getattr(view_func, "view_class", None)
-        if view_class is not None:
-            if view_class is DjangoLoginView or view_class is LoginView:
-                return None if view_class is LoginView else LoginView.as_view()(request)
-            if view_class is DjangoLogoutView or view_class is LogoutView:
-                return None if view_class is LogoutView else LogoutView.as_view()(request)
+        view_class = (
+            view_func if isinstance(view_func, type) else getattr(view_func, "view_class", None)
+        )
+        if isinstance(view_class, type):
+            if issubclass(view_class, (LoginView, LogoutView, CallbackView)):
+                return None
+            if view_class is DjangoLoginView:
+                return LoginView.as_view()(request)
+            if view_class is DjangoLogoutView:
+                return LogoutView.as_view()(request)
         if not cas_settings.admin_redirect:
             return None
         prefix = cas_settings.admin_prefix
@@ -59,5 +63,8 @@ class CASMiddleware(MiddlewareMixin):
             if request.user.is_staff:
                 return None
             raise PermissionDenied(_("You do not have staff privileges."))
+        login_path = reverse(cas_settings.login_url_name)
+        if request.path == login_path:
+            return None
         query = urlencode({REDIRECT_FIELD_NAME: request.get_full_path()})
-        return HttpResponseRedirect(f"{reverse(cas_settings.login_url_name)}?{query}")
+        return HttpResponseRedirect(f"{login_path}?{query}")

@@ -30,6 +30,7 @@ from .client import (
 )
 from .conf import cas_settings
 from .exceptions import CASUnavailable, TicketValidationError
+from .exempt import login_not_required
 
 if TYPE_CHECKING:
     from .backends import CASBackend
@@ -290,6 +291,6 @@ def proxy_ticket_required(
             patch_vary_headers(response, ("Authorization",))
             return response
 
-        return csrf_exempt(wrapper)  # type: ignore[return-value]
+        return login_not_required(csrf_exempt(wrapper))  # type: ignore[return-value]
 
     return decorator(view) if view is not None else decorator

@@ -6,6 +6,8 @@ refused target falls back to the configured default instead of leaving the site.
 
 from __future__ import annotations
 
+import re
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -31,29 +33,41 @@ def allowed_hosts(request: HttpRequest) -> set[str]:
     return hosts
 
 
+#: A path a browser or ``urljoin`` reads as another host once the origin is gone: "//x",
+#: "/\\x", "/%2F/x", also behind "." or ".." segments (which browsers drop, "%2e" included).
+_AUTHORITY_LIKE_PATH = re.compile(r"^/(?:(?:\.|%2e){1,2}/)*(?:[/\\]|%2f|%5c)", re.IGNORECASE)
+
+
+def _relative_to_site(request: HttpRequest, url: str) -> str:
+    """Strip this site's own origin so an absolute same-site URL becomes a path."""
+    parts = urlsplit(url)
+    hosts = {host.lower() for host in allowed_hosts(request)}
+    if parts.netloc and parts.netloc.lower() in hosts:
+        path = parts.path or "/"
+        return f"{path}?{parts.query}" if parts.query else path
+    return url
+
+
+def checked_path(request: HttpRequest, url: str) -> str | None:
+    """The final check every target passes: ``url`` as a site path, or ``None`` when it is
+    not on this site or its path, with the origin stripped, would name another host."""
+    if not url_has_allowed_host_and_scheme(
+        url, allowed_hosts=allowed_hosts(request), require_https=request.is_secure()
+    ):
+        return None
+    path = _relative_to_site(request, url)
+    if urlsplit(path).netloc or _AUTHORITY_LIKE_PATH.match(path):
+        return None
+    return path
+
+
 def is_safe_url(request: HttpRequest, url: str | None) -> bool:
     """True when ``url`` stays on this site (or ``CAS_CHECK_NEXT`` is off)."""
     if not url:
         return False
     if not cas_settings.check_next:
         return True
-    return url_has_allowed_host_and_scheme(
-        url, allowed_hosts=allowed_hosts(request), require_https=request.is_secure()
-    )
-
-
-def default_landing(request: HttpRequest) -> str:
-    """``CAS_REDIRECT_URL`` resolved (a URL name or a URL)."""
-    return str(resolve_url(cas_settings.redirect_url))
-
-
-def _relative_to_site(request: HttpRequest, url: str) -> str:
-    """Strip this site's own origin so an absolute same-site URL becomes a path."""
-    parts = urlsplit(url)
-    if parts.netloc and parts.netloc in allowed_hosts(request):
-        path = parts.path or "/"
-        return f"{path}?{parts.query}" if parts.query else path
-    return url
+    return checked_path(request, url) is not None
 
 
 def safe_or_none(request: HttpRequest, url: str | None, source: str) -> str | None:
@@ -64,6 +78,24 @@ def safe_or_none(request: HttpRequest, url: str | None, source: str) -> str | No
         return url
     log.redirects.warning("Refused non-local %s redirect target %r", source, url[:200])
     return None
+
+
+def configured_target(request: HttpRequest, setting: str, value: Any) -> str | None:
+    """A landing page from a setting: an absolute http(s) URL elsewhere is the operator's
+    choice and kept; anything else passes the final check and becomes a site path."""
+    url = str(resolve_url(value))
+    parts = urlsplit(url)
+    if not cas_settings.check_next or (parts.scheme in ("http", "https") and parts.netloc):
+        return _relative_to_site(request, url)
+    path = checked_path(request, url)
+    if path is None:
+        log.redirects.warning("Refused %s %r: it would leave the site", setting, url[:200])
+    return path
+
+
+def default_landing(request: HttpRequest) -> str:
+    """``CAS_REDIRECT_URL`` resolved (a URL name or a URL); "/" when it fails the check."""
+    return configured_target(request, "CAS_REDIRECT_URL", cas_settings.redirect_url) or "/"
 
 
 def get_redirect_url(request: HttpRequest) -> str:
@@ -86,7 +118,8 @@ def login_landing(request: HttpRequest, returning: bool | None = None) -> str:
     attempt), which is when a ``next`` stored by ``CAS_STORE_NEXT`` is used up.
     """
     if cas_settings.login_next_page:
-        return str(resolve_url(cas_settings.login_next_page))
+        fixed = configured_target(request, "CAS_LOGIN_NEXT_PAGE", cas_settings.login_next_page)
+        return fixed or default_landing(request)
     if returning is None:
         returning = bool(request.GET.get("ticket"))
     if (
@@ -95,7 +128,10 @@ def login_landing(request: HttpRequest, returning: bool | None = None) -> str:
         and REDIRECT_FIELD_NAME not in request.GET
         and hasattr(request, "session")
     ):
-        stored = request.session.pop(STORED_NEXT_SESSION_KEY, None)
+        stored = request.session.get(STORED_NEXT_SESSION_KEY)
+        if stored is not None:
+            # 5.1 left the key in place with None; code reading it must not get a KeyError.
+            request.session[STORED_NEXT_SESSION_KEY] = None
         target = safe_or_none(request, stored, "stored next")
         if target is not None:
             return target
@@ -105,31 +141,41 @@ def login_landing(request: HttpRequest, returning: bool | None = None) -> str:
 def logout_landing(request: HttpRequest) -> str:
     """Where a browser lands after signing out (a site path or a safe absolute URL)."""
     if cas_settings.logout_next_page:
-        return str(resolve_url(cas_settings.logout_next_page))
+        fixed = configured_target(request, "CAS_LOGOUT_NEXT_PAGE", cas_settings.logout_next_page)
+        return fixed or default_landing(request)
     return get_redirect_url(request)
 
 
 def absolute_site_url(request: HttpRequest, url: str) -> str:
-    """Make a site path absolute, on the public origin, for the CAS logout return URL."""
+    """The CAS logout return URL: an absolute URL as it is (it passed its check), a path on
+    the public origin, built as origin + checked path (never ``urljoin`` on the raw path)."""
     if urlsplit(url).scheme:
         return url
     # "@evil.example/" or ".evil.example/" passed the safety check as relative paths; glued
     # onto the origin they would name another host.
     path = url if url.startswith("/") else "/" + url
-    return public_url(request, path)
+    if cas_settings.check_next and _AUTHORITY_LIKE_PATH.match(path):
+        path = "/"
+    origin = urlsplit(public_url(request, "/"))
+    return f"{origin.scheme}://{origin.netloc}{path}"
 
 
 def is_local_url(host_url: str, url: str) -> bool:
-    """5.1 helper: is ``url`` on the same scheme, host and path prefix as ``host_url``?"""
+    """5.1 helper: is ``url`` on the same scheme, host and path prefix as ``host_url``?
+
+    A scheme-relative ``host_url`` ("//a.com") names no scheme, so no absolute URL matches it.
+    """
     url = url.strip()
     host = urlsplit(host_url)
+    target = urlsplit(url)
     if not url_has_allowed_host_and_scheme(
         url, allowed_hosts={host.netloc}, require_https=host.scheme == "https"
     ):
         return False
-    target = urlsplit(url)
     if not target.netloc:
-        return True
+        return not _AUTHORITY_LIKE_PATH.match(url)
+    if target.scheme and target.scheme.lower() != host.scheme.lower():
+        return False
     prefix = host.path if host.path.endswith("/") else host.path + "/"
     path = target.path if target.path.endswith("/") else target.path + "/"
     return path.startswith(prefix)

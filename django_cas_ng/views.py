@@ -1,14 +1,14 @@
 """Thin login, logout and callback views: read the request, call the functions that do the
-work, and turn our error types into responses in one place (:func:`error_response`)."""
+work, and turn our error types into responses in one place
+(:meth:`CASErrorsMixin.handle_exception`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, cast
 
 from django.contrib import messages
-from django.contrib.auth import authenticate
+from django.contrib.auth import REDIRECT_FIELD_NAME, authenticate
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
 from django.http import (
@@ -19,87 +19,118 @@ from django.http import (
 )
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
+from django.utils.cache import add_never_cache_headers
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views import View
-from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
 from . import log, proxy, redirects, slo
 from .client import get_cas_client, get_service_url, is_well_formed_ticket
 from .conf import cas_settings
-from .exceptions import BadLogoutRequest, CASUnavailable, RedirectException, TicketValidationError
+from .exceptions import (
+    BadLogoutRequest,
+    CASNGError,
+    CASUnavailable,
+    RedirectException,
+    TicketValidationError,
+)
+from .exempt import login_not_required
 from .redirects import clean_next_page, is_local_url
 from .sessions import forget_session, record_session_ticket, ticket_for_session
 from .signals import cas_user_logout
 
-__all__ = ["CallbackView", "LoginView", "LogoutView", "clean_next_page", "is_local_url"]
+__all__ = [
+    "CASErrorsMixin",
+    "CallbackView",
+    "LoginView",
+    "LogoutView",
+    "clean_next_page",
+    "is_local_url",
+]
 
 #: Gateway state in the session: absent -> "sent" (went to CAS with gateway=true) ->
 #: "returned" (came back without a ticket); the next explicit sign-in shows the CAS form.
 GATEWAY_SESSION_KEY = "_cas_gateway"
+#: Query parameter marking a service URL sent with ``gateway=true``: its return needs no cookie.
+GATEWAY_MARK = "gatewayed"
 #: Set while a CAS_RETRY_LOGIN / ``required`` retry is under way, so a refusal cannot loop.
 RETRIED_SESSION_KEY = "_cas_retried"
 
 
-def error_response(request: HttpRequest, error: Exception) -> HttpResponse:
-    """The one place where our error types become responses."""
-    if isinstance(error, TicketValidationError):
-        log.login.debug("Answering 403: %s", error)
-        return render(
-            request, "django_cas_ng/login_failed.html", {"reason": str(error)}, status=403
-        )
-    if isinstance(error, CASUnavailable):
-        log.client.error("CAS server unavailable: %s", error)
-        return render(request, "django_cas_ng/unavailable.html", {"reason": str(error)}, status=503)
-    if isinstance(error, BadLogoutRequest):
-        log.slo.warning("Refused logout request from %s: %s", slo.client_ip(request), error)
-        return HttpResponse(f"{error}\n", status=error.status, content_type="text/plain")
-    if isinstance(error, RedirectException):
-        return HttpResponseRedirect(redirects.default_landing(request))
-    raise error
+class CASErrorsMixin(View):
+    """Turns this package's error types into responses in one place, :meth:`handle_exception`,
+    for sync and async handlers alike; responses are marked ``never_cache`` when asked."""
 
+    never_cache: bool = False
 
-def maps_errors(handler: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Wrap a view handler so our error types become responses, even when called directly.
-
-    A refused login is the exception: it stays a ``PermissionDenied`` for direct callers, as
-    in 5.1, and becomes the 403 page in ``dispatch``.
-    """
-
-    @wraps(handler)
-    def wrapper(self: View, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        if self.view_is_async:
+            return self._dispatch_async(request, *args, **kwargs)
         try:
-            return handler(self, request, *args, **kwargs)
-        except TicketValidationError:
-            raise
-        except (CASUnavailable, BadLogoutRequest, RedirectException) as exc:
-            return error_response(request, exc)
+            response = super().dispatch(request, *args, **kwargs)
+        except CASNGError as exc:
+            response = self.handle_exception(request, exc)
+        return self._finish(response)
 
-    return wrapper
+    async def _dispatch_async(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        try:
+            pending = cast(Awaitable[HttpResponseBase], super().dispatch(request, *args, **kwargs))
+            response = await pending
+        except CASNGError as exc:
+            response = self.handle_exception(request, exc)
+        return self._finish(response)
+
+    def _finish(self, response: HttpResponseBase) -> HttpResponseBase:
+        if self.never_cache:
+            add_never_cache_headers(response)
+        return response
+
+    def handle_exception(self, request: HttpRequest, exc: CASNGError) -> HttpResponse:
+        """Override to change how a refused ticket, an unreachable CAS server, a refused
+        logout request or a refused redirect is answered; other errors propagate."""
+        if isinstance(exc, TicketValidationError):
+            log.login.debug("Answering 403: %s", exc)
+            return render(
+                request, "django_cas_ng/login_failed.html", {"reason": str(exc)}, status=403
+            )
+        if isinstance(exc, CASUnavailable):
+            log.client.error("CAS server unavailable: %s", exc)
+            return render(
+                request, "django_cas_ng/unavailable.html", {"reason": str(exc)}, status=503
+            )
+        if isinstance(exc, BadLogoutRequest):
+            log.slo.warning("Refused logout request from %s: %s", slo.client_ip(request), exc)
+            return HttpResponse(f"{exc}\n", status=exc.status, content_type="text/plain")
+        if isinstance(exc, RedirectException):
+            return HttpResponseRedirect(redirects.default_landing(request))
+        raise exc
 
 
-@method_decorator([csrf_exempt, never_cache], name="dispatch")
-class LoginView(View):
+def returns_from_gateway(request: HttpRequest) -> bool:
+    """True when this request is the return from a ``gateway`` attempt (marked service URL)."""
+    return bool(cas_settings.gateway) and request.GET.get(GATEWAY_MARK) == "1"
+
+
+def with_gateway_mark(service_url: str) -> str:
+    """``service_url`` with the gateway mark, so its return is known even without a session."""
+    return f"{service_url}{'&' if '?' in service_url else '?'}{GATEWAY_MARK}=1"
+
+
+@method_decorator([csrf_exempt, login_not_required], name="dispatch")
+class LoginView(CASErrorsMixin):
     """Sends the browser to CAS, validates the ticket it brings back, and signs the user in.
 
     A POST carrying ``logoutRequest`` (or a GET carrying one, front channel) is a Single Logout.
     """
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        try:
-            response = super().dispatch(request, *args, **kwargs)
-        except TicketValidationError as refusal:
-            return error_response(request, refusal)
-        return response
+    never_cache = True
 
-    @maps_errors
     def get(self, request: HttpRequest) -> HttpResponse:
         if slo.is_front_channel(request):
             return slo.handle(request)
         return self.login(request)
 
-    @maps_errors
     def post(self, request: HttpRequest) -> HttpResponse:
         if slo.is_back_channel(request):
             return slo.handle(request)
@@ -109,13 +140,17 @@ class LoginView(View):
     def login(self, request: HttpRequest) -> HttpResponse:
         """The GET flow: already signed in, redirect to CAS, or validate the returned ticket."""
         ticket = request.GET.get("ticket")
-        from_gateway = cas_settings.gateway and request.session.get(GATEWAY_SESSION_KEY) == "sent"
+        from_gateway = returns_from_gateway(request) or (
+            cas_settings.gateway and request.session.get(GATEWAY_SESSION_KEY) == "sent"
+        )
         landing = redirects.login_landing(request, returning=bool(ticket) or from_gateway)
         if request.user.is_authenticated:
             self.add_message(request, cas_settings.logged_msg, request.user)
             return self.successful_login(request=request, next_page=landing)
 
         service_url = get_service_url(request, landing)
+        if returns_from_gateway(request):
+            service_url = with_gateway_mark(service_url)
         if not ticket:
             return self.redirect_to_cas(request, service_url, landing)
         if not is_well_formed_ticket(ticket):
@@ -152,17 +187,24 @@ class LoginView(View):
 
     def redirect_to_cas(self, request: HttpRequest, service_url: str, landing: str) -> HttpResponse:
         """Send the browser to the CAS login page (with ``gateway`` when configured)."""
-        client = get_cas_client(service_url, request)
+        gateway = False
         if cas_settings.gateway:
             state = request.session.get(GATEWAY_SESSION_KEY)
-            if state == "sent":
-                request.session[GATEWAY_SESSION_KEY] = "returned"
+            if state == "sent" or returns_from_gateway(request):
+                # Back without a ticket: no SSO session. Without a cookie, the mark in the
+                # service URL alone ends the attempt, and no session is written for it.
+                if state == "sent":
+                    request.session[GATEWAY_SESSION_KEY] = "returned"
                 return HttpResponseRedirect(landing)
             if state is None:
                 request.session[GATEWAY_SESSION_KEY] = "sent"
-                client.extra_login_params["gateway"] = "true"
+                service_url = with_gateway_mark(service_url)
+                gateway = True
             else:
                 del request.session[GATEWAY_SESSION_KEY]
+        client = get_cas_client(service_url, request)
+        if gateway:
+            client.extra_login_params["gateway"] = "true"
         if cas_settings.store_next:
             request.session[redirects.STORED_NEXT_SESSION_KEY] = landing
         return HttpResponseRedirect(client.get_login_url())
@@ -177,12 +219,15 @@ class LoginView(View):
         return HttpResponseRedirect(next_page)
 
 
-@method_decorator(never_cache, name="dispatch")
-class LogoutView(View):
+@method_decorator(login_not_required, name="dispatch")
+class LogoutView(CASErrorsMixin):
     """Signs the user out here and, with ``CAS_LOGOUT_COMPLETELY``, at the CAS server too."""
 
-    @maps_errors
+    never_cache = True
+
     def get(self, request: HttpRequest) -> HttpResponse:
+        if request.method == "GET" and request.headers.get("Sec-Fetch-Site") == "cross-site":
+            return self.confirm_logout(request)
         landing = redirects.logout_landing(request)
         session = getattr(request, "session", None)
         session_key = session.session_key if session is not None else None
@@ -202,18 +247,22 @@ class LogoutView(View):
     def post(self, request: HttpRequest) -> HttpResponse:
         return self.get(request)
 
+    def confirm_logout(self, request: HttpRequest) -> HttpResponse:
+        """A cross-site GET (logout CSRF) signs no one out: 403 with a button that POSTs."""
+        log.logout.info("Asked to confirm a cross-site logout")
+        context = {"action": request.path, "next": request.GET.get(REDIRECT_FIELD_NAME, "")}
+        return render(request, "django_cas_ng/logout_confirm.html", context, status=403)
 
-@method_decorator(csrf_exempt, name="dispatch")
-class CallbackView(View):
+
+@method_decorator([csrf_exempt, login_not_required], name="dispatch")
+class CallbackView(CASErrorsMixin):
     """Receives PGTs from the CAS server (GET) and back-channel Single Logout (POST)."""
 
-    @maps_errors
     def get(self, request: HttpRequest) -> HttpResponse:
         if slo.is_front_channel(request):
             return slo.handle(request)
         return proxy.receive_callback(request)
 
-    @maps_errors
     def post(self, request: HttpRequest) -> HttpResponse:
         if slo.is_back_channel(request):
             return slo.handle(request)

@@ -17,6 +17,7 @@ from django_cas_ng import checks
 from django_cas_ng.backends import CASBackend
 from django_cas_ng.checks import check_settings
 from django_cas_ng.conf import DEFAULTS
+from tests import settings as test_settings
 
 
 class CampusBackend(CASBackend):
@@ -134,6 +135,16 @@ BAD: list[tuple[str, dict[str, Any]]] = [
     ("W002", {"SESSION_ENGINE": "django.contrib.sessions.backends.signed_cookies"}),
     ("W003", {"CAS_SERVER_URL": "http://cas.example.org/cas/", "DEBUG": False}),
     ("W004", {"ALLOWED_HOSTS": ["*"], "DEBUG": False}),
+    (
+        "W005",
+        {
+            "LOGIN_URL": "/private/",
+            "MIDDLEWARE": [
+                *test_settings.MIDDLEWARE,
+                "django.contrib.auth.middleware.LoginRequiredMiddleware",
+            ],
+        },
+    ),
 ]
 
 

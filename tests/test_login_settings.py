@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.contrib.sessions.backends.db import SessionStore
+from django.contrib.sessions.models import Session
 from django.core.exceptions import PermissionDenied
 from django.test import Client
 
@@ -60,6 +61,36 @@ class TestGateway:
         client.get(LOGIN + "?next=/private/")
         assert client.get(LOGIN + "?next=/private/&ticket=ST-1").url == "/private/"
         assert "_cas_gateway" not in client.session
+
+
+    def test_the_gateway_attempt_is_marked_in_the_service_url(self, client: Client) -> None:
+        service = service_of(client.get(LOGIN + "?next=/private/"))
+        assert query(service) == {"next": ["/private/"], "gatewayed": ["1"]}
+
+    def test_a_client_without_cookies_lands_on_next_at_its_first_return(self) -> None:
+        """A crawler keeps no cookies: the mark in the service URL ends the gateway loop."""
+        service = service_of(Client().get(LOGIN + "?next=/private/"))
+        sessions = Session.objects.count()
+        response = Client().get(service)
+        assert (response.status_code, response.url) == (302, "/private/")
+        assert Session.objects.count() == sessions
+
+    def test_the_mark_stays_out_of_the_landing_page_with_store_next(
+        self, client: Client, settings
+    ) -> None:
+        settings.CAS_STORE_NEXT = True
+        service = service_of(client.get(LOGIN + "?next=/private/"))
+        assert service == "http://testserver/accounts/login/?gatewayed=1"
+        assert client.get(service).url == "/private/"
+
+    def test_a_ticket_after_a_gateway_attempt_is_validated_for_the_marked_service(
+        self, client: Client, cas_http
+    ) -> None:
+        cas_http.get(VALIDATE, body=success_xml())
+        service = service_of(client.get(LOGIN + "?next=/private/"))
+        response = client.get(service + "&ticket=ST-1")
+        assert response.url == "/private/"
+        assert query(cas_http.calls[0].request.url)["service"] == [service]
 
 
 class TestStoreNext:
@@ -170,3 +201,24 @@ def test_front_channel_can_be_enabled_explicitly(client: Client, settings) -> No
     settings.CAS_SLO_FRONT_CHANNEL = True
     response = client.get(LOGIN, {"logoutRequest": front_channel(logout_request("ST-1"))})
     assert response.status_code == 200
+
+
+def test_redirect_url_on_the_sites_own_host_lands_on_its_path(
+    client: Client, settings, cas_http
+) -> None:
+    """As in 5.1, an absolute ``CAS_REDIRECT_URL`` on this host is used as a path."""
+    settings.CAS_REDIRECT_URL = "http://testserver/landing/"
+    cas_http.get(VALIDATE, body=success_xml())
+    assert client.get(LOGIN + "?ticket=ST-1").url == "/landing/"
+
+
+def test_stored_next_is_none_after_the_login_that_used_it(
+    client: Client, settings, cas_http
+) -> None:
+    """As in 5.1, ``session['CASNEXT']`` stays readable (``None``) once used up."""
+    settings.CAS_STORE_NEXT = True
+    cas_http.get(VALIDATE, body=success_xml())
+    client.get(LOGIN + "?next=/private/")
+    client.get(LOGIN + "?ticket=ST-1")
+    assert "CASNEXT" in client.session
+    assert client.session["CASNEXT"] is None

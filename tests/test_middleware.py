@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 from django.test import Client, RequestFactory
@@ -173,8 +174,28 @@ def test_middleware_without_authentication_middleware_is_improperly_configured(
         middleware(rf.get("/"))
 
 
-def test_middleware_is_a_new_style_middleware() -> None:
+def test_middleware_is_a_new_style_middleware(rf: RequestFactory) -> None:
     def get_response(request: Any) -> HttpResponse:
-        return HttpResponse()
+        return HttpResponse("through")
 
-    assert callable(CASMiddleware(get_response))
+    request = rf.get("/")
+    request.user = AnonymousUser()
+    assert CASMiddleware(get_response)(request).content == b"through"
+
+
+@pytest.mark.parametrize("view_class", [views.LoginView, views.LogoutView])
+@pytest.mark.parametrize("prefix", [None, "/"])
+def test_process_view_passes_the_view_classes_themselves_through(
+    rf: RequestFactory, settings, view_class: type, prefix: str | None
+) -> None:
+    settings.CAS_ADMIN_PREFIX = prefix
+    request = rf.get("/accounts/login/")
+    request.user = AnonymousUser()
+    middleware = CASMiddleware(lambda request: HttpResponse())
+    assert middleware.process_view(request, view_class, (), {}) is None
+
+
+def test_login_view_is_never_redirected_to_itself(client, settings) -> None:
+    settings.CAS_ADMIN_PREFIX = "/"
+    response = client.get("/sso/login/?next=/backoffice/")
+    assert response.url.startswith(CAS + "login?")

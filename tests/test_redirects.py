@@ -9,7 +9,7 @@ import pytest
 from django.test import Client, RequestFactory
 
 from django_cas_ng.exceptions import RedirectException
-from django_cas_ng.redirects import clean_next_page, is_safe_url
+from django_cas_ng.redirects import clean_next_page, is_local_url, is_safe_url
 from tests.conftest import CAS, success_xml
 
 pytestmark = pytest.mark.django_db
@@ -225,3 +225,134 @@ def test_check_next_off_lets_any_next_through(client: Client, accepting, setting
         "/accounts/login/", {"next": "https://sibling.example/", "ticket": "ST-1-abc"}
     )
     assert response.url == "https://sibling.example/"
+
+
+# --- same-origin Referers whose path looks like an authority ---------------------------------
+
+#: Paths that a browser (or ``urljoin``) would read as another host once the origin is gone.
+AUTHORITY_LIKE_PATHS = [
+    "//evil.example/x",
+    "//evil.example",
+    "///evil.example/x",
+    "/\\evil.example/x",
+    "/\\/evil.example",
+    "/%2F%2Fevil.example/x",
+    "/%2f/evil.example",
+    "/%5C%5Cevil.example",
+    "/.//evil.example/x",
+    "/./\\evil.example",
+    "/%2e//evil.example",
+    "/..//evil.example",
+]
+SAME_ORIGIN_REFERERS = [
+    origin + path
+    for origin in ("http://testserver", "HTTP://TESTSERVER")
+    for path in AUTHORITY_LIKE_PATHS
+]
+
+
+def _leaves_the_site(location: str) -> bool:
+    """True when a browser following ``location`` from this site would change host."""
+    host = urlsplit(location.replace("\\", "/")).netloc
+    return host not in ("", "testserver")
+
+
+def test_authority_like_paths_are_refused_by_the_final_check(rf: RequestFactory) -> None:
+    request = rf.get("/")
+    for path in AUTHORITY_LIKE_PATHS:
+        assert is_safe_url(request, path) is False, path
+
+
+@pytest.mark.parametrize("referer", SAME_ORIGIN_REFERERS)
+def test_same_origin_authority_referer_is_kept_out_of_the_service_url(
+    client: Client, referer: str
+) -> None:
+    response = client.get("/accounts/login/", HTTP_REFERER=referer)
+    service = query(response.url)["service"][0]
+    assert query(service)["next"] == [DEFAULT_LANDING]
+
+
+@pytest.mark.parametrize("referer", SAME_ORIGIN_REFERERS)
+def test_same_origin_authority_referer_for_signed_in_user_lands_on_default_page(
+    client: Client, django_user_model, referer: str
+) -> None:
+    client.force_login(django_user_model.objects.create_user("alice"))
+    response = client.get("/accounts/login/", HTTP_REFERER=referer)
+    assert (response.status_code, response.url) == (302, DEFAULT_LANDING)
+
+
+@pytest.mark.parametrize("referer", SAME_ORIGIN_REFERERS)
+def test_same_origin_authority_referer_after_cas_round_trip_lands_on_default_page(
+    client: Client, accepting, referer: str
+) -> None:
+    response = client.get("/accounts/login/", {"ticket": "ST-1-abc"}, HTTP_REFERER=referer)
+    assert (response.status_code, response.url) == (302, DEFAULT_LANDING)
+    assert not _leaves_the_site(response.url)
+
+
+@pytest.mark.parametrize("referer", SAME_ORIGIN_REFERERS)
+def test_same_origin_authority_referer_at_local_logout_lands_on_default_page(
+    client: Client, settings, referer: str
+) -> None:
+    settings.CAS_LOGOUT_COMPLETELY = False
+    response = client.get("/accounts/logout/", HTTP_REFERER=referer)
+    assert response.url == DEFAULT_LANDING
+
+
+@pytest.mark.parametrize("referer", SAME_ORIGIN_REFERERS)
+def test_same_origin_authority_referer_behind_proxy_returns_to_the_public_site(
+    client: Client, settings, referer: str
+) -> None:
+    settings.CAS_ROOT_PROXIED_AS = "https://www.example.org"
+    response = client.get("/accounts/logout/", HTTP_REFERER=referer)
+    assert query(response.url)["service"] == ["https://www.example.org/"]
+
+
+@pytest.mark.parametrize("next_page", AUTHORITY_LIKE_PATHS)
+def test_authority_like_next_behind_proxy_returns_to_the_public_site(
+    client: Client, settings, next_page: str
+) -> None:
+    settings.CAS_ROOT_PROXIED_AS = "https://www.example.org"
+    response = client.get("/accounts/logout/", {"next": next_page})
+    assert query(response.url)["service"] == ["https://www.example.org/"]
+
+
+@pytest.mark.parametrize("path", AUTHORITY_LIKE_PATHS)
+def test_authority_like_stored_next_lands_on_default_page(
+    client: Client, settings, accepting, path: str
+) -> None:
+    settings.CAS_STORE_NEXT = True
+    session = client.session
+    session["CASNEXT"] = path
+    session.save()
+    response = client.get("/accounts/login/", {"ticket": "ST-1-abc"})
+    assert response.url == DEFAULT_LANDING
+
+
+@pytest.mark.parametrize("setting", ["CAS_LOGIN_NEXT_PAGE", "CAS_REDIRECT_URL"])
+def test_authority_like_configured_landing_is_refused(
+    client: Client, settings, accepting, setting: str
+) -> None:
+    setattr(settings, setting, "//evil.example/x")
+    response = client.get("/accounts/login/", {"ticket": "ST-1-abc"})
+    assert not _leaves_the_site(response.url)
+
+
+def test_a_plain_same_origin_referer_is_still_honoured(client: Client, accepting) -> None:
+    response = client.get(
+        "/accounts/login/", {"ticket": "ST-1-abc"}, HTTP_REFERER="http://testserver/a//b/"
+    )
+    assert response.url == "/a//b/"
+
+
+@pytest.mark.parametrize(
+    ("host_url", "url"),
+    [
+        ("//a.com", "http://a.com/"),
+        ("//a.com", "https://a.com/x"),
+        ("http://a.com/", "https://a.com/"),
+        ("https://a.com/", "http://a.com/"),
+    ],
+)
+def test_is_local_url_requires_scheme_and_host_to_match(host_url: str, url: str) -> None:
+    assert is_local_url(host_url, url) is False

@@ -1,0 +1,65 @@
+"""Logout CSRF: a cross-site GET (a link or image on another site) does not sign anyone out;
+it gets a page whose button POSTs, CSRF-protected. Same-origin GETs and POSTs keep working."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+
+from tests.conftest import CAS
+
+pytestmark = pytest.mark.django_db
+
+LOGOUT = "/accounts/logout/"
+
+
+@pytest.fixture
+def alice(client: Client, django_user_model) -> Client:
+    client.force_login(django_user_model.objects.create_user("alice"))
+    return client
+
+
+def signed_in(client: Client) -> bool:
+    return "_auth_user_id" in client.session
+
+
+def test_a_cross_site_get_does_not_sign_out(alice: Client) -> None:
+    response = alice.get(LOGOUT, HTTP_SEC_FETCH_SITE="cross-site")
+    assert response.status_code == 403
+    assert signed_in(alice)
+
+
+def test_a_cross_site_get_is_answered_with_a_form_that_posts(alice: Client) -> None:
+    response = alice.get(LOGOUT, {"next": "/private/"}, HTTP_SEC_FETCH_SITE="cross-site")
+    body = response.content.decode()
+    assert re.search(r'<form method="post" action="/accounts/logout/"', body)
+    assert 'name="csrfmiddlewaretoken"' in body
+    assert 'name="next" value="/private/"' in body
+
+
+@pytest.mark.parametrize("fetch_site", ["same-origin", "same-site", "none", None])
+def test_a_get_that_is_not_cross_site_signs_out(alice: Client, fetch_site: str | None) -> None:
+    headers = {"HTTP_SEC_FETCH_SITE": fetch_site} if fetch_site else {}
+    response = alice.get(LOGOUT, **headers)
+    assert response.url.startswith(CAS + "logout")
+    assert not signed_in(alice)
+
+
+def test_the_confirmation_form_signs_out_with_its_csrf_token(django_user_model) -> None:
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(django_user_model.objects.create_user("alice"))
+    page = browser.get(LOGOUT, HTTP_SEC_FETCH_SITE="cross-site").content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    assert token is not None
+    response = browser.post(LOGOUT, {"csrfmiddlewaretoken": token.group(1)})
+    assert response.url.startswith(CAS + "logout")
+    assert "_auth_user_id" not in browser.session
+
+
+def test_a_forged_post_without_token_is_refused(django_user_model) -> None:
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(django_user_model.objects.create_user("alice"))
+    assert browser.post(LOGOUT).status_code == 403
+    assert "_auth_user_id" in browser.session

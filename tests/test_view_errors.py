@@ -1,0 +1,88 @@
+"""Errors become responses in one overridable place, ``CASErrorsMixin.handle_exception``,
+whether the view's handlers are sync or async."""
+
+from __future__ import annotations
+
+import pytest
+from asgiref.sync import async_to_sync
+from django.http import HttpRequest, HttpResponse
+from django.test import AsyncClient, Client
+from django.urls import path
+
+from django_cas_ng import views
+from django_cas_ng.exceptions import CASNGError, CASUnavailable, TicketValidationError
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.test_view_errors")]
+
+
+class TeapotLoginView(views.LoginView):
+    """A site's own answer to an unreachable CAS server."""
+
+    def handle_exception(self, request: HttpRequest, exc: CASNGError) -> HttpResponse:
+        if isinstance(exc, CASUnavailable):
+            return HttpResponse("try later", status=418)
+        return super().handle_exception(request, exc)
+
+    def login(self, request: HttpRequest) -> HttpResponse:
+        raise CASUnavailable("down")
+
+
+class AsyncCallbackView(views.CallbackView):
+    """A subclass whose handlers are coroutines."""
+
+    async def get(self, request: HttpRequest) -> HttpResponse:
+        raise CASUnavailable("down")
+
+    async def post(self, request: HttpRequest) -> HttpResponse:
+        raise TicketValidationError("refused")
+
+
+class AsyncLogoutView(views.LogoutView):
+    async def get(self, request: HttpRequest) -> HttpResponse:
+        return HttpResponse("bye")
+
+    async def post(self, request: HttpRequest) -> HttpResponse:
+        return HttpResponse("bye")
+
+
+class BrokenView(views.CallbackView):
+    def get(self, request: HttpRequest) -> HttpResponse:
+        raise ValueError("not ours")
+
+
+urlpatterns = [
+    path("teapot/", TeapotLoginView.as_view()),
+    path("async-callback/", AsyncCallbackView.as_view()),
+    path("async-logout/", AsyncLogoutView.as_view()),
+    path("broken/", BrokenView.as_view()),
+]
+
+
+def test_handle_exception_is_the_override_point(client: Client) -> None:
+    response = client.get("/teapot/")
+    assert (response.status_code, response.content) == (418, b"try later")
+
+
+def test_async_handler_errors_become_the_same_responses(client: Client) -> None:
+    assert client.get("/async-callback/").status_code == 503
+    assert client.post("/async-callback/").status_code == 403
+
+
+def test_async_handler_errors_under_an_async_client() -> None:
+    response = async_to_sync(AsyncClient().get)("/async-callback/")
+    assert response.status_code == 503
+
+
+def test_async_logout_handler_keeps_never_cache() -> None:
+    response = async_to_sync(AsyncClient().get)("/async-logout/")
+    assert response.content == b"bye"
+    assert "no-cache" in response["Cache-Control"]
+
+
+def test_login_and_logout_responses_are_never_cached(client: Client) -> None:
+    assert "no-cache" in client.get("/teapot/")["Cache-Control"]
+
+
+def test_errors_that_are_not_ours_propagate(client: Client) -> None:
+    with pytest.raises(ValueError, match="not ours"):
+        client.get("/broken/")
