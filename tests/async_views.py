@@ -1,5 +1,5 @@
 """A URLconf of ``async def`` views behind the package's decorators, for the test client and
-for a real ASGI server (``tests.asgi``)."""
+for a real ASGI server (``tests.asgi_app``)."""
 
 from __future__ import annotations
 

@@ -127,7 +127,7 @@ print(session.session_key)
 
 @pytest.fixture
 def uvicorn_server(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """``tests.asgi`` under uvicorn on 127.0.0.1; yields its URL and a signed-in session key."""
+    """``tests.asgi_app`` under uvicorn on 127.0.0.1; yields its URL and a signed-in session key."""
     pytest.importorskip("uvicorn")
     env = {
         **os.environ,
@@ -137,7 +137,7 @@ def uvicorn_server(tmp_path: Path) -> Iterator[tuple[str, str]]:
     session_key = _run_django(env, SIGNED_IN_SESSION)
     port = _free_port()
     log = (tmp_path / "uvicorn.log").open("w")
-    command = [sys.executable, "-m", "uvicorn", "tests.asgi:application", "--host", "127.0.0.1"]
+    command = [sys.executable, "-m", "uvicorn", "tests.asgi_app:application", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--log-level", "warning"]
     process = subprocess.Popen(
         command,
