@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -12,10 +11,9 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.shortcuts import resolve_url
 from django.urls import NoReverseMatch, Resolver404, resolve
-from django.utils.functional import Promise
 from django.utils.module_loading import import_string
 
-from .conf import VALID_VERSIONS, get
+from .conf import REGISTRY, VALID_VERSIONS, get
 
 SIGNED_COOKIES = "django.contrib.sessions.backends.signed_cookies"
 
@@ -147,48 +145,12 @@ def _has_subclass(paths: list[str], base_path: str) -> bool:
 
 
 def _check_types() -> list[CheckMessage]:
+    """E009 for every registered setting whose value breaks its ``Rule`` (conf.py)."""
     errors: list[CheckMessage] = []
-
-    def expect(name: str, ok: Callable[[Any], bool], what: str) -> None:
-        value = get(name)
-        if not ok(value):
-            errors.append(_error(9, f"{name} must be {what}; got {value!r}."))
-
-    def optional(kind: Any) -> Callable[[Any], bool]:
-        return lambda value: value is None or isinstance(value, kind)
-
-    expect("CAS_EXTRA_LOGIN_PARAMS", optional(Mapping), "a dict or None")
-    expect("CAS_RENAME_ATTRIBUTES", optional(Mapping), "a dict")
-    expect("CAS_PROXY_CHAINS", optional(Mapping), "a dict")
-    expect(
-        "CAS_AFFILIATIONS_HANDLERS",
-        lambda v: isinstance(v, (list, tuple)) and all(callable(h) for h in v),
-        "a list of callables",
-    )
-    expect("CAS_SESSION_FACTORY", lambda v: v is None or callable(v), "a callable or None")
-    expect("CAS_TIMEOUT", _valid_timeout, "a positive number or a (connect, read) pair")
-    expect("CAS_MAX_RESPONSE_BYTES", lambda v: isinstance(v, int) and v > 0, "a positive int")
-    expect("CAS_SLO_MAX_BYTES", lambda v: isinstance(v, int) and v > 0, "a positive int")
-    expect("CAS_SLO_ALLOWED_NETWORKS", _valid_networks, "a list of IP addresses or networks")
-    expect("CAS_CA_BUNDLE", optional(str), "a path or None")
-    expect(
-        "CAS_CLIENT_CERT",
-        lambda v: v is None or isinstance(v, (str, list, tuple)),
-        "a path, a (cert, key) pair or None",
-    )
-    for name in ("CAS_USERNAME_ATTRIBUTE", "CAS_AFFILIATIONS_KEY"):
-        expect(name, lambda v: isinstance(v, str) and bool(v), "a non-empty string")
-    # 5.1 sites often set the landing page with reverse_lazy(), which resolve_url accepts.
-    expect(
-        "CAS_REDIRECT_URL",
-        lambda v: isinstance(v, Promise) or (isinstance(v, str) and bool(v)),
-        "a non-empty string (a URL or a URL name) or reverse_lazy()",
-    )
-    expect(
-        "CAS_SLO_FRONT_CHANNEL", lambda v: v is None or isinstance(v, bool), "True, False or None"
-    )
-    for name in ("CAS_LOGIN_MSG", "CAS_LOGGED_MSG"):
-        expect(name, _valid_message, "None or a text with exactly one %s for the username")
+    for name, setting in REGISTRY.items():
+        value = setting.raw()
+        if setting.rule is not None and not setting.rule.accepts(value):
+            errors.append(_error(9, f"{name} must be {setting.rule.expected}; got {value!r}."))
     if get("CAS_GATEWAY") and get("CAS_RENEW"):
         errors.append(
             _error(
@@ -198,37 +160,6 @@ def _check_types() -> list[CheckMessage]:
             )
         )
     return errors
-
-
-def _valid_message(value: Any) -> bool:
-    if value is None:
-        return True
-    if not isinstance(value, (str, Promise)):
-        return False
-    text = str(value)
-    return text.count("%s") == 1 and text.replace("%s", "").replace("%%", "").count("%") == 0
-
-
-def _valid_timeout(value: Any) -> bool:
-    def positive(x: Any) -> bool:
-        return isinstance(x, (int, float)) and not isinstance(x, bool) and x > 0
-
-    if isinstance(value, (list, tuple)):
-        return len(value) == 2 and all(positive(x) for x in value)
-    return positive(value)
-
-
-def _valid_networks(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, str) or not isinstance(value, (list, tuple)):
-        return False
-    try:
-        for network in value:
-            ipaddress.ip_network(network, strict=False)
-    except (TypeError, ValueError):
-        return False
-    return True
 
 
 def _check_urls() -> list[CheckMessage]:

@@ -1,287 +1,398 @@
-"""Every ``CAS_*`` setting with its default, read from ``django.conf.settings`` at call time.
+"""Every ``CAS_*`` setting, declared once: name, default, coercion, type rule and one-line doc.
 
-Nothing is written into ``django.conf.settings``: ``override_settings`` and pytest-django's
-``settings`` fixture take effect on the next read.
+Each ``Setting`` below is at the same time the typed accessor ``cas_settings.<name>``, the
+entry of ``REGISTRY`` that the E009 system check walks, and the list that
+``tests/test_conf.py`` compares with ``docs/settings.rst``. Values are read through
+``getattr(django.conf.settings, NAME, default)`` and cached per process until Django sends
+``setting_changed`` (``override_settings``, pytest-django's ``settings`` fixture), so a
+change is seen on the next read. Nothing is read at import and nothing is written into
+``django.conf.settings``.
+
+To add a setting, add ONE entry to ``CASSettings``, for example::
+
+    max_hops = Setting("CAS_MAX_HOPS", 3, "Longest proxy chain accepted.", int, POSITIVE_INT)
+
+The attribute name is the setting name without ``CAS_``, lower case. ``coerce`` turns the
+raw value into the accessor's type (omit it and subscript instead, ``Setting[str | None](...)``,
+to return the value as set); ``rule`` (a ``Rule``) makes E009 report a value of the wrong type.
+Then document it under ``.. setting:: CAS_MAX_HOPS`` in ``docs/settings.rst``.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Generic, NoReturn, TypeVar, cast, overload
 
 from django.conf import settings
-from django.utils.functional import empty
+from django.core.signals import setting_changed
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-DEFAULTS: dict[str, Any] = {
-    "CAS_SERVER_URL": None,
-    "CAS_VERSION": "2",
-    "CAS_ADMIN_REDIRECT": True,
-    "CAS_ADMIN_PREFIX": None,
-    "CAS_CREATE_USER": True,
-    "CAS_CREATE_USER_WITH_ID": False,
-    "CAS_LOGIN_URL_NAME": "cas_ng_login",
-    "CAS_LOGOUT_URL_NAME": "cas_ng_logout",
-    "CAS_EXTRA_LOGIN_PARAMS": None,
-    "CAS_RENEW": False,
-    "CAS_GATEWAY": False,
-    "CAS_IGNORE_REFERER": False,
-    "CAS_LOGOUT_COMPLETELY": True,
-    "CAS_REDIRECT_URL": "/",
-    "CAS_RETRY_LOGIN": False,
-    "CAS_STORE_NEXT": False,
-    "CAS_USERNAME_ATTRIBUTE": "cas:user",
-    "CAS_PROXY_CALLBACK": None,
-    "CAS_ROOT_PROXIED_AS": None,
-    "CAS_FORCE_CHANGE_USERNAME_CASE": None,
-    "CAS_APPLY_ATTRIBUTES_TO_USER": False,
-    "CAS_RENAME_ATTRIBUTES": {},
-    "CAS_VERIFY_SSL_CERTIFICATE": True,
-    "CAS_LOCAL_NAME_FIELD": None,
-    "CAS_FORCE_SSL_SERVICE_URL": False,
-    "CAS_CHECK_NEXT": True,
-    "CAS_SESSION_FACTORY": None,
-    "CAS_MAP_AFFILIATIONS": False,
-    "CAS_AFFILIATIONS_HANDLERS": [],
-    "CAS_AFFILIATIONS_KEY": "affiliation",
-    "CAS_ADMIN_AFFILIATION": None,
-    "CAS_STAFF_AFFILIATION": None,
-    "CAS_LOGIN_MSG": _("Login succeeded. Welcome, %s."),
-    "CAS_LOGGED_MSG": _("You are logged in as %s."),
-    "CAS_LOGIN_NEXT_PAGE": None,
-    "CAS_LOGOUT_NEXT_PAGE": None,
-    # Added by this project.
-    "CAS_TIMEOUT": (3.05, 5.0),
-    "CAS_CA_BUNDLE": None,
-    "CAS_CLIENT_CERT": None,
-    "CAS_MAX_RESPONSE_BYTES": 1024 * 1024,
-    "CAS_SLO_ALLOWED_NETWORKS": None,
-    "CAS_SLO_CLIENT_IP_HEADER": None,
-    "CAS_SLO_MAX_BYTES": 64 * 1024,
-    "CAS_SLO_FRONT_CHANNEL": None,
-    "CAS_PROXY_CHAINS": {},
-}
+T = TypeVar("T")
 
 VALID_VERSIONS = ("1", "2", "3", "CAS_2_SAML_1_0")
 
+_values: dict[str, Any] = {}
+"""Raw values read so far in this process; ``setting_changed`` evicts an entry."""
+
+
+def _forget(sender: Any, setting: str, **kwargs: Any) -> None:
+    """Drop the cached value of a changed setting so the next read sees the new one."""
+    _values.pop(setting, None)
+
+
+setting_changed.connect(_forget, dispatch_uid="django_cas_ng.conf.forget")
+
+
+def _as_set(value: Any) -> Any:
+    return value
+
+
+@dataclass(frozen=True)
+class Rule:
+    """The type/shape a setting's raw value must have, as E009 (``checks.py``) reports it."""
+
+    accepts: Callable[[Any], bool]
+    expected: str
+
+
+class Setting(Generic[T]):
+    """One ``CAS_*`` setting; as a class attribute of ``CASSettings`` it reads the coerced value."""
+
+    __slots__ = ("coerce", "default", "doc", "name", "rule")
+
+    def __init__(
+        self,
+        name: str,
+        default: Any,
+        doc: str,
+        coerce: Callable[[Any], T] = _as_set,
+        rule: Rule | None = None,
+    ) -> None:
+        self.name = name
+        self.default = default
+        self.doc = doc
+        self.coerce = coerce
+        self.rule = rule
+
+    def __set_name__(self, owner: type, attribute: str) -> None:
+        expected = self.name.removeprefix("CAS_").lower()
+        if attribute != expected:
+            raise TypeError(f"{self.name} must be declared as {expected!r}, not {attribute!r}")
+        REGISTRY[self.name] = self
+
+    def raw(self) -> Any:
+        """The value as set in ``django.conf.settings``, or the default."""
+        try:
+            return _values[self.name]
+        except KeyError:
+            value = _values[self.name] = getattr(settings, self.name, self.default)
+            return value
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> Setting[T]: ...
+
+    @overload
+    def __get__(self, instance: CASSettings, owner: type) -> T: ...
+
+    def __get__(self, instance: CASSettings | None, owner: type) -> Setting[T] | T:
+        if instance is None:
+            return self
+        return self.coerce(self.raw())
+
+    def __set__(self, instance: CASSettings, value: NoReturn) -> None:
+        raise AttributeError(f"cas_settings is read-only: set {self.name} in Django settings")
+
+
+REGISTRY: dict[str, Setting[Any]] = {}
+"""Every setting by name, in declaration order (filled by ``Setting.__set_name__``)."""
+
 
 def get(name: str) -> Any:
-    """Return the current value of one ``CAS_*`` setting, or its default."""
-    wrapped = getattr(settings, "_wrapped", empty)
-    if wrapped is empty:
-        return getattr(settings, name, DEFAULTS[name])
-    # The configured holder itself: LazySettings' fallback path for an unset name costs
-    # microseconds, on every request the middleware sees. override_settings swaps the
-    # holder, so this is still read at call time.
-    return getattr(wrapped, name, DEFAULTS[name])
+    """Return the current raw value of one ``CAS_*`` setting, or its default."""
+    return REGISTRY[name].raw()
+
+
+# --- coercions: raw value -> the accessor's type ---------------------------------------------
+
+
+def _text_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _bool_or_none(value: Any) -> bool | None:
+    return None if value is None else bool(value)
+
+
+def _str_mapping(value: Any) -> Mapping[str, str]:
+    return cast("Mapping[str, str]", value or {})
+
+
+def _any_mapping(value: Any) -> Mapping[str, Any]:
+    return cast("Mapping[str, Any]", value or {})
+
+
+def _callables(value: Any) -> Sequence[Callable[..., Any]]:
+    return cast("Sequence[Callable[..., Any]]", value or [])
+
+
+def _timeout(value: Any) -> tuple[float, float]:
+    """(connect, read) timeout in seconds; a single number sets both."""
+    if isinstance(value, (int, float)):
+        return (float(value), float(value))
+    connect, read = value
+    return (float(connect), float(read))
+
+
+def _client_cert(value: Any) -> str | tuple[str, str] | None:
+    return cast(
+        "str | tuple[str, str] | None", tuple(value) if isinstance(value, (list, tuple)) else value
+    )
+
+
+# --- rules: what E009 accepts --------------------------------------------------------------
+
+
+def _optional(kind: Any, expected: str) -> Rule:
+    return Rule(lambda value: value is None or isinstance(value, kind), expected)
+
+
+def _positive_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+
+
+def _valid_timeout(value: Any) -> bool:
+    if isinstance(value, (list, tuple)):
+        return len(value) == 2 and all(_positive_number(x) for x in value)
+    return _positive_number(value)
+
+
+def _valid_networks(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        return False
+    try:
+        for network in value:
+            ipaddress.ip_network(network, strict=False)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _valid_message(value: Any) -> bool:
+    if value is None:
+        return True
+    if not isinstance(value, (str, Promise)):
+        return False
+    text = str(value)
+    return text.count("%s") == 1 and text.replace("%s", "").replace("%%", "").count("%") == 0
+
+
+POSITIVE_INT = Rule(lambda v: isinstance(v, int) and v > 0, "a positive int")
+NON_EMPTY_STR = Rule(lambda v: isinstance(v, str) and bool(v), "a non-empty string")
+MESSAGE = Rule(_valid_message, "None or a text with exactly one %s for the username")
+# 5.1 sites often set the landing page with reverse_lazy(), which resolve_url accepts.
+LANDING_PAGE = Rule(
+    lambda v: isinstance(v, Promise) or (isinstance(v, str) and bool(v)),
+    "a non-empty string (a URL or a URL name) or reverse_lazy()",
+)
+CALLABLES = Rule(
+    lambda v: isinstance(v, (list, tuple)) and all(callable(h) for h in v),
+    "a list of callables",
+)
 
 
 class CASSettings:
-    """Typed, read-at-call-time view of the ``CAS_*`` settings."""
+    """Typed, read-at-call-time view of the ``CAS_*`` settings; one ``Setting`` per line."""
 
-    @property
-    def server_url(self) -> str | None:
-        value: str | None = get("CAS_SERVER_URL")
-        return value
+    # The CAS server and how to talk to it.
+    server_url = Setting[str | None]("CAS_SERVER_URL", None, "Base URL of the CAS server.")
+    version = Setting("CAS_VERSION", "2", "Protocol: '1', '2', '3' or 'CAS_2_SAML_1_0'.", str)
+    timeout = Setting(
+        "CAS_TIMEOUT",
+        (3.05, 5.0),
+        "(connect, read) timeout in seconds for calls to CAS; a number sets both.",
+        _timeout,
+        Rule(_valid_timeout, "a positive number or a (connect, read) pair"),
+    )
+    verify_ssl_certificate = Setting(
+        "CAS_VERIFY_SSL_CERTIFICATE", True, "Verify the CAS server's TLS certificate.", bool
+    )
+    ca_bundle = Setting[str | None](
+        "CAS_CA_BUNDLE",
+        None,
+        "CA bundle file that verifies the CAS server.",
+        rule=_optional(str, "a path or None"),
+    )
+    client_cert = Setting(
+        "CAS_CLIENT_CERT",
+        None,
+        "Client certificate (path, or (cert, key) pair) presented to CAS.",
+        _client_cert,
+        _optional((str, list, tuple), "a path, a (cert, key) pair or None"),
+    )
+    max_response_bytes = Setting(
+        "CAS_MAX_RESPONSE_BYTES",
+        1024 * 1024,
+        "Largest CAS answer read.",
+        int,
+        POSITIVE_INT,
+    )
+    session_factory = Setting[Callable[[], Any] | None](
+        "CAS_SESSION_FACTORY",
+        None,
+        "Callable returning the requests.Session for CAS calls.",
+        rule=Rule(lambda v: v is None or callable(v), "a callable or None"),
+    )
 
-    @property
-    def version(self) -> str:
-        """The protocol version as a string; ints 1/2/3 are accepted in settings."""
-        return str(get("CAS_VERSION"))
+    # Login.
+    renew = Setting("CAS_RENEW", False, "Send renew=true on login and validation.", bool)
+    gateway = Setting("CAS_GATEWAY", False, "Send gateway=true: log in only if CAS can.", bool)
+    extra_login_params = Setting(
+        "CAS_EXTRA_LOGIN_PARAMS",
+        None,
+        "Extra query parameters on the CAS login URL.",
+        _str_mapping,
+        _optional(Mapping, "a dict or None"),
+    )
+    retry_login = Setting("CAS_RETRY_LOGIN", False, "On a bad ticket go back to CAS.", bool)
+    login_msg = Setting(
+        "CAS_LOGIN_MSG",
+        _("Login succeeded. Welcome, %s."),
+        "Message after login; None disables.",
+        _text_or_none,
+        MESSAGE,
+    )
+    logged_msg = Setting(
+        "CAS_LOGGED_MSG",
+        _("You are logged in as %s."),
+        "Message for a user already logged in; None disables.",
+        _text_or_none,
+        MESSAGE,
+    )
 
-    @property
-    def admin_redirect(self) -> bool:
-        return bool(get("CAS_ADMIN_REDIRECT"))
+    # Where the browser lands.
+    redirect_url = Setting(
+        "CAS_REDIRECT_URL", "/", "Default landing page (URL or URL name).", str, LANDING_PAGE
+    )
+    login_next_page = Setting[str | None](
+        "CAS_LOGIN_NEXT_PAGE", None, "Fixed landing page after login."
+    )
+    logout_next_page = Setting[str | None](
+        "CAS_LOGOUT_NEXT_PAGE", None, "Fixed landing page after logout."
+    )
+    ignore_referer = Setting("CAS_IGNORE_REFERER", False, "Never land on the Referer.", bool)
+    check_next = Setting("CAS_CHECK_NEXT", True, "Refuse next URLs of other sites.", bool)
+    store_next = Setting("CAS_STORE_NEXT", False, "Keep next in the session.", bool)
+    root_proxied_as = Setting[str | None](
+        "CAS_ROOT_PROXIED_AS", None, "Public origin of the site behind a reverse proxy."
+    )
+    force_ssl_service_url = Setting(
+        "CAS_FORCE_SSL_SERVICE_URL", False, "Service URLs are always https.", bool
+    )
+    logout_completely = Setting(
+        "CAS_LOGOUT_COMPLETELY", True, "Logout also logs out of the CAS server.", bool
+    )
 
-    @property
-    def admin_prefix(self) -> str | None:
-        value: str | None = get("CAS_ADMIN_PREFIX")
-        return value
+    # Users and attributes.
+    create_user = Setting("CAS_CREATE_USER", True, "Create unknown users on first login.", bool)
+    create_user_with_id = Setting(
+        "CAS_CREATE_USER_WITH_ID", False, "Create users with attribute id as primary key.", bool
+    )
+    username_attribute = Setting(
+        "CAS_USERNAME_ATTRIBUTE",
+        "cas:user",
+        "Attribute used as the username.",
+        str,
+        NON_EMPTY_STR,
+    )
+    force_change_username_case = Setting[str | None](
+        "CAS_FORCE_CHANGE_USERNAME_CASE", None, "'lower', 'upper' or None."
+    )
+    local_name_field = Setting[str | None](
+        "CAS_LOCAL_NAME_FIELD", None, "User field that existing users are looked up by."
+    )
+    rename_attributes = Setting(
+        "CAS_RENAME_ATTRIBUTES",
+        {},
+        "Rename attribute keys before use.",
+        _str_mapping,
+        _optional(Mapping, "a dict"),
+    )
+    apply_attributes_to_user = Setting(
+        "CAS_APPLY_ATTRIBUTES_TO_USER", False, "Copy released attributes onto the user.", bool
+    )
+    affiliations_key = Setting(
+        "CAS_AFFILIATIONS_KEY",
+        "affiliation",
+        "Attribute holding the affiliations.",
+        str,
+        NON_EMPTY_STR,
+    )
+    map_affiliations = Setting(
+        "CAS_MAP_AFFILIATIONS", False, "Add the user to a Group per affiliation.", bool
+    )
+    affiliations_handlers = Setting(
+        "CAS_AFFILIATIONS_HANDLERS",
+        [],
+        "Callables handler(user, affiliations) run on login.",
+        _callables,
+        CALLABLES,
+    )
+    admin_affiliation = Setting[str | None](
+        "CAS_ADMIN_AFFILIATION", None, "Affiliation that makes the user a superuser."
+    )
+    staff_affiliation = Setting[str | None](
+        "CAS_STAFF_AFFILIATION", None, "Affiliation that makes the user staff."
+    )
 
-    @property
-    def create_user(self) -> bool:
-        return bool(get("CAS_CREATE_USER"))
+    # The middleware.
+    admin_redirect = Setting("CAS_ADMIN_REDIRECT", True, "Send admin logins to CAS.", bool)
+    admin_prefix = Setting[str | None]("CAS_ADMIN_PREFIX", None, "URL prefix of the admin.")
+    login_url_name = Setting(
+        "CAS_LOGIN_URL_NAME", "cas_ng_login", "URL name of the login view.", str
+    )
+    logout_url_name = Setting(
+        "CAS_LOGOUT_URL_NAME", "cas_ng_logout", "URL name of the logout view.", str
+    )
 
-    @property
-    def create_user_with_id(self) -> bool:
-        return bool(get("CAS_CREATE_USER_WITH_ID"))
+    # Proxy tickets.
+    proxy_callback = Setting[str | None](
+        "CAS_PROXY_CALLBACK", None, "Absolute https URL of the PGT callback view."
+    )
+    proxy_chains = Setting(
+        "CAS_PROXY_CHAINS",
+        {},
+        "Allowed proxy chains per service URL.",
+        _any_mapping,
+        _optional(Mapping, "a dict"),
+    )
 
-    @property
-    def login_url_name(self) -> str:
-        return str(get("CAS_LOGIN_URL_NAME"))
+    # Single Logout.
+    slo_allowed_networks = Setting[Sequence[str] | None](
+        "CAS_SLO_ALLOWED_NETWORKS",
+        None,
+        "Networks allowed to send back-channel logout requests.",
+        rule=Rule(_valid_networks, "a list of IP addresses or networks"),
+    )
+    slo_client_ip_header = Setting[str | None](
+        "CAS_SLO_CLIENT_IP_HEADER", None, "request.META key holding the client address."
+    )
+    slo_max_bytes = Setting(
+        "CAS_SLO_MAX_BYTES", 64 * 1024, "Largest logout request accepted.", int, POSITIVE_INT
+    )
+    slo_front_channel = Setting(
+        "CAS_SLO_FRONT_CHANNEL",
+        None,
+        "Accept front-channel logout requests (None: unless networks are set).",
+        _bool_or_none,
+        Rule(lambda v: v is None or isinstance(v, bool), "True, False or None"),
+    )
 
-    @property
-    def logout_url_name(self) -> str:
-        return str(get("CAS_LOGOUT_URL_NAME"))
 
-    @property
-    def extra_login_params(self) -> Mapping[str, str]:
-        return get("CAS_EXTRA_LOGIN_PARAMS") or {}
-
-    @property
-    def renew(self) -> bool:
-        return bool(get("CAS_RENEW"))
-
-    @property
-    def gateway(self) -> bool:
-        return bool(get("CAS_GATEWAY"))
-
-    @property
-    def ignore_referer(self) -> bool:
-        return bool(get("CAS_IGNORE_REFERER"))
-
-    @property
-    def logout_completely(self) -> bool:
-        return bool(get("CAS_LOGOUT_COMPLETELY"))
-
-    @property
-    def redirect_url(self) -> str:
-        return str(get("CAS_REDIRECT_URL"))
-
-    @property
-    def retry_login(self) -> bool:
-        return bool(get("CAS_RETRY_LOGIN"))
-
-    @property
-    def store_next(self) -> bool:
-        return bool(get("CAS_STORE_NEXT"))
-
-    @property
-    def username_attribute(self) -> str:
-        return str(get("CAS_USERNAME_ATTRIBUTE"))
-
-    @property
-    def proxy_callback(self) -> str | None:
-        value: str | None = get("CAS_PROXY_CALLBACK")
-        return value
-
-    @property
-    def root_proxied_as(self) -> str | None:
-        value: str | None = get("CAS_ROOT_PROXIED_AS")
-        return value
-
-    @property
-    def force_change_username_case(self) -> str | None:
-        value: str | None = get("CAS_FORCE_CHANGE_USERNAME_CASE")
-        return value
-
-    @property
-    def apply_attributes_to_user(self) -> bool:
-        return bool(get("CAS_APPLY_ATTRIBUTES_TO_USER"))
-
-    @property
-    def rename_attributes(self) -> Mapping[str, str]:
-        return get("CAS_RENAME_ATTRIBUTES") or {}
-
-    @property
-    def verify_ssl_certificate(self) -> bool:
-        return bool(get("CAS_VERIFY_SSL_CERTIFICATE"))
-
-    @property
-    def local_name_field(self) -> str | None:
-        value: str | None = get("CAS_LOCAL_NAME_FIELD")
-        return value
-
-    @property
-    def force_ssl_service_url(self) -> bool:
-        return bool(get("CAS_FORCE_SSL_SERVICE_URL"))
-
-    @property
-    def check_next(self) -> bool:
-        return bool(get("CAS_CHECK_NEXT"))
-
-    @property
-    def session_factory(self) -> Callable[[], Any] | None:
-        value: Callable[[], Any] | None = get("CAS_SESSION_FACTORY")
-        return value
-
-    @property
-    def map_affiliations(self) -> bool:
-        return bool(get("CAS_MAP_AFFILIATIONS"))
-
-    @property
-    def affiliations_handlers(self) -> Sequence[Callable[..., Any]]:
-        return get("CAS_AFFILIATIONS_HANDLERS") or []
-
-    @property
-    def affiliations_key(self) -> str:
-        return str(get("CAS_AFFILIATIONS_KEY"))
-
-    @property
-    def admin_affiliation(self) -> str | None:
-        value: str | None = get("CAS_ADMIN_AFFILIATION")
-        return value
-
-    @property
-    def staff_affiliation(self) -> str | None:
-        value: str | None = get("CAS_STAFF_AFFILIATION")
-        return value
-
-    @property
-    def login_msg(self) -> str | None:
-        value = get("CAS_LOGIN_MSG")
-        return None if value is None else str(value)
-
-    @property
-    def logged_msg(self) -> str | None:
-        value = get("CAS_LOGGED_MSG")
-        return None if value is None else str(value)
-
-    @property
-    def login_next_page(self) -> str | None:
-        value: str | None = get("CAS_LOGIN_NEXT_PAGE")
-        return value
-
-    @property
-    def logout_next_page(self) -> str | None:
-        value: str | None = get("CAS_LOGOUT_NEXT_PAGE")
-        return value
-
-    @property
-    def timeout(self) -> tuple[float, float]:
-        """(connect, read) timeout in seconds; a single number sets both."""
-        value = get("CAS_TIMEOUT")
-        if isinstance(value, (int, float)):
-            return (float(value), float(value))
-        connect, read = value
-        return (float(connect), float(read))
-
-    @property
-    def ca_bundle(self) -> str | None:
-        value: str | None = get("CAS_CA_BUNDLE")
-        return value
-
-    @property
-    def client_cert(self) -> str | tuple[str, str] | None:
-        value = get("CAS_CLIENT_CERT")
-        return tuple(value) if isinstance(value, (list, tuple)) else value
-
-    @property
-    def max_response_bytes(self) -> int:
-        return int(get("CAS_MAX_RESPONSE_BYTES"))
-
-    @property
-    def slo_allowed_networks(self) -> Sequence[str] | None:
-        value: Sequence[str] | None = get("CAS_SLO_ALLOWED_NETWORKS")
-        return value
-
-    @property
-    def slo_client_ip_header(self) -> str | None:
-        value: str | None = get("CAS_SLO_CLIENT_IP_HEADER")
-        return value
-
-    @property
-    def slo_max_bytes(self) -> int:
-        return int(get("CAS_SLO_MAX_BYTES"))
-
-    @property
-    def slo_front_channel(self) -> bool | None:
-        value = get("CAS_SLO_FRONT_CHANNEL")
-        return None if value is None else bool(value)
-
-    @property
-    def proxy_chains(self) -> Mapping[str, Any]:
-        return get("CAS_PROXY_CHAINS") or {}
-
+DEFAULTS: dict[str, Any] = {name: setting.default for name, setting in REGISTRY.items()}
 
 cas_settings = CASSettings()

@@ -20,7 +20,8 @@ from django.http import HttpRequest
 from django.test import RequestFactory
 
 from django_cas_ng.backends import CASBackend
-from tests.conftest import CAS, failure_xml, success_xml
+from tests.cas_answers import failure_xml, saml_success, success_xml
+from tests.conftest import CAS
 
 pytestmark = pytest.mark.django_db
 
@@ -50,27 +51,6 @@ def release(cas_http: responses.RequestsMock) -> Callable[..., None]:
 
 def sign_in(request: HttpRequest | None, backend: CASBackend | None = None) -> Any:
     return (backend or CASBackend()).authenticate(request, ticket="ST-1-abc", service=SERVICE)
-
-
-def saml_answer(name: str, attributes: dict[str, str]) -> str:
-    """A SAML 1.1 samlValidate success answer."""
-    attrs = "".join(
-        f'<saml:Attribute AttributeName="{key}" AttributeNamespace="http://www.ja-sig.org/">'
-        f"<saml:AttributeValue>{value}</saml:AttributeValue></saml:Attribute>"
-        for key, value in attributes.items()
-    )
-    return (
-        '<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/">'
-        "<SOAP-ENV:Body>"
-        '<Response xmlns="urn:oasis:names:tc:SAML:1.0:protocol" '
-        'xmlns:saml="urn:oasis:names:tc:SAML:1.0:assertion" '
-        'xmlns:samlp="urn:oasis:names:tc:SAML:1.0:protocol" MajorVersion="1" MinorVersion="1">'
-        '<Status><StatusCode Value="samlp:Success"/></Status>'
-        "<saml:Assertion><saml:AttributeStatement>"
-        f"<saml:Subject><saml:NameIdentifier>{name}</saml:NameIdentifier></saml:Subject>"
-        f"{attrs}</saml:AttributeStatement></saml:Assertion>"
-        "</Response></SOAP-ENV:Body></SOAP-ENV:Envelope>"
-    )
 
 
 # --- the username ----------------------------------------------------------------------------
@@ -110,7 +90,7 @@ def test_username_attribute_is_not_applied_for_saml(login_request, cas_http, set
     """With SAML 1.1, python-cas itself picks the username attribute; the backend keeps it."""
     settings.CAS_VERSION = "CAS_2_SAML_1_0"
     settings.CAS_USERNAME_ATTRIBUTE = "uid"
-    cas_http.post(CAS + "samlValidate", body=saml_answer("alice", {"mail": "a@example.org"}))
+    cas_http.post(CAS + "samlValidate", body=saml_success("alice", {"mail": "a@example.org"}))
     assert sign_in(login_request).username == "alice"
 
 

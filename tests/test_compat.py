@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 from unittest import mock
 from urllib.parse import urlencode
 
@@ -22,14 +23,16 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.core.management import call_command
 from django.db import models as db_models
 from django.dispatch import Signal
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory
 from django.views import View
 
 from django_cas_ng import backends, decorators, middleware, models, signals, utils, views
+from tests.cas_answers import logout_request
 from tests.conftest import CAS
 
 ROOT = Path(__file__).resolve().parent.parent
+SERVICE = "http://testserver/accounts/login/"
 
 
 def params(func: object) -> list[str]:
@@ -72,18 +75,29 @@ def test_cas_backend_override_points_keep_their_arguments(
     assert params(getattr(backends.CASBackend, method)) == arguments
 
 
-def test_backends_module_exposes_get_cas_client() -> None:
-    assert callable(backends.get_cas_client)
+@pytest.mark.django_db
+def test_authenticate_calls_the_get_cas_client_that_tests_patch_in_backends(bare_request) -> None:
+    fake = mock.Mock()
+    fake.verify_ticket.return_value = ("alice", {}, None)
+    with mock.patch("django_cas_ng.backends.get_cas_client", return_value=fake) as factory:
+        user = backends.CASBackend().authenticate(bare_request, "ST-1-abc", SERVICE)
+    assert factory.call_args.kwargs["service_url"] == SERVICE
+    assert fake.verify_ticket.call_args.args[0] == "ST-1-abc"
+    assert user is not None and user.get_username() == "alice"
 
 
 # --- django_cas_ng.views ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["LoginView", "LogoutView", "CallbackView"])
-def test_views_are_class_based(name: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "status"), [("LoginView", 302), ("LogoutView", 302), ("CallbackView", 200)]
+)
+def test_views_are_class_based_and_as_view_answers(
+    bare_request, db, name: str, status: int
+) -> None:
     view = getattr(views, name)
     assert issubclass(view, View)
-    assert callable(view.as_view())
+    assert view.as_view()(bare_request).status_code == status
 
 
 def test_login_view_successful_login_takes_request_and_next_page() -> None:
@@ -111,14 +125,9 @@ def test_login_view_get_signs_in_on_a_bare_request_with_a_ticket(rf) -> None:
 
 @pytest.mark.django_db
 def test_login_view_post_accepts_a_single_logout_on_a_bare_request(rf) -> None:
-    xml = (
-        '<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="x" '
-        'Version="2.0" IssueInstant="2026-01-01T00:00:00Z">'
-        "<samlp:SessionIndex>ST-1-abc</samlp:SessionIndex></samlp:LogoutRequest>"
-    )
     request = rf.post(
         "/accounts/login/",
-        urlencode({"logoutRequest": xml}),
+        urlencode({"logoutRequest": logout_request("ST-1-abc")}),
         content_type="application/x-www-form-urlencoded",
     )
     request.session = SessionStore()
@@ -208,15 +217,42 @@ def test_retrieve_pt_raises_proxy_error_without_a_pgt(bare_request) -> None:
         models.ProxyGrantingTicket.retrieve_pt(bare_request, "https://api.example.org/")
 
 
-@pytest.mark.django_db
-@pytest.mark.parametrize("model", [models.SessionTicket, models.ProxyGrantingTicket])
-def test_clean_deleted_sessions_is_a_classmethod(model: type) -> None:
-    model.clean_deleted_sessions()
+def live_session_key() -> str:
+    session = SessionStore()
+    session["signed_in"] = True
+    session.save()
+    assert session.session_key
+    return session.session_key
 
 
 @pytest.mark.django_db
-def test_clean_sessions_management_command_exists() -> None:
+def test_session_ticket_clean_deleted_sessions_drops_mappings_of_gone_sessions() -> None:
+    live = live_session_key()
+    models.SessionTicket.objects.create(session_key=live, ticket="ST-1-live")
+    models.SessionTicket.objects.create(session_key="gone", ticket="ST-2-gone")
+    models.SessionTicket.clean_deleted_sessions()
+    assert list(models.SessionTicket.objects.values_list("ticket", flat=True)) == ["ST-1-live"]
+
+
+@pytest.mark.django_db
+def test_proxy_granting_ticket_clean_deleted_sessions_drops_pgts_of_gone_sessions() -> None:
+    user = get_user_model().objects.create(username="alice")
+    live = live_session_key()
+    for key in (live, "gone"):
+        models.ProxyGrantingTicket.objects.create(
+            session_key=key, user=user, pgtiou=f"PGTIOU-{key}", pgt=f"PGT-{key}"
+        )
+    models.ProxyGrantingTicket.clean_deleted_sessions()
+    assert list(models.ProxyGrantingTicket.objects.values_list("session_key", flat=True)) == [live]
+
+
+@pytest.mark.django_db
+def test_clean_sessions_management_command_drops_mappings_of_gone_sessions() -> None:
+    live = live_session_key()
+    models.SessionTicket.objects.create(session_key=live, ticket="ST-1-live")
+    models.SessionTicket.objects.create(session_key="gone", ticket="ST-2-gone")
     call_command("django_cas_ng_clean_sessions", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    assert list(models.SessionTicket.objects.values_list("session_key", flat=True)) == [live]
 
 
 # --- django_cas_ng.utils ---------------------------------------------------------------------
@@ -276,13 +312,28 @@ def test_get_user_from_session_is_anonymous_for_an_empty_session(db) -> None:
 # --- middleware, decorators ------------------------------------------------------------------
 
 
-def test_middleware_class_exists() -> None:
-    assert middleware.CASMiddleware
+def test_middleware_hands_ordinary_requests_to_the_view(bare_request) -> None:
+    def get_response(request: HttpRequest) -> HttpResponse:
+        return HttpResponse("the page")
+
+    response = middleware.CASMiddleware(get_response)(bare_request)
+    assert response.content == b"the page"
 
 
-@pytest.mark.parametrize("name", ["login_required", "permission_required", "user_passes_test"])
-def test_decorators_exist(name: str) -> None:
-    assert callable(getattr(decorators, name))
+@pytest.mark.parametrize(
+    "decorate",
+    [
+        decorators.login_required,
+        decorators.permission_required("auth.view_user"),
+        decorators.user_passes_test(lambda user: user.is_staff),
+    ],
+    ids=["login_required", "permission_required", "user_passes_test"],
+)
+def test_decorators_send_anonymous_users_to_login(bare_request, decorate: Any) -> None:
+    view = decorate(lambda request: HttpResponse("secret"))
+    response = view(bare_request)
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/accounts/login/"
 
 
 # --- no import-time side effects -------------------------------------------------------------

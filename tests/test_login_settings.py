@@ -13,8 +13,8 @@ from django.core.exceptions import PermissionDenied
 from django.test import Client
 
 from django_cas_ng.views import LoginView
-from tests.conftest import CAS, failure_xml, success_xml
-from tests.slo_helpers import front_channel, logout_request
+from tests.cas_answers import failure_xml, front_channel, logout_request, success_xml
+from tests.conftest import CAS
 
 pytestmark = pytest.mark.django_db
 

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from asgiref.sync import async_to_sync, iscoroutinefunction
 from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.models import AnonymousUser
@@ -176,11 +177,22 @@ def test_middleware_without_authentication_middleware_is_improperly_configured(
 
 def test_middleware_is_a_new_style_middleware(rf: RequestFactory) -> None:
     def get_response(request: Any) -> HttpResponse:
-        return HttpResponse("through")
+        return HttpResponse("from the view")
 
-    request = rf.get("/")
-    request.user = AnonymousUser()
-    assert CASMiddleware(get_response)(request).content == b"through"
+    request = rf.get("/elsewhere/")
+    request.user = User(username="alice")
+    assert CASMiddleware(get_response)(request).content == b"from the view"
+
+
+def test_middleware_runs_in_an_async_stack(rf: RequestFactory) -> None:
+    async def get_response(request: Any) -> HttpResponse:
+        return HttpResponse("from the async view")
+
+    middleware = CASMiddleware(get_response)
+    request = rf.get("/elsewhere/")
+    request.user = User(username="alice")
+    assert iscoroutinefunction(middleware)
+    assert async_to_sync(middleware)(request).content == b"from the async view"
 
 
 @pytest.mark.parametrize("view_class", [views.LoginView, views.LogoutView])

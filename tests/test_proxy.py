@@ -32,8 +32,8 @@ from django_cas_ng.sessions import (
     clean_deleted_sessions,
     get_user_from_session,
 )
-from tests.conftest import CAS, failure_xml, success_xml
-from tests.slo_helpers import logout_request
+from tests.cas_answers import failure_xml, logout_request, proxy_failure, proxy_success, success_xml
+from tests.conftest import CAS
 
 pytestmark = pytest.mark.django_db
 
@@ -41,21 +41,6 @@ VALIDATE = CAS + "p3/serviceValidate"
 PROXY = CAS + "proxy"
 CALLBACK = "https://testserver/accounts/callback/"
 TARGET = "https://api.example.org/resource/"
-
-
-def proxy_success(ticket: str = "PT-1-xyz") -> str:
-    return (
-        '<cas:serviceResponse xmlns:cas="http://www.yale.edu/tp/cas"><cas:proxySuccess>'
-        f"<cas:proxyTicket>{ticket}</cas:proxyTicket></cas:proxySuccess></cas:serviceResponse>"
-    )
-
-
-def proxy_failure(code: str, element: str = "proxyFailure") -> str:
-    return (
-        '<cas:serviceResponse xmlns:cas="http://www.yale.edu/tp/cas">'
-        f'<cas:{element} code="{code}">PGT-1-secret unknown</cas:{element}>'
-        "</cas:serviceResponse>"
-    )
 
 
 def query(url: str) -> dict[str, list[str]]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import ast
 import logging
 import re
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -35,32 +34,15 @@ from django_cas_ng.proxy_auth import (
     service_url_for,
     ticket_from_request,
 )
-from tests.conftest import CAS, failure_xml
+from tests.cas_answers import APP_A, failure_xml, proxy_validate_xml
+from tests.conftest import CAS
 
 pytestmark = pytest.mark.django_db
 
 P3_PROXY_VALIDATE = CAS + "p3/proxyValidate"
 PROXY_VALIDATE = CAS + "proxyValidate"
-APP_A = "https://app-a.example.org/accounts/callback/"
 SERVICE = "http://testserver/api/whoami/"
 FIXED_SERVICE = "https://api.example.org/"
-
-
-def proxy_validate_xml(
-    user: str = "alice",
-    proxies: tuple[str, ...] = (APP_A,),
-    attributes: Mapping[str, Any] | None = None,
-) -> str:
-    attrs = "".join(f"<cas:{k}>{v}</cas:{k}>" for k, v in (attributes or {}).items())
-    chain = ""
-    if proxies:
-        chain = "<cas:proxies>" + "".join(f"<cas:proxy>{p}</cas:proxy>" for p in proxies)
-        chain += "</cas:proxies>"
-    return (
-        '<cas:serviceResponse xmlns:cas="http://www.yale.edu/tp/cas"><cas:authenticationSuccess>'
-        f"<cas:user>{user}</cas:user><cas:attributes>{attrs}</cas:attributes>{chain}"
-        "</cas:authenticationSuccess></cas:serviceResponse>"
-    )
 
 
 def whoami_body(request: HttpRequest) -> dict[str, Any]:

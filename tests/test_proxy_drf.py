@@ -14,8 +14,8 @@ from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
 
 from django_cas_ng.contrib.drf import CASProxyTicketAuthentication
-from tests.conftest import CAS, failure_xml
-from tests.test_proxy_auth import APP_A, proxy_validate_xml
+from tests.cas_answers import APP_A, failure_xml, proxy_validate_xml
+from tests.conftest import CAS
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,8 @@ from django.test import Client, RequestFactory
 
 from django_cas_ng.exceptions import RedirectException
 from django_cas_ng.redirects import clean_next_page, is_local_url, is_safe_url
-from tests.conftest import CAS, success_xml
+from tests.cas_answers import success_xml
+from tests.conftest import CAS
 
 pytestmark = pytest.mark.django_db
 

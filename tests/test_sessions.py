@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from django_cas_ng.models import ProxyGrantingTicket, SessionTicket, ticket_digest
 from django_cas_ng.sessions import clean_deleted_sessions, record_session_ticket
-from tests.conftest import CAS, success_xml
-from tests.slo_helpers import logout_request
+from tests.cas_answers import logout_request, success_xml
+from tests.conftest import CAS
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,8 @@ from django.test import Client
 
 from django_cas_ng.backends import CASBackend
 from django_cas_ng.signals import cas_user_authenticated, cas_user_logout
-from tests.conftest import CAS, failure_xml, success_xml
+from tests.cas_answers import failure_xml, logout_request, success_xml
+from tests.conftest import CAS
 
 pytestmark = pytest.mark.django_db
 
@@ -66,15 +67,9 @@ def sign_in(client: Client, cas_http, ticket: str = "ST-1-abc", **answer: Any) -
 
 def single_logout(ticket: str) -> None:
     """POST a SAML LogoutRequest the way a CAS server does: from its own client, no cookies."""
-    xml = (
-        '<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" '
-        'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="x" Version="2.0" '
-        'IssueInstant="2026-01-01T00:00:00Z"><saml:NameID>@NOT_USED@</saml:NameID>'
-        f"<samlp:SessionIndex>{ticket}</samlp:SessionIndex></samlp:LogoutRequest>"
-    )
     response = Client().post(
         "/accounts/login/",
-        urlencode({"logoutRequest": xml}),
+        urlencode({"logoutRequest": logout_request(ticket)}),
         content_type="application/x-www-form-urlencoded",
     )
     assert response.status_code == 200

@@ -20,7 +20,7 @@ from django_cas_ng.models import ProxyGrantingTicket, SessionTicket
 from django_cas_ng.signals import cas_user_logout
 from django_cas_ng.slo import front_channel_xml, session_indexes
 from django_cas_ng.views import LoginView
-from tests.slo_helpers import front_channel, logout_request
+from tests.cas_answers import front_channel, logout_request
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,8 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from django_cas_ng.models import ProxyGrantingTicket, SessionTicket
-from tests.conftest import CAS, failure_xml, success_xml
+from tests.cas_answers import failure_xml, success_xml
+from tests.conftest import CAS
 
 pytestmark = pytest.mark.django_db
 
