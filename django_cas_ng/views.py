@@ -26,12 +26,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
 from . import log, proxy, redirects, slo
-from .client import get_cas_client, get_service_url, is_well_formed_ticket
+from .client import get_cas_client
 from .conf import cas_settings
 from .exceptions import BadLogoutRequest, CASUnavailable, RedirectException, TicketValidationError
 from .redirects import clean_next_page, is_local_url
+from .service import get_service_url
 from .sessions import forget_session, record_session_ticket, ticket_for_session
 from .signals import cas_user_logout
+from .tickets import is_well_formed_ticket
 
 __all__ = ["CallbackView", "LoginView", "LogoutView", "clean_next_page", "is_local_url"]
 

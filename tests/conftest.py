@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 import responses
 
-from django_cas_ng.client import reset_http_sessions
+from django_cas_ng.transport import reset_http_sessions
 
 CAS = "https://cas.example.com/cas/"
 
