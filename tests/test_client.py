@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 
 import pytest
 import requests
@@ -15,6 +16,7 @@ from django_cas_ng.client import get_cas_client, validate_ticket
 from django_cas_ng.exceptions import CASUnavailable, TicketValidationError
 from django_cas_ng.transport import CASAdapter, get_http_session, reset_http_sessions
 from tests.conftest import CAS, success_xml
+from tests.local_servers import trickling_server
 
 SERVICE = "https://app.example.org/accounts/login/?next=%2F"
 ENDPOINTS = {
@@ -298,3 +300,44 @@ def test_validation_does_not_follow_redirects(cas_http) -> None:
     with pytest.raises(CASUnavailable):
         validate_ticket(get_cas_client(SERVICE), "ST-1")
     assert len(cas_http.calls) == 1
+
+
+def http_answer(body: str) -> tuple[bytes, bytes]:
+    """The head and body of an HTTP/1.1 answer carrying ``body``."""
+    data = body.encode()
+    return f"HTTP/1.1 200 OK\r\nContent-Length: {len(data)}\r\n\r\n".encode(), data
+
+
+@pytest.mark.parametrize("phase", ["head", "body"])
+def test_a_trickling_cas_server_is_unavailable_within_the_timeout(settings, phase) -> None:
+    """A byte every 0.8 s never trips a 1 s read timeout; the overall deadline ends it."""
+    head, body = http_answer(success_xml())
+    head, trickled = (b"", head + body) if phase == "head" else (head, body)
+    settings.CAS_TIMEOUT = (1, 1)
+    with trickling_server(head, trickled, interval=0.8) as url:
+        settings.CAS_SERVER_URL = url
+        started = time.monotonic()
+        with pytest.raises(CASUnavailable, match="did not answer in time"):
+            validate_ticket(get_cas_client(SERVICE), "ST-1")
+        assert time.monotonic() - started < 3
+
+
+def test_a_trickling_cas_server_answers_503_at_login(settings, client) -> None:
+    head, body = http_answer(success_xml())
+    settings.CAS_TIMEOUT = (1, 1)
+    with trickling_server(head, body, interval=0.8) as url:
+        settings.CAS_SERVER_URL = url
+        started = time.monotonic()
+        response = client.get("/accounts/login/", {"ticket": "ST-1-abc"})
+        assert response.status_code == 503
+        assert time.monotonic() - started < 3
+
+
+def test_session_factory_session_gets_our_tls_options(settings, cas_http) -> None:
+    settings.CAS_SESSION_FACTORY = requests.Session
+    settings.CAS_CA_BUNDLE = "/etc/ssl/private-ca.pem"
+    settings.CAS_CLIENT_CERT = "/etc/ssl/client.pem"
+    cas_http.get(CAS + "p3/serviceValidate", body=success_xml())
+    validate_ticket(get_cas_client(SERVICE), "ST-1")
+    sent = cas_http.calls[0].request.req_kwargs
+    assert (sent["verify"], sent["cert"]) == ("/etc/ssl/private-ca.pem", "/etc/ssl/client.pem")
