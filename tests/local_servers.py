@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import http.server
 import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import urlsplit
 
 
 @contextmanager
@@ -40,3 +42,28 @@ def trickling_server(head: bytes, trickled: bytes, interval: float) -> Iterator[
         stop.set()
         thread.join(5)
         listener.close()
+
+
+@contextmanager
+def cas_server(answers: dict[str, bytes]) -> Iterator[str]:
+    """A CAS server answering GETs by path (``/cas/<endpoint>``); yields its base URL."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = answers.get(urlsplit(self.path).path.removeprefix("/cas/"), b"")
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/cas/"
+    finally:
+        server.shutdown()
+        server.server_close()
