@@ -42,6 +42,8 @@ def redact_secrets(text: str) -> str:
     """``text`` with every ticket, PGT and PGTIOU (as a query value or a token) redacted."""
 
     def replace(match: re.Match[str]) -> str:
+        if match.group(0).endswith("…") or match.string[match.end() : match.end() + 1] == "…":
+            return match.group(0)  # already redacted
         if match.group("token"):
             return redact(match.group("token"))
         return match.group("param") + redact(match.group("value"))

@@ -71,3 +71,9 @@ def test_an_unformattable_record_still_passes_redacted(caplog) -> None:
     with caplog.at_level(logging.DEBUG):
         logging.getLogger("cas").debug("answer %s %s", TICKET)
     assert TICKET not in caplog.records[-1].getMessage()
+
+
+def test_an_already_redacted_ticket_is_left_alone() -> None:
+    assert (
+        redact_secrets("Signed in alice (ticket ST-1-ab…)") == "Signed in alice (ticket ST-1-ab…)"
+    )
