@@ -308,12 +308,15 @@ def http_answer(body: str) -> tuple[bytes, bytes]:
     return f"HTTP/1.1 200 OK\r\nContent-Length: {len(data)}\r\n\r\n".encode(), data
 
 
-@pytest.mark.parametrize("phase", ["head", "body"])
-def test_a_trickling_cas_server_is_unavailable_within_the_timeout(settings, phase) -> None:
+@pytest.mark.parametrize(
+    ("phase", "factory"), [("head", None), ("body", None), ("body", requests.Session)]
+)
+def test_a_trickling_cas_server_is_unavailable_within_the_timeout(settings, phase, factory):
     """A byte every 0.8 s never trips a 1 s read timeout; the overall deadline ends it."""
     head, body = http_answer(success_xml())
     head, trickled = (b"", head + body) if phase == "head" else (head, body)
     settings.CAS_TIMEOUT = (1, 1)
+    settings.CAS_SESSION_FACTORY = factory
     with trickling_server(head, trickled, interval=0.8) as url:
         settings.CAS_SERVER_URL = url
         started = time.monotonic()
