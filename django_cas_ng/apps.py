@@ -1,7 +1,9 @@
-"""App configuration: registers the system checks."""
+"""App configuration: registers the system checks and the log redaction."""
 
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+
+from .log import install_redaction
 
 
 class DjangoCasNgConfig(AppConfig):
@@ -11,3 +13,5 @@ class DjangoCasNgConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks, stepup  # noqa: F401  (registers the checks)
+
+        install_redaction()

@@ -38,3 +38,7 @@ class RedirectException(CASNGError):
 
 class ProxyError(ValueError):
     """A proxy ticket could not be obtained; ``args`` carry the CAS error code and message."""
+
+
+class MalformedXML(CASNGError):
+    """XML that is not well-formed or declares a DTD; each caller maps it to its own error."""

@@ -7,23 +7,21 @@ session (logout, Single Logout, cleanup of expired sessions and of PGTs nobody c
 
 from __future__ import annotations
 
-import inspect
-import types
 from typing import Any
 from urllib.parse import quote
 
-import cas
 from cas import CASError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.utils import timezone
 
 from . import log
-from .client import CAS_NS, get_cas_client, is_well_formed_ticket, parse_xml
+from .client import CASClient, get_cas_client, parse_proxy_answer
 from .conf import cas_settings
 from .exceptions import CASUnavailable, ProxyError
 from .models import ProxyGrantingTicket
 from .sessions import UNCLAIMED_PGT_MAX_AGE, mapping_key
+from .tickets import is_well_formed_ticket
 
 __all__ = [
     "claim_pgt",
@@ -171,52 +169,14 @@ def _session_pgt(request: HttpRequest) -> str | None:
     return pgt
 
 
-def request_proxy_ticket(client: Any, pgt: str) -> str:
-    """Exchange ``pgt`` for a proxy ticket for ``client.service_url`` at the ``/proxy`` endpoint.
+def request_proxy_ticket(client: CASClient, pgt: str) -> str:
+    """Exchange ``pgt`` for a proxy ticket for ``client.service_url``.
 
-    python-cas's own ``get_proxy_ticket`` parses with a non-hardened parser and loses the error
-    code of ``cas:proxyFailure``, so it is replaced here, unless a site or a test has put its own
-    method in place (patching ``cas.CASClientV2.get_proxy_ticket``, overriding it in a
-    subclass), which is then called.
+    The client's ``get_proxy_ticket`` does the work: a site changes how proxy tickets are
+    obtained by overriding that method on a subclass of the client classes of
+    :mod:`django_cas_ng.client`.
     """
-    if not _is_python_cas_method(inspect.getattr_static(type(client), "get_proxy_ticket", None)):
-        return str(client.get_proxy_ticket(pgt))
-    response = client.session.get(client.get_proxy_url(pgt))
-    if response.status_code != 200:
-        raise ProxyError(f"Bad http code {response.status_code}")
-    return parse_proxy_answer(response.content)
-
-
-def _is_python_cas_method(method: Any) -> bool:
-    """True for python-cas's own ``get_proxy_ticket``, on whichever class this version defines it.
-
-    The method found on the client's class is compared by where its code comes from, not by
-    identity with a reference taken at import time: a patch made before this module was
-    imported, a ``mock.patch`` with ``autospec`` (a function copied from the original, with
-    its name and module) and a subclass override are all replacements; no method at all is
-    treated like python-cas's.
-    """
-    if method is None:
-        return True
-    return (
-        isinstance(method, types.FunctionType)
-        and method.__module__ == cas.__name__
-        and method.__code__.co_filename == getattr(cas, "__file__", None)
-    )
-
-
-def parse_proxy_answer(data: bytes | str) -> str:
-    """The ticket of a ``cas:proxySuccess`` answer; ``ProxyError(code, message)`` otherwise."""
-    root = parse_xml(data)
-    ticket = root.findtext(f"{{{CAS_NS}}}proxySuccess/{{{CAS_NS}}}proxyTicket")
-    if ticket and ticket.strip():
-        return str(ticket.strip())
-    # The protocol says proxyFailure; some servers (django-cas-server) send authenticationFailure.
-    for name in ("proxyFailure", "authenticationFailure"):
-        failure = root.find(f"{{{CAS_NS}}}{name}")
-        if failure is not None:
-            raise ProxyError(failure.get("code", "UNKNOWN"), (failure.text or "").strip()[:200])
-    raise ProxyError("INVALID_RESPONSE", "The CAS server answered neither proxySuccess nor failure")
+    return str(client.get_proxy_ticket(pgt))
 
 
 def _masked(args: tuple[Any, ...], pgt: str) -> list[str]:

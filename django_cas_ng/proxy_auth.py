@@ -20,17 +20,12 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
 
 from . import log
-from .client import (
-    CAS_NS,
-    CASProxyValidateClientV3,
-    get_proxy_validate_client,
-    is_well_formed_ticket,
-    parse_xml,
-    public_url,
-)
+from .client import CAS_NS, get_proxy_validate_client, parse_cas_answer, read_service_response
 from .conf import cas_settings
 from .exceptions import CASUnavailable, TicketValidationError
 from .exempt import login_not_required
+from .origin import public_url
+from .tickets import is_well_formed_ticket
 
 if TYPE_CHECKING:
     from .backends import CASBackend
@@ -98,7 +93,7 @@ def service_url_for(request: HttpRequest) -> str:
 
     It must equal, character for character, the ``targetService`` the caller asked a ticket
     for; a back end with a fixed service identifier passes ``service=`` instead. The origin is
-    the one of the login's service URL (:func:`django_cas_ng.client.public_url`).
+    the one of the login's service URL (:func:`django_cas_ng.origin.public_url`).
     """
     return public_url(request, request.path)
 
@@ -149,14 +144,13 @@ def parse_proxy_validation(data: bytes | str) -> ValidatedTicket:
     """Read a ``(p3/)proxyValidate`` answer: the user and attributes as at login, plus the
     ``cas:proxies`` chain.
 
-    The answer goes through the login's own hardened parser (``parse_response_xml`` of the
-    CAS 2/3 clients), so a refusal, an unusable answer and a success naming no user mean the
-    same here as at login; only the chain, which login has no use for, is read here.
+    The answer is parsed once, with the hardened parser, and read as login reads it, so a
+    refusal, an unusable answer and a success naming no user mean the same here as at login;
+    only the chain, which login has no use for, is read here.
     """
-    if isinstance(data, str):
-        data = data.encode("utf-8")
+    root = parse_cas_answer(data)
     try:
-        username, attributes, _pgtiou = CASProxyValidateClientV3.parse_response_xml(data)
+        username, attributes, _pgtiou = read_service_response(root)
     except TicketValidationError as refusal:
         code = refusal.code or "UNKNOWN"
         log.proxy.info("CAS server refused a presented ticket: %s", code)
@@ -167,8 +161,8 @@ def parse_proxy_validation(data: bytes | str) -> ValidatedTicket:
     if not username:
         # Login refuses such an answer too (a 403, not an outage).
         raise TicketValidationError("The CAS answer names no user.", code=USER_REFUSED)
-    # The parser above checked that the first element is the authenticationSuccess.
-    answer = next(child for child in parse_xml(data) if isinstance(child.tag, str))
+    # read_service_response checked that the first element is the authenticationSuccess.
+    answer = next(child for child in root if isinstance(child.tag, str))
     proxies = tuple(
         (proxy.text or "").strip()
         for proxy in answer.iterfind(f"{{{CAS_NS}}}proxies/{{{CAS_NS}}}proxy")

@@ -17,9 +17,9 @@ from django.shortcuts import resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from . import log
-from .client import public_url
 from .conf import cas_settings
 from .exceptions import RedirectException
+from .origin import public_url
 
 STORED_NEXT_SESSION_KEY = "CASNEXT"
 

@@ -13,14 +13,14 @@ import binascii
 import ipaddress
 import re
 import zlib
-from typing import Any
 
 from django.http import HttpRequest, HttpResponse, RawPostDataException
 from lxml import etree
 
 from . import log
 from .conf import cas_settings
-from .exceptions import BadLogoutRequest
+from .exceptions import BadLogoutRequest, MalformedXML
+from .safexml import parse_xml
 from .sessions import end_sessions_for_ticket
 
 SAMLP_NS = "urn:oasis:names:tc:SAML:2.0:protocol"
@@ -130,16 +130,11 @@ def session_indexes(xml: bytes) -> list[str]:
     """The ``SessionIndex`` values (service tickets) of a SAML 2 ``LogoutRequest``."""
     if len(xml) > cas_settings.slo_max_bytes:
         raise BadLogoutRequest(f"logout request exceeds {cas_settings.slo_max_bytes} bytes", 413)
-    if b"<!DOCTYPE" in xml.upper() or b"<!ENTITY" in xml.upper():
-        raise BadLogoutRequest("logout request must not contain a DTD")
-    parser = etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
-    )
     try:
-        root: Any = etree.fromstring(xml, parser=parser)
-    except (etree.XMLSyntaxError, ValueError):
-        raise BadLogoutRequest("logoutRequest is not well-formed XML") from None
-    if root is None or etree.QName(root).localname != "LogoutRequest":
+        root = parse_xml(xml)
+    except MalformedXML as exc:
+        raise BadLogoutRequest(f"logoutRequest refused: {exc}") from None
+    if etree.QName(root).localname != "LogoutRequest":
         raise BadLogoutRequest("logoutRequest is not a SAML LogoutRequest")
     tickets = [(element.text or "").strip() for element in root.iter(f"{{{SAMLP_NS}}}SessionIndex")]
     tickets = [ticket for ticket in tickets if ticket]

@@ -33,9 +33,11 @@ from django.views.decorators.cache import never_cache
 
 from . import log, redirects
 from .backends import CASBackend
-from .client import get_cas_client, is_well_formed_ticket, public_url, validate_ticket
+from .client import get_cas_client, validate_ticket
 from .conf import cas_settings, get
 from .exceptions import CASUnavailable, TicketValidationError
+from .origin import public_url
+from .tickets import is_well_formed_ticket
 
 #: Django >= 5.1: exempt from ``LoginRequiredMiddleware``; older versions have nothing to exempt.
 login_not_required: Callable[[Any], Any] = getattr(
@@ -505,8 +507,7 @@ class StepUpView(View):
             raise StepUpRefused(_("The sign-in ticket is malformed."))
         client = get_cas_client(service_url, request)
         client.renew = True
-        client.proxy_callback = None
-        client.session.renew = True
+        client.proxy_callback = None  # type: ignore[attr-defined]
         try:
             username, attributes, _pgtiou = validate_ticket(client, ticket)
         except TicketValidationError as refusal:

@@ -26,7 +26,7 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from . import log, proxy, redirects, slo
-from .client import get_cas_client, get_service_url, is_well_formed_ticket
+from .client import get_cas_client
 from .conf import cas_settings
 from .exceptions import (
     BadLogoutRequest,
@@ -37,8 +37,10 @@ from .exceptions import (
 )
 from .exempt import login_not_required
 from .redirects import clean_next_page, is_local_url
+from .service import get_service_url
 from .sessions import forget_session, record_session_ticket, ticket_for_session
 from .signals import cas_user_logout
+from .tickets import is_well_formed_ticket
 
 __all__ = [
     "CASErrorsMixin",

@@ -12,7 +12,7 @@ import pytest
 import requests
 import responses
 
-from django_cas_ng.client import reset_http_sessions
+from django_cas_ng.transport import reset_http_sessions
 
 # The answer builders live in tests/cas_answers.py; these names stay importable from here.
 from tests.cas_answers import failure_xml, success_xml

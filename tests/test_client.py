@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import io
+import time
+
 import pytest
 import requests
+import responses
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from django_cas_ng.client import (
-    get_cas_client,
-    get_http_session,
-    reset_http_sessions,
-    validate_ticket,
-)
+from django_cas_ng.client import get_cas_client, validate_ticket
 from django_cas_ng.exceptions import CASUnavailable, TicketValidationError
+from django_cas_ng.transport import CASAdapter, get_http_session, reset_http_sessions
 from tests.conftest import CAS, success_xml
+from tests.local_servers import trickling_server
 
 SERVICE = "https://app.example.org/accounts/login/?next=%2F"
 ENDPOINTS = {
@@ -27,10 +28,16 @@ ENDPOINTS = {
 
 
 def test_one_pooled_session_is_reused_across_clients() -> None:
-    assert get_cas_client(SERVICE).session.session is get_cas_client(SERVICE).session.session
+    assert get_cas_client(SERVICE).session is get_cas_client(SERVICE).session
 
 
-def test_session_factory_is_honoured(settings) -> None:
+def test_pooled_session_is_a_plain_requests_session_with_our_adapter() -> None:
+    session = get_cas_client(SERVICE).session
+    assert type(session) is requests.Session
+    assert isinstance(session.get_adapter(CAS), CASAdapter)
+
+
+def test_session_factory_session_is_the_clients_session(settings) -> None:
     made = []
 
     def factory() -> requests.Session:
@@ -38,8 +45,45 @@ def test_session_factory_is_honoured(settings) -> None:
         return made[-1]
 
     settings.CAS_SESSION_FACTORY = factory
-    assert get_cas_client(SERVICE).session.session is made[0]
+    assert get_cas_client(SERVICE).session is made[0]
     assert get_http_session() is made[0]
+
+
+def test_session_factory_session_gets_timeouts_size_cap_and_no_redirects(
+    settings, cas_http
+) -> None:
+    session = requests.Session()
+    settings.CAS_SESSION_FACTORY = lambda: session
+    settings.CAS_TIMEOUT = (2, 3)
+    settings.CAS_MAX_RESPONSE_BYTES = 1000
+    cas_http.get(CAS + "p3/serviceValidate", body=success_xml())
+    validate_ticket(get_cas_client(SERVICE), "ST-1")
+    assert cas_http.calls[0].request.req_kwargs["timeout"] == (2.0, 3.0)
+    cas_http.replace(responses.GET, CAS + "p3/serviceValidate", body="x" * 2000)
+    with pytest.raises(CASUnavailable, match="exceeds 1000 bytes"):
+        validate_ticket(get_cas_client(SERVICE), "ST-1")
+    cas_http.replace(
+        responses.GET, CAS + "p3/serviceValidate", status=302, headers={"Location": CAS}
+    )
+    with pytest.raises(CASUnavailable, match="redirect"):
+        validate_ticket(get_cas_client(SERVICE), "ST-1")
+
+
+def test_session_factory_adapter_still_carries_the_request(settings) -> None:
+    session = requests.Session()
+    inner = FlakyAdapter(None)
+    session.mount("https://", inner)
+    settings.CAS_SESSION_FACTORY = lambda: session
+    assert validate_ticket(get_cas_client(SERVICE), "ST-1")[0] == "alice"
+    assert inner.calls == 1
+
+
+def test_renew_on_validation_works_through_a_factory_session(settings, cas_http) -> None:
+    settings.CAS_SESSION_FACTORY = requests.Session
+    settings.CAS_RENEW = True
+    cas_http.get(CAS + "p3/serviceValidate", body=success_xml())
+    validate_ticket(get_cas_client(SERVICE), "ST-1")
+    assert "renew=true" in cas_http.calls[0].request.url
 
 
 def test_validation_carries_connect_and_read_timeouts(settings, cas_http) -> None:
@@ -167,22 +211,30 @@ def test_no_answer_body_crashes_validation(settings, version, body, status) -> N
     assert isinstance(attributes, dict)
 
 
-class FlakySession:
-    """Fails the first call with ``error``, then answers like a CAS server."""
+class FlakyAdapter(requests.adapters.BaseAdapter):
+    """A site's transport that fails the first call with ``error``, then answers like CAS."""
 
-    def __init__(self, error: Exception) -> None:
+    def __init__(self, error: Exception | None) -> None:
+        super().__init__()
         self.error, self.calls = error, 0
 
     def close(self) -> None:
         pass
 
-    def request(self, method: str, url: str, **kwargs):
+    def send(self, request, **kwargs):
         self.calls += 1
-        if self.calls == 1:
+        if self.calls == 1 and self.error is not None:
             raise self.error
         response = requests.Response()
-        response.status_code, response.raw = 200, __import__("io").BytesIO(success_xml().encode())
+        response.status_code, response.raw = 200, io.BytesIO(success_xml().encode())
+        response.request, response.url = request, request.url
         return response
+
+
+def flaky_session(error: Exception | None) -> tuple[requests.Session, FlakyAdapter]:
+    session, adapter = requests.Session(), FlakyAdapter(error)
+    session.mount("https://", adapter)
+    return session, adapter
 
 
 def test_a_connection_that_was_never_made_is_retried_once(settings) -> None:
@@ -191,16 +243,16 @@ def test_a_connection_that_was_never_made_is_retried_once(settings) -> None:
     refused = requests.ConnectionError(
         MaxRetryError(None, "/", NewConnectionError(None, "refused"))
     )
-    flaky = FlakySession(refused)
-    settings.CAS_SESSION_FACTORY = lambda: flaky
+    session, flaky = flaky_session(refused)
+    settings.CAS_SESSION_FACTORY = lambda: session
     assert validate_ticket(get_cas_client(SERVICE), "ST-1")[0] == "alice"
     assert flaky.calls == 2
 
 
 @pytest.mark.parametrize("error", [requests.ReadTimeout("slow"), requests.ConnectionError("reset")])
 def test_a_sent_validation_is_never_repeated(settings, error) -> None:
-    flaky = FlakySession(error)
-    settings.CAS_SESSION_FACTORY = lambda: flaky
+    session, flaky = flaky_session(error)
+    settings.CAS_SESSION_FACTORY = lambda: session
     with pytest.raises(CASUnavailable):
         validate_ticket(get_cas_client(SERVICE), "ST-1")
     assert flaky.calls == 1
@@ -242,7 +294,53 @@ def test_client_certificate_is_presented(settings, cas_http, setting, sent) -> N
 
 
 def test_validation_does_not_follow_redirects(cas_http) -> None:
-    cas_http.get(CAS + "p3/serviceValidate", status=302, headers={"Location": "https://evil.example/"})
+    cas_http.get(
+        CAS + "p3/serviceValidate", status=302, headers={"Location": "https://evil.example/"}
+    )
     with pytest.raises(CASUnavailable):
         validate_ticket(get_cas_client(SERVICE), "ST-1")
     assert len(cas_http.calls) == 1
+
+
+def http_answer(body: str) -> tuple[bytes, bytes]:
+    """The head and body of an HTTP/1.1 answer carrying ``body``."""
+    data = body.encode()
+    return f"HTTP/1.1 200 OK\r\nContent-Length: {len(data)}\r\n\r\n".encode(), data
+
+
+@pytest.mark.parametrize(
+    ("phase", "factory"), [("head", None), ("body", None), ("body", requests.Session)]
+)
+def test_a_trickling_cas_server_is_unavailable_within_the_timeout(settings, phase, factory):
+    """A byte every 0.8 s never trips a 1 s read timeout; the overall deadline ends it."""
+    head, body = http_answer(success_xml())
+    head, trickled = (b"", head + body) if phase == "head" else (head, body)
+    settings.CAS_TIMEOUT = (1, 1)
+    settings.CAS_SESSION_FACTORY = factory
+    with trickling_server(head, trickled, interval=0.8) as url:
+        settings.CAS_SERVER_URL = url
+        started = time.monotonic()
+        with pytest.raises(CASUnavailable, match="did not answer in time"):
+            validate_ticket(get_cas_client(SERVICE), "ST-1")
+        assert time.monotonic() - started < 3
+
+
+def test_a_trickling_cas_server_answers_503_at_login(settings, client) -> None:
+    head, body = http_answer(success_xml())
+    settings.CAS_TIMEOUT = (1, 1)
+    with trickling_server(head, body, interval=0.8) as url:
+        settings.CAS_SERVER_URL = url
+        started = time.monotonic()
+        response = client.get("/accounts/login/", {"ticket": "ST-1-abc"})
+        assert response.status_code == 503
+        assert time.monotonic() - started < 3
+
+
+def test_session_factory_session_gets_our_tls_options(settings, cas_http) -> None:
+    settings.CAS_SESSION_FACTORY = requests.Session
+    settings.CAS_CA_BUNDLE = "/etc/ssl/private-ca.pem"
+    settings.CAS_CLIENT_CERT = "/etc/ssl/client.pem"
+    cas_http.get(CAS + "p3/serviceValidate", body=success_xml())
+    validate_ticket(get_cas_client(SERVICE), "ST-1")
+    sent = cas_http.calls[0].request.req_kwargs
+    assert (sent["verify"], sent["cert"]) == ("/etc/ssl/private-ca.pem", "/etc/ssl/client.pem")

@@ -11,8 +11,8 @@ from django.test import Client
 from django_cas_ng import views
 from django_cas_ng.checks import check_settings
 from django_cas_ng.decorators import login_not_required, proxy_ticket_required
+from tests.cas_answers import logout_request
 from tests.conftest import CAS
-from tests.slo_helpers import logout_request
 
 pytestmark = [
     pytest.mark.django_db,

@@ -3,16 +3,13 @@ end (logout, Single Logout, cleanup). The CAS server is faked with ``responses``
 
 from __future__ import annotations
 
-import importlib
 import logging
 import traceback
-import types
 from datetime import timedelta
 from importlib import import_module
 from unittest import mock
 from urllib.parse import parse_qs, urlsplit
 
-import cas
 import pytest
 import requests
 import responses
@@ -25,6 +22,7 @@ from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from django_cas_ng import client as cas_client
 from django_cas_ng import proxy
 from django_cas_ng.models import ProxyError, ProxyGrantingTicket
 from django_cas_ng.sessions import (
@@ -389,69 +387,61 @@ def test_retrieve_pt_refuses_unreadable_answers(proxy_settings, client, cas_http
     assert raised.value.args[0] == "CAS_UNAVAILABLE"
 
 
-def test_retrieve_pt_honours_patched_python_cas_method(proxy_settings, client, cas_http) -> None:
-    sign_in(client, cas_http)
-    with mock.patch("cas.CASClientV2.get_proxy_ticket", return_value="PT-patched") as patched:
-        assert ProxyGrantingTicket.retrieve_pt(request_of(client), TARGET) == "PT-patched"
-    patched.assert_called_once_with("PGT-1-secret")
+def use_site_client(monkeypatch, get_proxy_ticket) -> None:
+    """Make ``get_cas_client`` build a site's subclass with its own ``get_proxy_ticket``."""
+    site_client = type(
+        "SiteClient", (cas_client.CASClientV3,), {"get_proxy_ticket": get_proxy_ticket}
+    )
+    monkeypatch.setitem(cas_client.CLIENT_CLASSES, "3", site_client)
 
 
-@pytest.mark.parametrize("target", ["cas.CASClientBase", "cas.CASClientV2", "cas.CASClientV3"])
-def test_retrieve_pt_honours_autospec_patch_of_any_python_cas_class(
-    proxy_settings, client, cas_http, target: str
-) -> None:
-    sign_in(client, cas_http)
-    with mock.patch(
-        f"{target}.get_proxy_ticket", autospec=True, return_value="PT-patched"
-    ) as patched:
-        assert ProxyGrantingTicket.retrieve_pt(request_of(client), TARGET) == "PT-patched"
-    assert patched.call_args.args[1] == "PGT-1-secret"
-
-
-def test_retrieve_pt_honours_a_patch_made_before_the_proxy_module_was_imported(
-    proxy_settings, client, cas_http
-) -> None:
-    # As a site patching python-cas in its AppConfig.ready(), before the URLconf loads views.
-    sign_in(client, cas_http)
-    try:
-        with mock.patch("cas.CASClientBase.get_proxy_ticket", return_value="PT-early"):
-            importlib.reload(proxy)
-            assert ProxyGrantingTicket.retrieve_pt(request_of(client), TARGET) == "PT-early"
-    finally:
-        importlib.reload(proxy)
-
-
-def test_retrieve_pt_honours_a_client_subclass_override(
+def test_a_client_subclass_overriding_get_proxy_ticket_supplies_the_ticket(
     proxy_settings, client, cas_http, monkeypatch
 ) -> None:
-    from django_cas_ng import client as cas_client
+    asked = []
 
-    class SiteClient(cas_client.CASClientV3):
-        def get_proxy_ticket(self, pgt: str) -> str:
-            return "PT-site"
+    def get_proxy_ticket(self, pgt: str) -> str:
+        asked.append((pgt, self.service_url))
+        return "PT-site"
 
-    monkeypatch.setitem(cas_client.CLIENT_CLASSES, "3", SiteClient)
+    use_site_client(monkeypatch, get_proxy_ticket)
     sign_in(client, cas_http)
     assert ProxyGrantingTicket.retrieve_pt(request_of(client), TARGET) == "PT-site"
+    assert asked == [("PGT-1-secret", TARGET)]
 
 
-def test_python_cas_own_method_on_a_subclass_is_still_replaced(
+def test_proxy_ticket_request_goes_through_the_pooled_session_with_our_timeouts(
     proxy_settings, client, cas_http
 ) -> None:
-    # A python-cas release defining get_proxy_ticket on CASClientV2 itself: still python-cas's
-    # (non-hardened, code-losing) method, so still replaced by ours.
-    stock = cas.CASClientBase.get_proxy_ticket
-    own = types.FunctionType(stock.__code__, stock.__globals__, stock.__name__)
-    own.__qualname__ = "CASClientV2.get_proxy_ticket"
+    proxy_settings.CAS_TIMEOUT = (1.5, 2.5)
     sign_in(client, cas_http)
-    cas_http.get(PROXY, body=proxy_failure("UNAUTHORIZED_SERVICE"))
+    cas_http.get(PROXY, body=proxy_success())
+    ProxyGrantingTicket.retrieve_pt(request_of(client), TARGET)
+    call = cas_http.calls[-1]
+    assert query(call.request.url) == {"pgt": ["PGT-1-secret"], "targetService": [TARGET]}
+    assert call.request.req_kwargs["timeout"] == (1.5, 2.5)
 
-    with (
-        mock.patch.object(cas.CASClientV2, "get_proxy_ticket", own),
-        pytest.raises(ProxyError) as raised,
-    ):
+
+def test_proxy_answer_declaring_a_dtd_in_utf16_is_refused(proxy_settings, client, cas_http):
+    sign_in(client, cas_http)
+    body = (
+        '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE x [<!ENTITY e "PT-evil">]>'
+        '<cas:serviceResponse xmlns:cas="http://www.yale.edu/tp/cas"><cas:proxySuccess>'
+        "<cas:proxyTicket>&e;</cas:proxyTicket></cas:proxySuccess></cas:serviceResponse>"
+    ).encode("utf-16")
+    cas_http.get(PROXY, body=body)
+    with pytest.raises(ProxyError) as raised:
         ProxyGrantingTicket.retrieve_pt(request_of(client), TARGET)
+    assert raised.value.args[0] == "CAS_UNAVAILABLE"
 
+
+def test_authentication_failure_answer_to_a_proxy_request_keeps_its_code(
+    proxy_settings, client, cas_http
+) -> None:
+    sign_in(client, cas_http)
+    cas_http.get(PROXY, body=proxy_failure("UNAUTHORIZED_SERVICE", "authenticationFailure"))
+    with pytest.raises(ProxyError) as raised:
+        ProxyGrantingTicket.retrieve_pt(request_of(client), TARGET)
     assert raised.value.args[0] == "UNAUTHORIZED_SERVICE"
 
 
@@ -470,13 +460,11 @@ def formatted(error: BaseException) -> str:
     ],
 )
 def test_retrieve_pt_error_never_carries_the_pgt(
-    proxy_settings, client, cas_http, failure: Exception
+    proxy_settings, client, cas_http, monkeypatch, failure: Exception
 ) -> None:
+    use_site_client(monkeypatch, mock.Mock(side_effect=failure))
     sign_in(client, cas_http)
-    with (
-        mock.patch("cas.CASClientV2.get_proxy_ticket", side_effect=failure),
-        pytest.raises(ProxyError) as raised,
-    ):
+    with pytest.raises(ProxyError) as raised:
         ProxyGrantingTicket.retrieve_pt(request_of(client), TARGET)
 
     assert "PGT-1-secret" not in formatted(raised.value)
@@ -506,14 +494,11 @@ def test_retrieve_pt_failure_text_echoing_the_pgt_is_masked(proxy_settings, clie
 
 
 def test_retrieve_pt_turns_python_cas_errors_into_proxy_error(
-    proxy_settings, client, cas_http
+    proxy_settings, client, cas_http, monkeypatch
 ) -> None:
+    use_site_client(monkeypatch, mock.Mock(side_effect=CASError("INVALID_TICKET", "PGT unknown")))
     sign_in(client, cas_http)
-    error = CASError("INVALID_TICKET", "PGT unknown")
-    with (
-        mock.patch("cas.CASClientV2.get_proxy_ticket", side_effect=error),
-        pytest.raises(ProxyError) as raised,
-    ):
+    with pytest.raises(ProxyError) as raised:
         ProxyGrantingTicket.retrieve_pt(request_of(client), TARGET)
     assert raised.value.args == ("INVALID_TICKET", "PGT unknown")
 

@@ -1,0 +1,302 @@
+"""HTTP to the CAS server: one pooled ``requests.Session`` per process (or the one
+``CAS_SESSION_FACTORY`` makes), and :class:`CASAdapter`, mounted on it, which gives every call
+our timeouts and overall deadline, TLS options, size cap, no redirects, one retry of a
+connection never made, and :class:`~django_cas_ng.exceptions.CASUnavailable` for any failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import http.client
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+import urllib3
+from requests.adapters import BaseAdapter, HTTPAdapter
+from urllib3.exceptions import NewConnectionError
+
+from .conf import cas_settings
+from .exceptions import CASUnavailable
+
+#: Validation endpoints that carry ``renew=true`` when ``CAS_RENEW`` (never proxyValidate:
+#: no proxy ticket comes from a fresh login).
+_RENEW_PATHS = ("/validate", "/serviceValidate")
+_TRANSPORT_ERRORS = (
+    requests.RequestException,
+    urllib3.exceptions.HTTPError,
+    http.client.HTTPException,
+    OSError,
+)
+
+
+class _Deadline:
+    """When one request must be over; at that moment its sockets are shut down.
+
+    Socket timeouts bound each read, so a server sending a byte just inside the read timeout
+    would hold the worker indefinitely; shutting the socket down ends any blocked read.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.expires = time.monotonic() + seconds
+        self.expired = False
+        self._connections: list[Any] = []
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Deadline:
+        self._token = _current_deadline.set(self)
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._timer.cancel()
+        _current_deadline.reset(self._token)
+
+    def watch(self, connection: Any) -> None:
+        self._connections.append(connection)
+
+    def passed(self) -> bool:
+        self.expired = self.expired or time.monotonic() > self.expires
+        return self.expired
+
+    def error(self, host: str) -> CASUnavailable:
+        reason = f"overall deadline {self.seconds:g}s"
+        return CASUnavailable(f"CAS server {host} did not answer in time ({reason})")
+
+    def _expire(self) -> None:
+        self.expired = True
+        for connection in self._connections:
+            sock = getattr(connection, "sock", None)
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+
+_current_deadline: contextvars.ContextVar[_Deadline | None] = contextvars.ContextVar(
+    "django_cas_ng_deadline", default=None
+)
+
+#: Set while a client whose ``renew`` is true validates a ticket: python-cas sends ``renew``
+#: only on the login URL, and the pooled session is shared, so the flag travels with the call.
+_renew_validation: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "django_cas_ng_renew_validation", default=False
+)
+
+
+@contextlib.contextmanager
+def validation_renew(renew: bool) -> Iterator[None]:
+    """Within the block, validation requests carry ``renew=true`` when ``renew`` is true."""
+    token = _renew_validation.set(renew)
+    try:
+        yield
+    finally:
+        _renew_validation.reset(token)
+
+
+class _WatchedPoolMixin:
+    """Hands each connection taken from the pool to the current request's deadline."""
+
+    def _get_conn(self, timeout: float | None = None) -> Any:
+        connection = super()._get_conn(timeout)  # type: ignore[misc]
+        deadline = _current_deadline.get()
+        if deadline is not None:
+            deadline.watch(connection)
+        return connection
+
+
+class _WatchedHTTPPool(_WatchedPoolMixin, urllib3.HTTPConnectionPool):
+    pass
+
+
+class _WatchedHTTPSPool(_WatchedPoolMixin, urllib3.HTTPSConnectionPool):
+    pass
+
+
+def _watch_pools(adapter: BaseAdapter) -> None:
+    """Let the deadline reach the connections of an ``HTTPAdapter``'s pools."""
+    manager = getattr(adapter, "poolmanager", None)
+    if manager is not None:
+        manager.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
+class CASAdapter(HTTPAdapter):
+    """Our policy for every call to the CAS server.
+
+    The transport is ``inner`` (an adapter a ``CAS_SESSION_FACTORY`` session had mounted) or,
+    without one, this adapter's own connection pool. Only a connection that was never made is
+    retried: a validation request that reached the server is never repeated.
+    """
+
+    def __init__(self, inner: BaseAdapter | None = None, **kwargs: Any) -> None:
+        self.inner = inner
+        super().__init__(**kwargs)
+        _watch_pools(self)
+        if inner is not None:
+            _watch_pools(inner)
+
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: bool | str = True,
+        cert: Any = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        timeout = cas_settings.timeout if timeout is None else timeout
+        kwargs: dict[str, Any] = {
+            "stream": True,
+            "timeout": timeout,
+            "verify": _verify(verify),
+            "cert": cas_settings.client_cert or cert,
+            "proxies": proxies,
+        }
+        url = request.url or ""
+        if _renew_validation.get() and urlsplit(url).path.endswith(_RENEW_PATHS):
+            request.prepare_url(url, {"renew": "true"})
+        host = urlsplit(url).netloc
+        response = self._send_within_deadline(request, kwargs, host)
+        if response.status_code >= 500:
+            raise CASUnavailable(f"CAS server {host} answered HTTP {response.status_code}")
+        if response.is_redirect:
+            raise CASUnavailable(
+                f"CAS server {host} answered a redirect (HTTP {response.status_code}),"
+                " which calls to CAS never follow"
+            )
+        return response
+
+    def close(self) -> None:
+        super().close()
+        if self.inner is not None:
+            self.inner.close()
+
+    def _send_within_deadline(
+        self, request: requests.PreparedRequest, kwargs: dict[str, Any], host: str
+    ) -> requests.Response:
+        """Send and read the whole body before the deadline (connect + read timeout)."""
+        timeout = kwargs["timeout"]
+        total = sum(timeout) if isinstance(timeout, tuple) else float(timeout) * 2
+        # Exception messages of requests quote the URL, whose query holds the ticket or PGT:
+        # only the exception's class name reaches our error, and the chain is cut.
+        try:
+            with _Deadline(total) as deadline:
+                try:
+                    response = self._send_once_or_twice(request, kwargs)
+                    _read_capped(response, cas_settings.max_response_bytes, deadline)
+                except _TRANSPORT_ERRORS:
+                    if deadline.passed():
+                        raise deadline.error(host) from None
+                    raise
+                if deadline.passed():
+                    raise deadline.error(host)
+        except requests.Timeout as exc:
+            reason = f"{exc.__class__.__name__}, timeout {_read_timeout(timeout):g}s"
+            raise CASUnavailable(f"CAS server {host} did not answer in time ({reason})") from None
+        except _TRANSPORT_ERRORS as exc:
+            reason = _connection_failure(exc) or exc.__class__.__name__
+            raise CASUnavailable(f"cannot reach CAS server {host}: {reason}") from None
+        return response
+
+    def _send_once_or_twice(
+        self, request: requests.PreparedRequest, kwargs: dict[str, Any]
+    ) -> requests.Response:
+        transport = self.inner.send if self.inner is not None else super().send
+        try:
+            return transport(request, **kwargs)
+        except requests.RequestException as exc:
+            if _connection_failure(exc) is None:
+                raise
+        return transport(request, **kwargs)
+
+
+def _verify(verify: bool | str) -> bool | str:
+    """TLS verification as configured: off, the CA bundle (over the environment's), or as asked."""
+    if not cas_settings.verify_ssl_certificate:
+        return False
+    if verify is not False and cas_settings.ca_bundle:
+        return cas_settings.ca_bundle
+    return verify
+
+
+def _read_timeout(timeout: Any) -> float:
+    return float(timeout[1] if isinstance(timeout, tuple) else timeout)
+
+
+def _connection_failure(exc: BaseException) -> str | None:
+    """Why no connection was made (refused, DNS, connect timeout), or None if one was."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return "connect timeout"
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    if isinstance(exc, requests.ConnectionError) and isinstance(reason, NewConnectionError):
+        return "connection refused or host unknown"
+    return None
+
+
+def _read_capped(response: requests.Response, limit: int, deadline: _Deadline) -> None:
+    """Read the whole body into ``response.content`` unless it exceeds ``limit`` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        for chunk in response.iter_content(chunk_size=65536):
+            if deadline.passed():
+                break
+            size += len(chunk)
+            if size > limit:
+                raise CASUnavailable(f"CAS server answer exceeds {limit} bytes")
+            chunks.append(chunk)
+    finally:
+        response.close()
+    response._content = b"".join(chunks)
+    response._content_consumed = True  # type: ignore[attr-defined]
+
+
+def _new_session() -> requests.Session:
+    session = requests.Session()
+    # No retries in urllib3: it would log the URL (with the ticket) when retrying.
+    adapter = CASAdapter(pool_connections=4, pool_maxsize=32, max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.headers["User-Agent"] = "django_cas_ng"
+    return session
+
+
+def apply_policy(session: requests.Session) -> requests.Session:
+    """Put :class:`CASAdapter` in front of every adapter mounted on ``session``; returns it."""
+    for prefix, adapter in list(session.adapters.items()):
+        if not isinstance(adapter, CASAdapter):
+            session.mount(prefix, CASAdapter(inner=adapter))
+    return session
+
+
+_lock = threading.Lock()
+_sessions: dict[tuple[int, Any], requests.Session] = {}
+
+
+def get_http_session() -> requests.Session:
+    """The keep-alive session of this process (after a fork, a new one), or the factory's."""
+    factory = cas_settings.session_factory
+    key = (os.getpid(), factory)
+    session = _sessions.get(key)
+    if session is None:
+        with _lock:
+            session = _sessions.get(key)
+            if session is None:
+                session = apply_policy(factory()) if factory is not None else _new_session()
+                _sessions[key] = session
+    return session
+
+
+def reset_http_sessions() -> None:
+    """Close and forget pooled sessions (used when settings change in tests)."""
+    with _lock:
+        for session in _sessions.values():
+            session.close()
+        _sessions.clear()
