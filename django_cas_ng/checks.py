@@ -182,6 +182,14 @@ def _check_types() -> list[CheckMessage]:
         "a non-empty string (a URL or a URL name) or reverse_lazy()",
     )
     expect(
+        "CAS_APPLY_ATTRIBUTES_TO_USER",
+        lambda v: (
+            isinstance(v, bool)
+            or (isinstance(v, (list, tuple)) and all(isinstance(f, str) for f in v))
+        ),
+        "True, False or a list of user field names",
+    )
+    expect(
         "CAS_SLO_FRONT_CHANNEL", lambda v: v is None or isinstance(v, bool), "True, False or None"
     )
     for name in ("CAS_LOGIN_MSG", "CAS_LOGGED_MSG"):

@@ -166,8 +166,9 @@ class CASSettings:
         return value
 
     @property
-    def apply_attributes_to_user(self) -> bool:
-        return bool(get("CAS_APPLY_ATTRIBUTES_TO_USER"))
+    def apply_attributes_to_user(self) -> bool | tuple[str, ...]:
+        value = get("CAS_APPLY_ATTRIBUTES_TO_USER")
+        return tuple(value) if isinstance(value, (list, tuple)) else bool(value)
 
     @property
     def rename_attributes(self) -> Mapping[str, str]:
