@@ -20,6 +20,7 @@ from . import log
 from .client import get_cas_client, validate_ticket
 from .conf import cas_settings
 from .exceptions import TicketValidationError
+from .sessions import remember_ticket
 from .signals import cas_user_authenticated
 
 if TYPE_CHECKING:
@@ -62,6 +63,7 @@ class CASBackend(ModelBackend):
         user = mapped.user
         if request is not None:
             self.remember_login(request, mapped, pgtiou)
+            remember_ticket(request.session, ticket)
         # Even without attributes: a staff/admin flag must go once the affiliation does.
         self.apply_affiliations(user, mapped.attributes)
         if mapped.attributes:

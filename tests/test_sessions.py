@@ -14,8 +14,12 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from django_cas_ng.models import ProxyGrantingTicket, SessionTicket, ticket_digest
-from django_cas_ng.sessions import clean_deleted_sessions, record_session_ticket
+from django_cas_ng.models import ProxyGrantingTicket, SessionTicket
+from django_cas_ng.sessions import (
+    clean_deleted_sessions,
+    end_sessions_for_ticket,
+    record_session_ticket,
+)
 from tests.conftest import CAS, success_xml
 from tests.slo_helpers import logout_request
 
@@ -140,17 +144,60 @@ def test_command_reports_what_it_removed() -> None:
     assert not SessionTicket.objects.exists()
 
 
+def test_mapping_upsert_is_one_insert_on_conflict_where_supported() -> None:
+    record_session_ticket("k" * 32, "ST-1")
+    with CaptureQueriesContext(connection) as queries:
+        record_session_ticket("k" * 32, "ST-2")
+    assert [q["sql"].count("ON CONFLICT") for q in queries] == [1]
+    assert list(SessionTicket.objects.values_list("ticket", flat=True)) == ["ST-2"]
+
+
 def test_mapping_upsert_without_on_conflict_support_still_keeps_one_row(monkeypatch) -> None:
     monkeypatch.setattr(connection.features, "supports_update_conflicts", False)
     record_session_ticket("k" * 32, "ST-1")
     record_session_ticket("k" * 32, "ST-2")
-    row = SessionTicket.objects.get()
-    assert (row.ticket, row.ticket_digest) == ("ST-2", ticket_digest("ST-2"))
+    assert list(SessionTicket.objects.values_list("ticket", flat=True)) == ["ST-2"]
 
 
-def test_mapping_upsert_on_other_databases_uses_bulk_create(monkeypatch) -> None:
-    monkeypatch.setattr(connection, "vendor", "mysql")
-    record_session_ticket("k" * 32, "ST-1")
-    record_session_ticket("k" * 32, "ST-2")
-    row = SessionTicket.objects.get()
-    assert (row.ticket, row.ticket_digest) == ("ST-2", ticket_digest("ST-2"))
+# --- rows written by any path are found by Single Logout -------------------------------------
+
+
+def test_single_logout_finds_a_mapping_made_with_bulk_create() -> None:
+    key = make_session()
+    SessionTicket.objects.bulk_create([SessionTicket(session_key=key, ticket="ST-bulk")])
+    assert end_sessions_for_ticket("ST-bulk") == 1
+
+
+def test_single_logout_finds_a_mapping_whose_ticket_a_queryset_update_changed() -> None:
+    key = make_session()
+    record_session_ticket(key, "ST-old")
+    SessionTicket.objects.filter(session_key=key).update(ticket="ST-new")
+    assert end_sessions_for_ticket("ST-new") == 1
+
+
+def test_single_logout_finds_a_mapping_inserted_with_raw_sql() -> None:
+    key = make_session()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO django_cas_ng_sessionticket (session_key, ticket) VALUES (%s, %s)",
+            [key, "ST-raw"],
+        )
+    assert end_sessions_for_ticket("ST-raw") == 1
+
+
+def test_tickets_sharing_the_indexed_prefix_are_told_apart() -> None:
+    prefix = "ST-" + "p" * 300
+    keys = [make_session(), make_session()]
+    record_session_ticket(keys[0], prefix + "a")
+    record_session_ticket(keys[1], prefix + "b")
+    assert end_sessions_for_ticket(prefix + "b") == 1
+    assert list(SessionTicket.objects.values_list("session_key", flat=True)) == [keys[0]]
+
+
+def test_ticket_lookup_uses_the_ticket_index() -> None:
+    query = SessionTicket.objects.for_tickets(["ST-1", "ST-2"]).values("session_key").query
+    sql, params = query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = " ".join(str(row) for row in cursor.fetchall())
+    assert "cas_ng_ticket_prefix_idx" in plan
