@@ -7,11 +7,15 @@ from importlib import import_module
 from io import StringIO
 
 import pytest
+from django.conf import settings
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.sessions.models import Session
 from django.core.management import call_command
 from django.db import connection
+from django.http import HttpRequest, HttpResponse
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import include, path
 from django.utils import timezone
 
 from django_cas_ng.models import ProxyGrantingTicket, SessionTicket
@@ -54,6 +58,47 @@ def test_single_logout_ends_session_of_every_server_side_engine(engine, client, 
     Client().post("/accounts/login/", {"logoutRequest": logout_request("ST-1-abc")})
     assert not import_module(engine).SessionStore().exists(key)
     assert client.get("/private/").status_code == 302
+
+
+def change_password(request: HttpRequest) -> HttpResponse:
+    request.user.set_password("new")
+    request.user.save()
+    update_session_auth_hash(request, request.user)
+    return HttpResponse("changed")
+
+
+urlpatterns = [path("change-password/", change_password), path("", include("tests.urls"))]
+
+
+@pytest.mark.urls(__name__)
+def test_single_logout_ends_the_session_after_update_session_auth_hash(client, cas_http) -> None:
+    first_key = sign_in(client, cas_http, "ST-1-abc")
+    client.get("/change-password/")
+    new_key = client.session.session_key
+    assert new_key != first_key
+
+    Client().post("/accounts/login/", {"logoutRequest": logout_request("ST-1-abc")})
+    assert not import_module(settings.SESSION_ENGINE).SessionStore().exists(new_key)
+    assert client.get("/private/").status_code == 302
+
+
+@pytest.mark.urls(__name__)
+def test_mapping_and_pgts_follow_the_new_session_key(client, cas_http) -> None:
+    first_key = sign_in(client, cas_http, "ST-1-abc")
+    ProxyGrantingTicket.objects.create(session_key=first_key, pgtiou="IOU-1", pgt="PGT-1")
+    client.get("/change-password/")
+    new_key = client.session.session_key
+    assert list(SessionTicket.objects.values_list("session_key", "ticket")) == [
+        (new_key, "ST-1-abc")
+    ]
+    assert ProxyGrantingTicket.objects.get().session_key == new_key
+
+
+def test_a_request_that_does_not_change_the_session_writes_no_mapping(client, cas_http) -> None:
+    sign_in(client, cas_http, "ST-1-abc")
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/private/")
+    assert not [q for q in queries if "django_cas_ng_sessionticket" in q["sql"]]
 
 
 def test_mapping_is_written_with_one_query() -> None:
