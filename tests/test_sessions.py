@@ -246,3 +246,32 @@ def test_ticket_lookup_uses_the_ticket_index() -> None:
         cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
         plan = " ".join(str(row) for row in cursor.fetchall())
     assert "cas_ng_ticket_prefix_idx" in plan
+
+
+class SessionsElsewhere:
+    """Keeps ``django_session`` in the ``sessions`` database, everything else in ``default``."""
+
+    def db_for_read(self, model, **hints):
+        return "sessions" if model._meta.app_label == "sessions" else None
+
+    db_for_write = db_for_read
+
+
+@pytest.mark.django_db(databases=["default", "sessions"])
+def test_cleanup_checks_liveness_in_the_session_models_own_database(settings) -> None:
+    settings.DATABASE_ROUTERS = [SessionsElsewhere()]
+    live = make_session()
+    assert Session.objects.using("sessions").filter(session_key=live).exists()
+    record_session_ticket(live, "ST-live")
+    record_session_ticket("gone" * 8, "ST-gone")
+    assert clean_deleted_sessions().mappings == 1
+    assert SessionTicket.objects.get().ticket == "ST-live"
+
+
+@pytest.mark.django_db(databases=["default", "sessions"])
+def test_single_logout_ends_a_session_kept_in_another_database(settings) -> None:
+    settings.DATABASE_ROUTERS = [SessionsElsewhere()]
+    key = make_session()
+    record_session_ticket(key, "ST-1")
+    assert end_sessions_for_ticket("ST-1") == 1
+    assert not Session.objects.using("sessions").filter(session_key=key).exists()
