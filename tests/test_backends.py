@@ -20,7 +20,7 @@ from django.db.models.query import QuerySet
 from django.http import HttpRequest
 from django.test import RequestFactory
 
-from django_cas_ng.backends import CASBackend
+from django_cas_ng.backends import CASBackend, MappedUser
 from django_cas_ng.checks import check_settings
 from tests.conftest import CAS, failure_xml, success_xml
 
@@ -686,3 +686,31 @@ def test_patching_backends_get_cas_client_still_works(login_request) -> None:
         user = sign_in(login_request)
     factory.assert_called_once_with(service_url=SERVICE, request=login_request)
     assert user.username == "alice"
+
+
+# --- one mapping for sign-in and proxy tickets -----------------------------------------------
+
+
+class NoGuests(CASBackend):
+    """Refuses the user ``guest`` in the one mapping step both kinds of ticket go through."""
+
+    def user_from_answer(self, request, username, attributes) -> MappedUser:
+        if username == "guest":
+            return MappedUser(None, False, username, dict(attributes), "no guests")
+        return super().user_from_answer(request, username, attributes)
+
+
+def test_user_from_answer_override_refuses_sign_in(login_request, release) -> None:
+    release("guest")
+    assert sign_in(login_request, NoGuests()) is None
+
+
+def test_user_from_answer_override_refuses_proxy_tickets(cas_http, settings) -> None:
+    from django_cas_ng.exceptions import TicketValidationError
+    from django_cas_ng.proxy_auth import authenticate_proxy_ticket
+    from tests.test_proxy_auth import P3_PROXY_VALIDATE, proxy_validate_xml
+
+    settings.AUTHENTICATION_BACKENDS = ["tests.test_backends.NoGuests"]
+    cas_http.get(P3_PROXY_VALIDATE, body=proxy_validate_xml(user="guest", proxies=()))
+    with pytest.raises(TicketValidationError):
+        authenticate_proxy_ticket(RequestFactory().get("/api/"), "PT-1-abc")
