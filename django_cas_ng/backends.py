@@ -3,25 +3,42 @@ that a site customises by overriding one method each."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import Group
-from django.core.exceptions import ImproperlyConfigured
-from django.db import IntegrityError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.db import IntegrityError, models
+from django.db.models import Field
 from django.http import HttpRequest
 
 from . import log
 from .client import get_cas_client, validate_ticket
 from .conf import cas_settings
 from .exceptions import TicketValidationError
+from .sessions import remember_ticket
 from .signals import cas_user_authenticated
 
-__all__ = ["CASBackend", "get_cas_client"]
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
-_PROTECTED_FIELDS = {"password", "last_login", "is_superuser", "is_staff"}
+__all__ = ["CASBackend", "MappedUser", "get_cas_client"]
+
+
+@dataclass(frozen=True)
+class MappedUser:
+    """The outcome of mapping a CAS answer to a local user: the user, or why there is none."""
+
+    user: AbstractBaseUser | None
+    created: bool
+    username: str
+    attributes: dict[str, Any]
+    #: Why the user was refused; empty when ``user`` is set.
+    reason: str = ""
 
 
 class CASBackend(ModelBackend):
@@ -29,15 +46,48 @@ class CASBackend(ModelBackend):
 
     def authenticate(  # type: ignore[override]
         self, request: HttpRequest | None, ticket: str, service: str
-    ) -> Any | None:
+    ) -> AbstractBaseUser | None:
         """Validate ``ticket`` for ``service`` and return the user, or ``None`` if refused.
 
         Raises :class:`~django_cas_ng.exceptions.CASUnavailable` when the CAS server cannot
         be asked, so the view can answer 503 instead of a misleading 403.
         """
+        answer = self.validate(request, ticket, service)
+        if answer is None:
+            return None
+        username, attributes, pgtiou = answer
+        mapped = self.user_from_answer(request, username, attributes)
+        if mapped.user is None:
+            log.login.warning("Refused ticket %s: %s", log.redact(ticket), mapped.reason)
+            return None
+        user = mapped.user
+        if request is not None:
+            self.remember_login(request, mapped, pgtiou)
+            remember_ticket(request.session, ticket)
+        # Even without attributes: a staff/admin flag must go once the affiliation does.
+        self.apply_affiliations(user, mapped.attributes)
+        if mapped.attributes:
+            self.apply_attributes(user, mapped.attributes)
+        cas_user_authenticated.send(
+            sender=self,
+            user=user,
+            created=mapped.created,
+            username=mapped.username,
+            attributes=mapped.attributes,
+            pgtiou=pgtiou,
+            ticket=ticket,
+            service=service,
+            request=request,
+        )
+        return user
+
+    def validate(
+        self, request: HttpRequest | None, ticket: str, service: str
+    ) -> tuple[str | None, dict[str, Any], str | None] | None:
+        """Ask the CAS server: (username, attributes, pgtiou), or None when it refuses."""
         client = get_cas_client(service_url=service, request=request)
         try:
-            username, attributes, pgtiou = validate_ticket(client, ticket)
+            return validate_ticket(client, ticket)
         except TicketValidationError as refusal:
             log.login.warning(
                 "CAS refused ticket %s for %s: %s %s",
@@ -47,53 +97,39 @@ class CASBackend(ModelBackend):
                 log.mask(str(refusal), ticket),
             )
             return None
-        if attributes and request is not None:
-            request.session["attributes"] = attributes
 
-        if not username:
-            log.login.warning("CAS refused ticket %s for %s", log.redact(ticket), service)
-            return None
-        username = self.get_username(username, attributes)
-        if not username:
-            log.login.warning(
-                "CAS accepted ticket %s but released no %r attribute to use as the username",
-                log.redact(ticket),
-                cas_settings.username_attribute,
-            )
-            return None
-        username = self.clean_username(username)
-        if attributes and self.bad_attributes_reject(request, username, attributes):
-            log.login.warning("Refused %s: bad_attributes_reject said so", username)
-            return None
+    def user_from_answer(
+        self, request: HttpRequest | None, username: str | None, attributes: Mapping[str, Any]
+    ) -> MappedUser:
+        """Map a CAS answer to a local user through the overridable steps; sign-in and proxy
+        tickets both go through here."""
+        attributes = dict(attributes)
+        name = self.get_username(username, attributes) if username else None
+        if not name:
+            return self._refused("", attributes, "the CAS answer names no usable username")
+        name = self.clean_username(name)
+        if attributes and self.bad_attributes_reject(request, name, attributes):
+            return self._refused(name, attributes, f"bad_attributes_reject refused {name}")
         attributes = self.rename_attributes(attributes)
-
-        user, created = self.get_or_create_user(username, attributes)
+        user, created = self.get_or_create_user(name, attributes)
         if user is None:
-            log.login.warning("Refused %s: no local user and CAS_CREATE_USER is off", username)
-            return None
-        if not self.user_can_authenticate(user):
-            log.login.warning("Refused %s: user_can_authenticate said no (inactive?)", username)
-            return None
-        if pgtiou and cas_settings.proxy_callback and request is not None:
+            return self._refused(name, attributes, f"no local user {name} (CAS_CREATE_USER off)")
+        if not self.user_can_authenticate(cast("User", user)):
+            return self._refused(name, attributes, f"user_can_authenticate refused {name}")
+        return MappedUser(user=user, created=created, username=name, attributes=attributes)
+
+    @staticmethod
+    def _refused(username: str, attributes: dict[str, Any], reason: str) -> MappedUser:
+        return MappedUser(None, False, username, attributes, reason)
+
+    def remember_login(self, request: HttpRequest, mapped: MappedUser, pgtiou: str | None) -> None:
+        """Keep what an accepted sign-in released in the session, replacing the previous one's."""
+        if mapped.attributes:
+            request.session["attributes"] = mapped.attributes
+        else:
+            request.session.pop("attributes", None)
+        if pgtiou and cas_settings.proxy_callback:
             request.session["pgtiou"] = pgtiou
-
-        # Even without attributes: a staff/admin flag must go once the affiliation does.
-        self.apply_affiliations(user, attributes)
-        if attributes:
-            self.apply_attributes(user, attributes)
-
-        cas_user_authenticated.send(
-            sender=self,
-            user=user,
-            created=created,
-            username=username,
-            attributes=attributes,
-            pgtiou=pgtiou,
-            ticket=ticket,
-            service=service,
-            request=request,
-        )
-        return user
 
     def get_username(self, username: str | None, attributes: Mapping[str, Any]) -> str | None:
         """The CAS username, or the ``CAS_USERNAME_ATTRIBUTE`` attribute when one is set."""
@@ -132,7 +168,9 @@ class CASBackend(ModelBackend):
                 attributes[local_name] = attributes.pop(cas_name)
         return attributes
 
-    def get_or_create_user(self, username: str, attributes: Mapping[str, Any]) -> tuple[Any, bool]:
+    def get_or_create_user(
+        self, username: str, attributes: Mapping[str, Any]
+    ) -> tuple[AbstractBaseUser | None, bool]:
         """Find the user, or create it (``CAS_CREATE_USER``); safe for concurrent first logins."""
         user_model = get_user_model()
         manager = user_model._default_manager
@@ -170,7 +208,7 @@ class CASBackend(ModelBackend):
             )
         return str(user_id)
 
-    def configure_user(self, user: Any) -> Any:
+    def configure_user(self, user: AbstractBaseUser) -> AbstractBaseUser:
         """Hook called once for a newly created user; returns the (possibly changed) user."""
         return user
 
@@ -180,54 +218,102 @@ class CASBackend(ModelBackend):
         values = value if isinstance(value, (list, tuple)) else [value]
         return [str(v) for v in values if v]
 
-    def apply_affiliations(self, user: Any, attributes: Mapping[str, Any]) -> None:
+    def apply_affiliations(self, user: AbstractBaseUser, attributes: Mapping[str, Any]) -> None:
         """Groups, handlers and staff/superuser flags from the released affiliations."""
         affiliations = self.affiliations(attributes)
-        if cas_settings.map_affiliations:
+        groups = getattr(user, "groups", None)
+        if cas_settings.map_affiliations and groups is not None:
             for name in affiliations:
-                group, _ = Group.objects.get_or_create(name=name)
-                user.groups.add(group)
+                groups.add(Group.objects.get_or_create(name=name)[0])
         for handler in cas_settings.affiliations_handlers:
             if callable(handler):
                 handler(user, affiliations)
-        changed = []
+        flags = {}
         if cas_settings.staff_affiliation:
-            is_staff = cas_settings.staff_affiliation in affiliations
-            if user.is_staff != is_staff:
-                user.is_staff = is_staff
-                changed.append("is_staff")
+            flags["is_staff"] = cas_settings.staff_affiliation in affiliations
         if cas_settings.admin_affiliation:
-            is_superuser = cas_settings.admin_affiliation in affiliations
-            if user.is_superuser != is_superuser:
-                user.is_superuser = is_superuser
-                changed.append("is_superuser")
+            flags["is_superuser"] = cas_settings.admin_affiliation in affiliations
+        changed = [name for name, value in flags.items() if _set_if_changed(user, name, value)]
         if changed:
             user.save(update_fields=changed)
 
-    def apply_attributes(self, user: Any, attributes: Mapping[str, Any]) -> None:
-        """Copy released attributes onto model fields when ``CAS_APPLY_ATTRIBUTES_TO_USER``."""
-        if not cas_settings.apply_attributes_to_user:
-            return
-        fields = {
-            field.name: field
-            for field in user._meta.concrete_fields
-            if not field.primary_key
-            and field.name not in _PROTECTED_FIELDS
-            and field.name != user.USERNAME_FIELD
-        }
+    def apply_attributes(self, user: AbstractBaseUser, attributes: Mapping[str, Any]) -> None:
+        """Copy released attributes onto same-named fields (``CAS_APPLY_ATTRIBUTES_TO_USER``).
+
+        Values a field cannot hold are skipped with a warning; staff flag changes are audited.
+        """
+        fields = writable_fields(user, cas_settings.apply_attributes_to_user)
         changed = []
-        for name, value in attributes.items():
+        for name, raw in attributes.items():
             field = fields.get(name)
             if field is None:
                 continue
-            if isinstance(value, list):
-                value = value[0] if value else None
-            if field.get_internal_type() == "BooleanField":
-                value = str(value).lower() in ("true", "1", "yes")
-            elif value is None and not field.null:
-                value = ""
-            if getattr(user, name) != value:
-                setattr(user, name, value)
-                changed.append(name)
+            try:
+                value = field_value(user, field, raw)
+            except ValidationError as error:
+                log.login.warning(
+                    "Did not apply attribute %r to %s: %s", name, user.get_username(), error
+                )
+                continue
+            old = getattr(user, field.attname)
+            if _set_if_changed(user, field.attname, value):
+                changed.append(field.attname)
+                if name in _AUDITED_FIELDS:
+                    log.login.info(
+                        "CAS attribute changed %s of %s: %r -> %r",
+                        name,
+                        user.get_username(),
+                        old,
+                        value,
+                    )
         if changed and cas_settings.create_user:
             user.save(update_fields=changed)
+
+
+#: Fields never written from attributes, whatever ``CAS_APPLY_ATTRIBUTES_TO_USER`` lists.
+_NEVER_APPLIED = frozenset({"password", "last_login"})
+#: Changes to these fields made from attributes are logged at INFO.
+_AUDITED_FIELDS = frozenset({"is_staff", "is_superuser"})
+_TRUE = frozenset({"true", "1", "yes", "on", "t", "y"})
+_FALSE = frozenset({"false", "0", "no", "off", "f", "n", ""})
+
+
+def writable_fields(
+    user: AbstractBaseUser, setting: bool | Sequence[str]
+) -> dict[str, Field[Any, Any]]:
+    """The user fields ``setting`` lets attributes write: all (``True``), listed ones, or none."""
+    if not setting:
+        return {}
+    allowed = None if setting is True else set(setting)
+    return {
+        field.name: field
+        for field in user._meta.concrete_fields
+        if not field.primary_key
+        and not field.is_relation
+        and field.name not in _NEVER_APPLIED
+        and field.name != get_user_model().USERNAME_FIELD
+        and (allowed is None or field.name in allowed)
+    }
+
+
+def field_value(user: AbstractBaseUser, field: Field[Any, Any], raw: Any) -> Any:
+    """``raw`` (a released attribute) as a value ``field`` holds; ValidationError if it cannot."""
+    if isinstance(raw, list):
+        raw = raw[0] if raw else None
+    if isinstance(field, models.BooleanField) and not isinstance(raw, bool):
+        text = "" if raw is None else str(raw).strip().lower()
+        if text not in _TRUE | _FALSE:
+            raise ValidationError(f"{raw!r} is not a boolean")
+        raw = text in _TRUE
+    elif raw is None and not field.null:
+        raw = ""
+    value = field.to_python(raw)
+    field.clean(value, user)
+    return value
+
+
+def _set_if_changed(user: AbstractBaseUser, name: str, value: Any) -> bool:
+    if getattr(user, name, None) == value:
+        return False
+    setattr(user, name, value)
+    return True

@@ -146,6 +146,10 @@ def _timeout(value: Any) -> tuple[float, float]:
     return (float(connect), float(read))
 
 
+def _field_names_or_bool(value: Any) -> bool | tuple[str, ...]:
+    return tuple(value) if isinstance(value, (list, tuple)) else bool(value)
+
+
 def _client_cert(value: Any) -> str | tuple[str, str] | None:
     return cast(
         "str | tuple[str, str] | None", tuple(value) if isinstance(value, (list, tuple)) else value
@@ -323,7 +327,17 @@ class CASSettings:
         _optional(Mapping, "a dict"),
     )
     apply_attributes_to_user = Setting(
-        "CAS_APPLY_ATTRIBUTES_TO_USER", False, "Copy released attributes onto the user.", bool
+        "CAS_APPLY_ATTRIBUTES_TO_USER",
+        False,
+        "Copy released attributes onto same-named user fields: True, or a list of field names.",
+        _field_names_or_bool,
+        Rule(
+            lambda v: (
+                isinstance(v, bool)
+                or (isinstance(v, (list, tuple)) and all(isinstance(f, str) for f in v))
+            ),
+            "True, False or a list of user field names",
+        ),
     )
     affiliations_key = Setting(
         "CAS_AFFILIATIONS_KEY",

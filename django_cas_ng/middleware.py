@@ -17,6 +17,7 @@ from django.utils.deprecation import MiddlewareMixin
 from django.utils.translation import gettext as _
 
 from .conf import cas_settings
+from .sessions import follow_session_key
 from .views import CallbackView, LoginView, LogoutView
 
 __all__ = ["CASMiddleware"]
@@ -68,3 +69,10 @@ class CASMiddleware(MiddlewareMixin):
             return None
         query = urlencode({REDIRECT_FIELD_NAME: request.get_full_path()})
         return HttpResponseRedirect(f"{login_path}?{query}")
+
+    def process_response(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
+        """Keep the Single Logout mapping on the session's current key (after ``cycle_key``)."""
+        follow_session_key(request)
+        return response

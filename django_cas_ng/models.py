@@ -1,12 +1,14 @@
-"""``SessionTicket`` (service ticket -> Django session) and ``ProxyGrantingTicket``."""
+"""``SessionTicket`` (service ticket -> Django session) and ``ProxyGrantingTicket``, with the
+database work on them as queryset methods."""
 
 from __future__ import annotations
 
-import hashlib
-from typing import Any
+from collections.abc import Iterable
+from datetime import datetime
 
 from django.conf import settings
-from django.db import models
+from django.db import connections, models, router
+from django.db.models import F, Func
 from django.http import HttpRequest
 
 from .exceptions import ProxyError
@@ -15,11 +17,50 @@ __all__ = ["SESSION_KEY_MAXLENGTH", "ProxyError", "ProxyGrantingTicket", "Sessio
 
 #: Longest session key stored; longer keys (signed-cookie sessions) are truncated to it.
 SESSION_KEY_MAXLENGTH = 736
+#: Characters of the ticket the lookup index holds: within every database's key size limit
+#: (MySQL's 3072 bytes in utf8mb4), and far longer than the random part of any real ticket.
+TICKET_PREFIX_LENGTH = 255
 
 
-def ticket_digest(ticket: str) -> str:
-    """Fixed-length key for a ticket, so the lookup index fits every database's key limit."""
-    return hashlib.sha256(ticket.encode("utf-8")).hexdigest()
+def ticket_prefix() -> Func:
+    """The indexed expression Single Logout looks tickets up by.
+
+    Literal arguments, not query parameters: a database uses an expression index only for
+    the very same expression.
+    """
+    return Func(F("ticket"), template=f"SUBSTR(%(expressions)s, 1, {TICKET_PREFIX_LENGTH})")
+
+
+class SessionTicketQuerySet(models.QuerySet["SessionTicket"]):
+    """Mapping rows, found by ticket or by session."""
+
+    def for_tickets(self, tickets: Iterable[str]) -> SessionTicketQuerySet:
+        """Rows of these tickets, in one indexed query, whatever wrote them (ORM or raw SQL)."""
+        wanted = set(tickets)
+        rows: SessionTicketQuerySet = self.alias(prefix=ticket_prefix()).filter(
+            prefix__in={ticket[:TICKET_PREFIX_LENGTH] for ticket in wanted}, ticket__in=wanted
+        )
+        return rows
+
+    def for_sessions(self, session_keys: Iterable[str]) -> SessionTicketQuerySet:
+        """Rows of these sessions."""
+        rows: SessionTicketQuerySet = self.filter(session_key__in=list(session_keys))
+        return rows
+
+    def record(self, session_key: str, ticket: str) -> None:
+        """Map ``ticket`` to the session: one upsert where the database has one (a session
+        has one mapping row), else update-or-create."""
+        features = connections[router.db_for_write(self.model)].features
+        if not features.supports_update_conflicts:
+            self.update_or_create(session_key=session_key, defaults={"ticket": ticket})
+            return
+        with_target = features.supports_update_conflicts_with_target
+        self.bulk_create(
+            [SessionTicket(session_key=session_key, ticket=ticket)],
+            update_conflicts=True,
+            unique_fields=["session_key"] if with_target else None,
+            update_fields=["ticket"],
+        )
 
 
 class SessionTicket(models.Model):
@@ -27,17 +68,14 @@ class SessionTicket(models.Model):
 
     session_key = models.CharField(max_length=SESSION_KEY_MAXLENGTH, unique=True)
     ticket = models.CharField(max_length=1024)
-    ticket_digest = models.CharField(max_length=64, db_index=True, default="", editable=False)
+
+    objects = SessionTicketQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(ticket_prefix(), name="cas_ng_ticket_prefix_idx")]
 
     def __str__(self) -> str:
         return f"SessionTicket({self.session_key[:8]}…)"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        self.ticket_digest = ticket_digest(self.ticket)
-        update_fields = kwargs.get("update_fields")
-        if update_fields is not None and "ticket" in update_fields:
-            kwargs["update_fields"] = {*update_fields, "ticket_digest"}
-        super().save(*args, **kwargs)
 
     @classmethod
     def clean_deleted_sessions(cls) -> None:
@@ -45,6 +83,21 @@ class SessionTicket(models.Model):
         from .sessions import clean_deleted_sessions
 
         clean_deleted_sessions(include_pgts=False)
+
+
+class ProxyGrantingTicketQuerySet(models.QuerySet["ProxyGrantingTicket"]):
+    """PGTs, claimed (linked to a session) or not yet."""
+
+    def unclaimed(
+        self, pgtiou: str | None = None, older_than: datetime | None = None
+    ) -> ProxyGrantingTicketQuerySet:
+        """PGTs no login has claimed yet, optionally of one IOU or received before a time."""
+        rows: ProxyGrantingTicketQuerySet = self.filter(session_key__isnull=True)
+        if pgtiou is not None:
+            rows = rows.filter(pgtiou=pgtiou)
+        if older_than is not None:
+            rows = rows.filter(date__lt=older_than)
+        return rows
 
 
 class ProxyGrantingTicket(models.Model):
@@ -60,6 +113,8 @@ class ProxyGrantingTicket(models.Model):
     pgtiou = models.CharField(max_length=255, null=True, blank=True, db_index=True)  # noqa: DJ001
     pgt = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     date = models.DateTimeField(auto_now_add=True)
+
+    objects = ProxyGrantingTicketQuerySet.as_manager()
 
     class Meta:
         unique_together = ("session_key", "user")

@@ -59,11 +59,11 @@ def receive_callback(request: HttpRequest) -> HttpResponse:
         log.proxy.debug("Ignored a PGT callback: CAS_PROXY_CALLBACK is not set")
         return _text("ok")
     # One DELETE (no signal, no cascade): the table cannot grow without bound.
-    ProxyGrantingTicket.objects.filter(
-        session_key__isnull=True, date__lt=timezone.now() - UNCLAIMED_PGT_MAX_AGE
+    ProxyGrantingTicket.objects.unclaimed(
+        older_than=timezone.now() - UNCLAIMED_PGT_MAX_AGE
     ).delete()
     # A server that retries the callback sends the same IOU again: keep one unclaimed row per IOU.
-    unclaimed = ProxyGrantingTicket.objects.filter(pgtiou=pgtiou, session_key__isnull=True)
+    unclaimed = ProxyGrantingTicket.objects.unclaimed(pgtiou)
     if not unclaimed.update(pgt=pgt):
         ProxyGrantingTicket.objects.create(pgtiou=pgtiou, pgt=pgt)
     log.proxy.debug("Stored a PGT for IOU %s", log.redact(pgtiou))
@@ -106,7 +106,7 @@ def _claim(pgtiou: str, user: Any, key: str) -> bool:
     claimed; on a database without row locks, the claimed row is never deleted and the
     update only takes a row still unclaimed. Either way the loser reports the winner's PGT.
     """
-    unclaimed = ProxyGrantingTicket.objects.filter(pgtiou=pgtiou, session_key__isnull=True)
+    unclaimed = ProxyGrantingTicket.objects.unclaimed(pgtiou)
     session_pgts = ProxyGrantingTicket.objects.filter(user=user, session_key=key)
     with transaction.atomic():
         # No LIMIT: some databases cannot lock with one, and an IOU has a row or two.

@@ -12,8 +12,9 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import wraps
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest, JsonResponse
 from django.http.response import HttpResponseBase
 from django.utils.cache import patch_vary_headers
@@ -28,6 +29,8 @@ from .origin import public_url
 from .tickets import is_well_formed_ticket
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
     from .backends import CASBackend
 
 __all__ = [
@@ -72,7 +75,7 @@ class ValidatedTicket:
 class AcceptedTicket:
     """A ticket this service accepted: the local user, the CAS answer and the service URL."""
 
-    user: Any
+    user: AbstractBaseUser
     username: str
     attributes: Mapping[str, Any]
     proxies: tuple[str, ...]
@@ -216,25 +219,19 @@ def cas_backend() -> CASBackend:
     return CASBackend()
 
 
-def user_for_ticket(request: HttpRequest, validated: ValidatedTicket) -> tuple[Any, dict[str, Any]]:
+def user_for_ticket(
+    request: HttpRequest, validated: ValidatedTicket
+) -> tuple[AbstractBaseUser, dict[str, Any]]:
     """The local user for an accepted ticket, through the site's ``CASBackend`` hooks.
 
-    Username cleaning, ``bad_attributes_reject``, ``CAS_CREATE_USER`` and
-    ``user_can_authenticate`` apply as at sign-in; attributes are not copied onto the user.
+    The same mapping as at sign-in (:meth:`CASBackend.user_from_answer`); attributes are not
+    copied onto the user.
     """
-    backend = cas_backend()
-    attributes = dict(validated.attributes)
-    username = backend.get_username(validated.username, attributes)
-    if not username:
-        raise TicketValidationError("The CAS answer carries no usable username.", code=USER_REFUSED)
-    username = backend.clean_username(username)
-    if attributes and backend.bad_attributes_reject(request, username, attributes):
+    mapped = cas_backend().user_from_answer(request, validated.username, validated.attributes)
+    if mapped.user is None:
+        log.proxy.warning("Refused a presented ticket: %s", mapped.reason)
         raise TicketValidationError("This user may not use this service.", code=USER_REFUSED)
-    attributes = backend.rename_attributes(attributes)
-    user, _created = backend.get_or_create_user(username, attributes)
-    if user is None or not backend.user_can_authenticate(user):
-        raise TicketValidationError("This user may not use this service.", code=USER_REFUSED)
-    return user, attributes
+    return mapped.user, mapped.attributes
 
 
 def unauthorized(code: str, detail: str, realm: str = "api") -> JsonResponse:
@@ -279,7 +276,7 @@ def proxy_ticket_required(
             except CASUnavailable as error:
                 log.client.error("CAS server unavailable: %s", error)
                 return unavailable()
-            request.user = accepted.user
+            request.user = cast("User", accepted.user)
             setattr(request, REQUEST_ATTRIBUTE, accepted)
             response = view_func(request, *args, **kwargs)
             patch_vary_headers(response, ("Authorization",))

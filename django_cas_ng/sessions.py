@@ -1,12 +1,13 @@
-"""The ticket -> session mapping: record it at login, end the sessions of a ticket, clean up.
+"""The ticket -> session mapping: record it at login, keep it in step with the session key, end
+the sessions of a ticket, clean up.
 
-Works with every server-side session engine; lookups go through the indexed ticket digest and
-one mapping row per session, written with a single upsert.
+Works with every server-side session engine; one mapping row per session, looked up through
+an index on the ticket.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from importlib import import_module
@@ -14,18 +15,23 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, SESSION_KEY, load_backend
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.base import SessionBase
-from django.db import connections, router, transaction
-from django.db.models import Exists, OuterRef
+from django.contrib.sessions.base_session import AbstractBaseSession
+from django.db import router, transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
 from . import log
-from .models import SESSION_KEY_MAXLENGTH, ProxyGrantingTicket, SessionTicket, ticket_digest
+from .models import SESSION_KEY_MAXLENGTH, ProxyGrantingTicket, SessionTicket
 from .signals import cas_user_logout
 
 #: Unclaimed PGTs (callback received, login never completed) older than this are removed.
 UNCLAIMED_PGT_MAX_AGE = timedelta(minutes=5)
+#: Session entries remembering the login's ticket and the session key it is mapped under.
+TICKET_SESSION_KEY = "_cas_ng_ticket"
+MAPPED_KEY_SESSION_KEY = "_cas_ng_mapped_key"
 
 
 def session_store_class() -> type[SessionBase]:
@@ -34,51 +40,67 @@ def session_store_class() -> type[SessionBase]:
     return store
 
 
+def database_session_model(
+    store_class: type[SessionBase], *, sole_store: bool = False
+) -> type[AbstractBaseSession] | None:
+    """The session model when ``store_class`` keeps sessions in the database (``db``,
+    ``cached_db`` and their subclasses); with ``sole_store``, only when no cache holds them too."""
+    from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
+    from django.contrib.sessions.backends.db import SessionStore as DBStore
+
+    if not issubclass(store_class, DBStore):
+        return None
+    if sole_store and issubclass(store_class, CachedDBStore):
+        return None
+    return store_class.get_model_class()
+
+
 def mapping_key(session_key: str) -> str:
     """The session key as stored in the mapping (truncated for signed-cookie sessions)."""
     return session_key[:SESSION_KEY_MAXLENGTH]
 
 
-def get_user_from_session(session: SessionBase) -> Any:
+def get_user_from_session(session: SessionBase) -> AbstractBaseUser | AnonymousUser:
     """The user a session is signed in as, or ``AnonymousUser``."""
     try:
         user_id = session[SESSION_KEY]
         backend = load_backend(session[BACKEND_SESSION_KEY])
     except (KeyError, ImportError):
         return AnonymousUser()
-    return backend.get_user(user_id) or AnonymousUser()
+    user: AbstractBaseUser | None = backend.get_user(user_id)
+    return user or AnonymousUser()
 
 
 def record_session_ticket(session_key: str, ticket: str) -> None:
-    """Map ``ticket`` to the session with one upsert (a session has one mapping row)."""
-    row = SessionTicket(session_key=mapping_key(session_key), ticket=ticket)
-    row.ticket_digest = ticket_digest(ticket)
-    db = router.db_for_write(SessionTicket)
-    connection = connections[db]
-    features = connection.features
-    if connection.vendor in ("postgresql", "sqlite") and features.supports_update_conflicts:
-        # One autocommit statement; bulk_create would wrap it in BEGIN/COMMIT.
-        table = connection.ops.quote_name(SessionTicket._meta.db_table)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {table} (session_key, ticket, ticket_digest) VALUES (%s, %s, %s) "  # noqa: S608
-                "ON CONFLICT (session_key) DO UPDATE SET ticket = excluded.ticket, "
-                "ticket_digest = excluded.ticket_digest",
-                [row.session_key, row.ticket, row.ticket_digest],
-            )
+    """Map ``ticket`` to the session (one row per session)."""
+    SessionTicket.objects.record(mapping_key(session_key), ticket)
+
+
+def remember_ticket(session: SessionBase, ticket: str) -> None:
+    """Note in the session the ticket it was opened with, so its mapping can follow a new key."""
+    session[TICKET_SESSION_KEY] = ticket
+    session.pop(MAPPED_KEY_SESSION_KEY, None)
+
+
+def follow_session_key(request: HttpRequest) -> None:
+    """Re-record the mapping when the session key changed since it was recorded.
+
+    ``cycle_key()`` (called by ``login`` and ``update_session_auth_hash``) gives the session a
+    new key; Single Logout must find the new one. Costs nothing unless the session changed.
+    """
+    session: SessionBase | None = getattr(request, "session", None)
+    if session is None or not session.modified or not session.session_key:
         return
-    if not features.supports_update_conflicts:
-        SessionTicket.objects.update_or_create(
-            session_key=row.session_key, defaults={"ticket": ticket}
-        )
+    ticket = session.get(TICKET_SESSION_KEY)
+    key = mapping_key(session.session_key)
+    old_key = session.get(MAPPED_KEY_SESSION_KEY)
+    if not ticket or old_key == key:
         return
-    unique_fields = ["session_key"] if features.supports_update_conflicts_with_target else None
-    SessionTicket.objects.bulk_create(
-        [row],
-        update_conflicts=True,
-        unique_fields=unique_fields,
-        update_fields=["ticket", "ticket_digest"],
-    )
+    record_session_ticket(key, ticket)
+    if old_key:
+        SessionTicket.objects.filter(session_key=old_key).delete()
+        ProxyGrantingTicket.objects.filter(session_key=old_key).update(session_key=key)
+    session[MAPPED_KEY_SESSION_KEY] = key
 
 
 def ticket_for_session(session_key: str | None) -> str | None:
@@ -102,41 +124,52 @@ def forget_session(session_key: str | None) -> None:
     ProxyGrantingTicket.objects.filter(session_key=key).delete()
 
 
-def end_sessions_for_ticket(ticket: str) -> int:
-    """End every session opened with ``ticket``, sending ``cas_user_logout`` for each."""
-    keys = list(
-        SessionTicket.objects.filter(ticket_digest=ticket_digest(ticket)).values_list(
-            "session_key", flat=True
+def end_sessions_for_tickets(tickets: Iterable[str]) -> int:
+    """End every session opened with one of ``tickets`` (one lookup query for all of them),
+    sending ``cas_user_logout`` for each; returns how many live sessions were ended."""
+    tickets = list(tickets)
+    rows = dict(SessionTicket.objects.for_tickets(tickets).values_list("session_key", "ticket"))
+    if not rows:
+        log.slo.info(
+            "Single Logout for unknown ticket(s) %s: nothing to end",
+            ", ".join(log.redact(ticket) for ticket in tickets),
         )
-    )
-    if not keys:
-        log.slo.info("Single Logout for unknown ticket %s: nothing to end", log.redact(ticket))
         return 0
-    store_class = session_store_class()
     with transaction.atomic(using=router.db_for_write(SessionTicket)):
-        _end_sessions(store_class, keys, ticket)
-    return len(keys)
+        return _end_sessions(session_store_class(), rows)
 
 
-def _end_sessions(store_class: type[SessionBase], keys: list[str], ticket: str) -> None:
-    # Plain database sessions are deleted in one statement below; any other engine (cache,
-    # cached_db, file, a site's own) deletes its own way.
-    plain_db = store_class.__module__ == "django.contrib.sessions.backends.db"
-    for key in keys:
+def end_sessions_for_ticket(ticket: str) -> int:
+    """End every session opened with ``ticket``; returns how many live sessions were ended."""
+    return end_sessions_for_tickets([ticket])
+
+
+def _end_sessions(store_class: type[SessionBase], rows: Mapping[str, str]) -> int:
+    # Sessions only in database rows are deleted in one statement below; any other engine
+    # (cache, cached_db, file, a site's own) deletes its own way.
+    rows_only = database_session_model(store_class, sole_store=True)
+    ended = 0
+    for key, ticket in rows.items():
         session = store_class(session_key=key)
         user = get_user_from_session(session)
+        if session.session_key is None:
+            continue  # loading found no live session under this key
+        ended += 1
         cas_user_logout.send(sender="slo", user=user, session=session, ticket=ticket)
-        if not plain_db:
+        if rows_only is None:
             session.delete()
         log.slo.info(
             "Single Logout ended a session of %s (ticket %s)",
             user.get_username() or "anonymous",
             log.redact(ticket),
         )
-    if plain_db:
-        _database_session_model(store_class).objects.filter(session_key__in=keys).delete()
-    SessionTicket.objects.filter(session_key__in=keys).delete()
-    ProxyGrantingTicket.objects.filter(session_key__in=keys).delete()
+    if rows_only is not None:
+        rows_only.objects.using(router.db_for_write(rows_only)).filter(
+            session_key__in=list(rows)
+        ).delete()
+    SessionTicket.objects.for_sessions(rows).delete()
+    ProxyGrantingTicket.objects.filter(session_key__in=list(rows)).delete()
+    return ended
 
 
 @dataclass(frozen=True)
@@ -153,13 +186,13 @@ def clean_deleted_sessions(
     include_pgts: bool = True,
     batch_size: int = 5000,
 ) -> CleanupResult:
-    """Remove mappings and PGTs whose session is gone, in bounded batches (flat memory)."""
+    """Remove mappings and PGTs whose session is gone or expired, in bounded batches."""
     mappings = _clean(SessionTicket, dry_run, batch_size) if include_mappings else 0
     pgts = 0
     if include_pgts:
         pgts = _clean(ProxyGrantingTicket, dry_run, batch_size)
-        unclaimed = ProxyGrantingTicket.objects.filter(
-            session_key__isnull=True, date__lt=timezone.now() - UNCLAIMED_PGT_MAX_AGE
+        unclaimed = ProxyGrantingTicket.objects.unclaimed(
+            older_than=timezone.now() - UNCLAIMED_PGT_MAX_AGE
         )
         pgts += unclaimed.count() if dry_run else unclaimed.delete()[0]
     return CleanupResult(mappings=mappings, pgts=pgts)
@@ -168,7 +201,8 @@ def clean_deleted_sessions(
 def _clean(model: Any, dry_run: bool, batch_size: int) -> int:
     removed = 0
     for ids, keys in _id_batches(model, batch_size):
-        stale = _stale_ids(model, ids, keys)
+        live = live_keys(keys)
+        stale = [row_id for row_id, key in zip(ids, keys, strict=True) if key not in live]
         if stale:
             removed += len(stale) if dry_run else model.objects.filter(id__in=stale).delete()[0]
     return removed
@@ -186,33 +220,22 @@ def _id_batches(model: Any, batch_size: int) -> Iterator[tuple[list[int], list[s
         yield [row[0] for row in batch], [row[1] for row in batch]
 
 
-def _stale_ids(model: Any, ids: list[int], keys: list[str]) -> list[int]:
+def live_keys(keys: list[str]) -> set[str]:
+    """Those of ``keys`` whose session exists and has not expired.
+
+    Database sessions are checked with one query per batch in the database the session model
+    is routed to, which need not be the one holding the mappings.
+    """
     store_class = session_store_class()
-    db_model = _database_session_model(store_class)
+    db_model = database_session_model(store_class)
     if db_model is not None:
-        live = db_model.objects.filter(
-            session_key=OuterRef("session_key"), expire_date__gt=timezone.now()
+        return set(
+            db_model.objects.using(router.db_for_read(db_model))
+            .filter(session_key__in=keys, expire_date__gt=timezone.now())
+            .values_list("session_key", flat=True)
         )
-        return list(
-            model.objects.filter(id__in=ids).exclude(Exists(live)).values_list("id", flat=True)
-        )
-    alive = _live_keys(store_class, keys)
-    return [row_id for row_id, key in zip(ids, keys, strict=True) if key not in alive]
-
-
-def _database_session_model(store_class: type[SessionBase]) -> Any:
-    """The session model when sessions live in the database (``db``, ``cached_db``)."""
-    from django.contrib.sessions.backends.db import SessionStore as DBStore
-
-    if issubclass(store_class, DBStore):
-        return store_class.get_model_class()
-    return None
-
-
-def _live_keys(store_class: type[SessionBase], keys: Iterable[str]) -> set[str]:
     from django.contrib.sessions.backends.cache import SessionStore as CacheStore
 
-    keys = list(keys)
     if issubclass(store_class, CacheStore):
         from django.core.cache import caches
 

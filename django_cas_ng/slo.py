@@ -21,12 +21,14 @@ from . import log
 from .conf import cas_settings
 from .exceptions import BadLogoutRequest, MalformedXML
 from .safexml import parse_xml
-from .sessions import end_sessions_for_ticket
+from .sessions import end_sessions_for_tickets
 
 SAMLP_NS = "urn:oasis:names:tc:SAML:2.0:protocol"
 PARAM = "logoutRequest"
 _XML_CONTENT_TYPES = {"text/xml", "application/xml", "application/soap+xml"}
 _FORM_CONTENT_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
+#: SessionIndex values accepted in one logout request; a CAS server sends one.
+MAX_SESSION_INDEXES = 20
 _JSONP_CALLBACK = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*", re.ASCII)
 
 
@@ -144,17 +146,25 @@ def session_indexes(xml: bytes) -> list[str]:
 
 
 def end_sessions(xml: bytes) -> int:
-    """End every session of every ticket the logout request names."""
-    return sum(end_sessions_for_ticket(ticket) for ticket in session_indexes(xml))
+    """End every session of every ticket the logout request names (at most
+    ``MAX_SESSION_INDEXES`` of them, looked up in one query)."""
+    tickets = session_indexes(xml)
+    if len(tickets) > MAX_SESSION_INDEXES:
+        raise BadLogoutRequest(
+            f"logout request names {len(tickets)} sessions; at most {MAX_SESSION_INDEXES} accepted"
+        )
+    return end_sessions_for_tickets(tickets)
 
 
 def handle(request: HttpRequest) -> HttpResponse:
     """Serve a back- or front-channel Single Logout request; errors raise BadLogoutRequest."""
     if is_front_channel(request):
         ended = end_sessions(front_channel_xml(request.GET[PARAM]))
+        log.slo.debug("Front-channel Single Logout ended %d session(s)", ended)
         callback = request.GET.get("callback")
+        # The same body whatever was ended: an anonymous caller learns nothing from it.
         if callback and len(callback) <= 128 and _JSONP_CALLBACK.fullmatch(callback):
-            body = f'/**/{callback}({{"ended": {ended}}});'
+            body = f'/**/{callback}({{"status": "ok"}});'
             return HttpResponse(body, content_type="application/javascript")
         return HttpResponse("ok\n", content_type="text/plain")
     check_sender(request)

@@ -27,7 +27,11 @@ AUTHENTICATION_BACKENDS = [
     "django_cas_ng.backends.CASBackend",
 ]
 
-DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+DATABASES = {
+    "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
+    # Only tests that route django_session elsewhere use it (tests/test_sessions.py).
+    "sessions": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
+}
 
 ROOT_URLCONF = "tests.urls"
 STATIC_URL = "/static/"

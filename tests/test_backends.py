@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -19,7 +20,8 @@ from django.db.models.query import QuerySet
 from django.http import HttpRequest
 from django.test import RequestFactory
 
-from django_cas_ng.backends import CASBackend
+from django_cas_ng.backends import CASBackend, MappedUser
+from django_cas_ng.checks import check_settings
 from tests.cas_answers import failure_xml, saml_success, success_xml
 from tests.conftest import CAS
 
@@ -333,12 +335,103 @@ def test_apply_attributes_never_overwrites_the_username(login_request, release, 
     assert not User.objects.filter(username="mallory").exists()
 
 
-def test_apply_attributes_never_grants_staff_or_superuser(login_request, release, settings) -> None:
-    """Unlike 5.1: a released ``is_staff`` must not make anyone an administrator."""
+def test_apply_attributes_sets_staff_and_superuser_flags_as_in_5_1(
+    login_request, release, settings
+) -> None:
     settings.CAS_APPLY_ATTRIBUTES_TO_USER = True
     release("alice", {"is_staff": "True", "is_superuser": "True"})
-    user = sign_in(login_request)
-    assert (user.is_staff, user.is_superuser) == (False, False)
+    user = User.objects.get(pk=sign_in(login_request).pk)
+    assert (user.is_staff, user.is_superuser) == (True, True)
+
+
+def test_apply_attributes_false_string_removes_staff_flag(login_request, release, settings) -> None:
+    settings.CAS_APPLY_ATTRIBUTES_TO_USER = True
+    User.objects.create(username="alice", is_staff=True)
+    release("alice", {"is_staff": "False"})
+    sign_in(login_request)
+    assert User.objects.get(username="alice").is_staff is False
+
+
+def test_apply_attributes_list_writes_only_the_listed_fields(
+    login_request, release, settings
+) -> None:
+    settings.CAS_APPLY_ATTRIBUTES_TO_USER = ["email"]
+    release("alice", {"email": "alice@example.org", "first_name": "Alice", "is_staff": "True"})
+    user = User.objects.get(pk=sign_in(login_request).pk)
+    assert (user.email, user.first_name, user.is_staff) == ("alice@example.org", "", False)
+
+
+def test_apply_attributes_never_writes_password_last_login_or_primary_key(
+    login_request, release, settings
+) -> None:
+    settings.CAS_APPLY_ATTRIBUTES_TO_USER = ["id", "password", "last_login", "username"]
+    release(
+        "alice",
+        {"id": "999", "password": "x", "last_login": "2020-01-01T00:00:00Z", "username": "bob"},
+    )
+    user = User.objects.get(pk=sign_in(login_request).pk)
+    assert user.pk != 999
+    assert (user.username, user.password, user.last_login) == ("alice", "", None)
+
+
+def test_apply_attributes_logs_each_staff_flag_change_at_info(
+    login_request, release, settings, caplog
+) -> None:
+    settings.CAS_APPLY_ATTRIBUTES_TO_USER = True
+    release("alice", {"is_superuser": "True", "first_name": "Alice"})
+    with caplog.at_level(logging.INFO, logger="django_cas_ng"):
+        sign_in(login_request)
+    audit = [r for r in caplog.records if "is_superuser" in r.getMessage()]
+    assert [(r.levelno, r.getMessage()) for r in audit] == [
+        (logging.INFO, "CAS attribute changed is_superuser of alice: False -> True")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("date_joined", "not-a-date"), ("first_name", "x" * 151), ("is_staff", "maybe")],
+)
+def test_apply_attributes_skips_a_value_the_field_cannot_hold_with_a_warning(
+    client, release, settings, caplog, field: str, value: str
+) -> None:
+    settings.CAS_APPLY_ATTRIBUTES_TO_USER = True
+    release("alice", {field: value, "email": "alice@example.org"})
+    with caplog.at_level(logging.WARNING, logger="django_cas_ng"):
+        response = client.get("/accounts/login/?ticket=ST-1-abc")
+    assert response.status_code == 302
+    assert User.objects.get(username="alice").email == "alice@example.org"
+    assert any(f"Did not apply attribute {field!r}" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("value", ["yes", 1, ["email", 2]])
+def test_apply_attributes_setting_of_another_type_is_check_e009(settings, value) -> None:
+    settings.CAS_APPLY_ATTRIBUTES_TO_USER = value
+    errors = [e for e in check_settings() if "CAS_APPLY_ATTRIBUTES_TO_USER" in e.msg]
+    assert [e.id for e in errors] == ["django_cas_ng.E009"]
+
+
+def test_attributes_of_an_inactive_user_are_not_stored(login_request, release) -> None:
+    User.objects.create(username="alice", is_active=False)
+    release("alice", {"mail": "alice@example.org"})
+    sign_in(login_request)
+    assert "attributes" not in login_request.session
+
+
+def test_attributes_refused_by_bad_attributes_reject_are_not_stored(login_request, release) -> None:
+    class NobodyAllowed(CASBackend):
+        def bad_attributes_reject(self, request, username, attributes) -> bool:
+            return True
+
+    release("alice", {"mail": "alice@example.org"})
+    sign_in(login_request, NobodyAllowed())
+    assert "attributes" not in login_request.session
+
+
+def test_a_login_without_attributes_replaces_the_previous_ones(login_request, release) -> None:
+    login_request.session["attributes"] = {"mail": "previous@example.org"}
+    release("alice")
+    sign_in(login_request)
+    assert "attributes" not in login_request.session
 
 
 # --- affiliations ----------------------------------------------------------------------------
@@ -573,3 +666,31 @@ def test_patching_backends_get_cas_client_still_works(login_request) -> None:
         user = sign_in(login_request)
     factory.assert_called_once_with(service_url=SERVICE, request=login_request)
     assert user.username == "alice"
+
+
+# --- one mapping for sign-in and proxy tickets -----------------------------------------------
+
+
+class NoGuests(CASBackend):
+    """Refuses the user ``guest`` in the one mapping step both kinds of ticket go through."""
+
+    def user_from_answer(self, request, username, attributes) -> MappedUser:
+        if username == "guest":
+            return MappedUser(None, False, username, dict(attributes), "no guests")
+        return super().user_from_answer(request, username, attributes)
+
+
+def test_user_from_answer_override_refuses_sign_in(login_request, release) -> None:
+    release("guest")
+    assert sign_in(login_request, NoGuests()) is None
+
+
+def test_user_from_answer_override_refuses_proxy_tickets(cas_http, settings) -> None:
+    from django_cas_ng.exceptions import TicketValidationError
+    from django_cas_ng.proxy_auth import authenticate_proxy_ticket
+    from tests.test_proxy_auth import P3_PROXY_VALIDATE, proxy_validate_xml
+
+    settings.AUTHENTICATION_BACKENDS = ["tests.test_backends.NoGuests"]
+    cas_http.get(P3_PROXY_VALIDATE, body=proxy_validate_xml(user="guest", proxies=()))
+    with pytest.raises(TicketValidationError):
+        authenticate_proxy_ticket(RequestFactory().get("/api/"), "PT-1-abc")

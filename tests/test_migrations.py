@@ -79,3 +79,16 @@ def test_upgrade_keeps_the_newest_of_duplicate_session_mappings(upstream_db) -> 
     assert list(apps.get_model(APP, "SessionTicket").objects.values_list("ticket", flat=True)) == [
         "ST-new"
     ]
+
+
+def test_upgraded_rows_are_found_by_ticket_through_the_index(upstream_db) -> None:
+    SessionTicket = upstream_db.get_model(APP, "SessionTicket")
+    SessionTicket.objects.create(session_key="a" * 32, ticket="ST-1")
+    SessionTicket.objects.create(session_key="b" * 32, ticket="ST-" + "x" * 1000)
+    migrate([(APP, "0005_sessionticket_ticket_index")])
+    from django_cas_ng.models import SessionTicket as Current
+
+    found = Current.objects.for_tickets(["ST-1", "ST-" + "x" * 1000]).values_list(
+        "session_key", flat=True
+    )
+    assert sorted(found) == ["a" * 32, "b" * 32]

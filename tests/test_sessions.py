@@ -7,15 +7,23 @@ from importlib import import_module
 from io import StringIO
 
 import pytest
+from django.conf import settings
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.sessions.models import Session
 from django.core.management import call_command
 from django.db import connection
+from django.http import HttpRequest, HttpResponse
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import include, path
 from django.utils import timezone
 
-from django_cas_ng.models import ProxyGrantingTicket, SessionTicket, ticket_digest
-from django_cas_ng.sessions import clean_deleted_sessions, record_session_ticket
+from django_cas_ng.models import ProxyGrantingTicket, SessionTicket
+from django_cas_ng.sessions import (
+    clean_deleted_sessions,
+    end_sessions_for_ticket,
+    record_session_ticket,
+)
 from tests.cas_answers import logout_request, success_xml
 from tests.conftest import CAS
 
@@ -50,6 +58,47 @@ def test_single_logout_ends_session_of_every_server_side_engine(engine, client, 
     Client().post("/accounts/login/", {"logoutRequest": logout_request("ST-1-abc")})
     assert not import_module(engine).SessionStore().exists(key)
     assert client.get("/private/").status_code == 302
+
+
+def change_password(request: HttpRequest) -> HttpResponse:
+    request.user.set_password("new")
+    request.user.save()
+    update_session_auth_hash(request, request.user)
+    return HttpResponse("changed")
+
+
+urlpatterns = [path("change-password/", change_password), path("", include("tests.urls"))]
+
+
+@pytest.mark.urls(__name__)
+def test_single_logout_ends_the_session_after_update_session_auth_hash(client, cas_http) -> None:
+    first_key = sign_in(client, cas_http, "ST-1-abc")
+    client.get("/change-password/")
+    new_key = client.session.session_key
+    assert new_key != first_key
+
+    Client().post("/accounts/login/", {"logoutRequest": logout_request("ST-1-abc")})
+    assert not import_module(settings.SESSION_ENGINE).SessionStore().exists(new_key)
+    assert client.get("/private/").status_code == 302
+
+
+@pytest.mark.urls(__name__)
+def test_mapping_and_pgts_follow_the_new_session_key(client, cas_http) -> None:
+    first_key = sign_in(client, cas_http, "ST-1-abc")
+    ProxyGrantingTicket.objects.create(session_key=first_key, pgtiou="IOU-1", pgt="PGT-1")
+    client.get("/change-password/")
+    new_key = client.session.session_key
+    assert list(SessionTicket.objects.values_list("session_key", "ticket")) == [
+        (new_key, "ST-1-abc")
+    ]
+    assert ProxyGrantingTicket.objects.get().session_key == new_key
+
+
+def test_a_request_that_does_not_change_the_session_writes_no_mapping(client, cas_http) -> None:
+    sign_in(client, cas_http, "ST-1-abc")
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/private/")
+    assert not [q for q in queries if "django_cas_ng_sessionticket" in q["sql"]]
 
 
 def test_mapping_is_written_with_one_query() -> None:
@@ -140,17 +189,89 @@ def test_command_reports_what_it_removed() -> None:
     assert not SessionTicket.objects.exists()
 
 
+def test_mapping_upsert_is_one_insert_on_conflict_where_supported() -> None:
+    record_session_ticket("k" * 32, "ST-1")
+    with CaptureQueriesContext(connection) as queries:
+        record_session_ticket("k" * 32, "ST-2")
+    assert [q["sql"].count("ON CONFLICT") for q in queries] == [1]
+    assert list(SessionTicket.objects.values_list("ticket", flat=True)) == ["ST-2"]
+
+
 def test_mapping_upsert_without_on_conflict_support_still_keeps_one_row(monkeypatch) -> None:
     monkeypatch.setattr(connection.features, "supports_update_conflicts", False)
     record_session_ticket("k" * 32, "ST-1")
     record_session_ticket("k" * 32, "ST-2")
-    row = SessionTicket.objects.get()
-    assert (row.ticket, row.ticket_digest) == ("ST-2", ticket_digest("ST-2"))
+    assert list(SessionTicket.objects.values_list("ticket", flat=True)) == ["ST-2"]
 
 
-def test_mapping_upsert_on_other_databases_uses_bulk_create(monkeypatch) -> None:
-    monkeypatch.setattr(connection, "vendor", "mysql")
-    record_session_ticket("k" * 32, "ST-1")
-    record_session_ticket("k" * 32, "ST-2")
-    row = SessionTicket.objects.get()
-    assert (row.ticket, row.ticket_digest) == ("ST-2", ticket_digest("ST-2"))
+# --- rows written by any path are found by Single Logout -------------------------------------
+
+
+def test_single_logout_finds_a_mapping_made_with_bulk_create() -> None:
+    key = make_session()
+    SessionTicket.objects.bulk_create([SessionTicket(session_key=key, ticket="ST-bulk")])
+    assert end_sessions_for_ticket("ST-bulk") == 1
+
+
+def test_single_logout_finds_a_mapping_whose_ticket_a_queryset_update_changed() -> None:
+    key = make_session()
+    record_session_ticket(key, "ST-old")
+    SessionTicket.objects.filter(session_key=key).update(ticket="ST-new")
+    assert end_sessions_for_ticket("ST-new") == 1
+
+
+def test_single_logout_finds_a_mapping_inserted_with_raw_sql() -> None:
+    key = make_session()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO django_cas_ng_sessionticket (session_key, ticket) VALUES (%s, %s)",
+            [key, "ST-raw"],
+        )
+    assert end_sessions_for_ticket("ST-raw") == 1
+
+
+def test_tickets_sharing_the_indexed_prefix_are_told_apart() -> None:
+    prefix = "ST-" + "p" * 300
+    keys = [make_session(), make_session()]
+    record_session_ticket(keys[0], prefix + "a")
+    record_session_ticket(keys[1], prefix + "b")
+    assert end_sessions_for_ticket(prefix + "b") == 1
+    assert list(SessionTicket.objects.values_list("session_key", flat=True)) == [keys[0]]
+
+
+def test_ticket_lookup_uses_the_ticket_index() -> None:
+    query = SessionTicket.objects.for_tickets(["ST-1", "ST-2"]).values("session_key").query
+    sql, params = query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = " ".join(str(row) for row in cursor.fetchall())
+    assert "cas_ng_ticket_prefix_idx" in plan
+
+
+class SessionsElsewhere:
+    """Keeps ``django_session`` in the ``sessions`` database, everything else in ``default``."""
+
+    def db_for_read(self, model, **hints):
+        return "sessions" if model._meta.app_label == "sessions" else None
+
+    db_for_write = db_for_read
+
+
+@pytest.mark.django_db(databases=["default", "sessions"])
+def test_cleanup_checks_liveness_in_the_session_models_own_database(settings) -> None:
+    settings.DATABASE_ROUTERS = [SessionsElsewhere()]
+    live = make_session()
+    assert Session.objects.using("sessions").filter(session_key=live).exists()
+    record_session_ticket(live, "ST-live")
+    record_session_ticket("gone" * 8, "ST-gone")
+    assert clean_deleted_sessions().mappings == 1
+    assert SessionTicket.objects.get().ticket == "ST-live"
+
+
+@pytest.mark.django_db(databases=["default", "sessions"])
+def test_single_logout_ends_a_session_kept_in_another_database(settings) -> None:
+    settings.DATABASE_ROUTERS = [SessionsElsewhere()]
+    key = make_session()
+    record_session_ticket(key, "ST-1")
+    assert end_sessions_for_ticket("ST-1") == 1
+    assert not Session.objects.using("sessions").filter(session_key=key).exists()

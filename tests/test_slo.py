@@ -10,7 +10,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.db import SessionStore
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -18,7 +20,7 @@ from hypothesis import strategies as st
 from django_cas_ng.exceptions import BadLogoutRequest
 from django_cas_ng.models import ProxyGrantingTicket, SessionTicket
 from django_cas_ng.signals import cas_user_logout
-from django_cas_ng.slo import front_channel_xml, session_indexes
+from django_cas_ng.slo import MAX_SESSION_INDEXES, end_sessions, front_channel_xml, session_indexes
 from django_cas_ng.views import LoginView
 from tests.cas_answers import front_channel, logout_request
 
@@ -221,7 +223,55 @@ def test_front_channel_logout_answers_jsonp_callback(client: Client) -> None:
         LOGIN, {"logoutRequest": front_channel(logout_request("ST-1-abc")), "callback": "jQuery_1"}
     )
     assert response["Content-Type"] == "application/javascript"
-    assert response.content == b'/**/jQuery_1({"ended": 1});'
+    assert response.content == b'/**/jQuery_1({"status": "ok"});'
+
+
+def test_front_channel_answer_does_not_tell_how_many_sessions_ended(client: Client) -> None:
+    signed_in_session("ST-1-abc")
+    bodies = {
+        client.get(
+            LOGIN, {"logoutRequest": front_channel(logout_request(ticket)), "callback": "cb"}
+        ).content
+        for ticket in ("ST-1-abc", "ST-unknown")
+    }
+    assert bodies == {b'/**/cb({"status": "ok"});'}
+
+
+# --- the cost of one logout request ----------------------------------------------------------
+
+
+def test_logout_request_naming_more_sessions_than_the_cap_is_refused_without_queries(
+    client: Client,
+) -> None:
+    """A 64 KiB request can name 858 tickets; a CAS server names one."""
+    xml = logout_request(*(f"ST-{n}-abcdefghijklmnopqrstu" for n in range(858)))
+    assert 59_000 < len(xml) <= 64 * 1024
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(LOGIN, xml, content_type="text/xml")
+    assert response.status_code == 400
+    assert len(queries) == 0
+
+
+def test_every_ticket_of_a_logout_request_is_looked_up_in_one_query() -> None:
+    xml = logout_request(*(f"ST-{n}" for n in range(MAX_SESSION_INDEXES))).encode()
+    with CaptureQueriesContext(connection) as queries:
+        assert end_sessions(xml) == 0
+    assert len(queries) == 1
+
+
+def test_sessions_of_several_tickets_end_together(client: Client) -> None:
+    keys = [signed_in_session(f"ST-{n}", username=f"user{n}") for n in range(3)]
+    client.post(LOGIN, {"logoutRequest": logout_request("ST-0", "ST-2")})
+    assert [SessionStore().exists(key) for key in keys] == [False, True, False]
+
+
+def test_only_sessions_that_still_existed_are_counted_as_ended() -> None:
+    live = signed_in_session("ST-live")
+    gone = signed_in_session("ST-gone", username="bob")
+    SessionStore(session_key=gone).delete()
+    assert end_sessions(logout_request("ST-live", "ST-gone").encode()) == 1
+    assert not SessionStore().exists(live)
+    assert not SessionTicket.objects.exists()
 
 
 def test_front_channel_refuses_script_injection_in_callback(client: Client) -> None:
