@@ -83,7 +83,7 @@ def end_session(session_key: str | None, ticket: str | None) -> bool:
             sender=LOGOUT_SENDER, user=state.user, session=state.store, ticket=ticket
         )
         state.store.delete()
-        log.slo.info(
+        log.logout.info(
             "An administrator ended a CAS session of %s (ticket %s)",
             state.user.get_username() or "anonymous",
             log.redact(ticket),
