@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.base import SessionBase
@@ -147,7 +148,6 @@ class _ReadOnlyCASAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         )
 
 
-@admin.register(SessionTicket)
 class SessionTicketAdmin(_ReadOnlyCASAdmin):
     """Who signed in with which ticket, and whether that session still lives."""
 
@@ -168,7 +168,6 @@ class SessionTicketAdmin(_ReadOnlyCASAdmin):
         return ticket
 
 
-@admin.register(ProxyGrantingTicket)
 class ProxyGrantingTicketAdmin(_ReadOnlyCASAdmin):
     """The PGTs held for signed-in users: for whom, since when, for which session."""
 
@@ -189,3 +188,9 @@ class ProxyGrantingTicketAdmin(_ReadOnlyCASAdmin):
             .first()
         )
         return ticket
+
+
+# Importable without the admin app (the default site needs it), e.g. by tools that walk modules.
+if apps.is_installed("django.contrib.admin"):
+    admin.site.register(SessionTicket, SessionTicketAdmin)
+    admin.site.register(ProxyGrantingTicket, ProxyGrantingTicketAdmin)
