@@ -73,9 +73,14 @@ def free_port() -> int:
 class DemoSite:
     """The demo site (``demo.serve``) as a child process whose output is echoed and kept."""
 
-    def __init__(self, port: int, cas_server_url: str) -> None:
+    def __init__(
+        self, port: int, cas_server_url: str, extra_env: dict[str, str] | None = None
+    ) -> None:
         self.port = port
         self.cas_server_url = cas_server_url
+        self.extra_env = dict(extra_env or {})
+        #: Copy the site's output to our stdout (off in tests: it is kept in ``tail``).
+        self.echo = True
         self.url = f"http://{HOST}:{port}/"
         self.process: subprocess.Popen[str] | None = None
         self.ready = threading.Event()
@@ -92,6 +97,7 @@ class DemoSite:
             "PYTHONUNBUFFERED": "1",
             "NO_PROXY": no_proxy,
             "no_proxy": no_proxy,
+            **self.extra_env,
         }
         self.process = subprocess.Popen(
             [sys.executable, "-m", "demo.serve", HOST, str(self.port)],
@@ -115,9 +121,10 @@ class DemoSite:
                 self.ready.set()
                 continue
             self.tail.append(line.rstrip("\n"))
-            with contextlib.suppress(OSError, ValueError):
-                sys.stdout.write(line)
-                sys.stdout.flush()
+            if self.echo:
+                with contextlib.suppress(OSError, ValueError):
+                    sys.stdout.write(line)
+                    sys.stdout.flush()
 
     def wait_until_ready(self) -> None:
         assert self.process is not None

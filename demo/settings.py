@@ -1,4 +1,7 @@
-"""Settings of the demo site; `python -m demo` passes the CAS server URL in DEMO_CAS_SERVER_URL."""
+"""Settings of the demo site; `python -m demo` passes the CAS server URL in DEMO_CAS_SERVER_URL.
+
+DEMO_DATABASE names another SQLite file (the browser tests use a temporary one).
+"""
 
 import os
 from pathlib import Path
@@ -66,7 +69,7 @@ if django.VERSION >= (5, 1):
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": str(BASE_DIR / "db.sqlite3"),
+        "NAME": os.environ.get("DEMO_DATABASE") or str(BASE_DIR / "db.sqlite3"),
         "OPTIONS": _SQLITE_OPTIONS,
     }
 }

@@ -1,0 +1,196 @@
+"""Read-only admin for the ticket -> session mappings and PGTs, with one action: end sessions.
+
+Nothing here shows a whole ticket, PGT or session key: each is a credential.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.apps import apps
+from django.contrib import admin, messages
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.sessions.backends.base import SessionBase
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from . import log
+from .models import ProxyGrantingTicket, SessionTicket
+from .sessions import forget_session, get_user_from_session, session_store_class
+from .signals import cas_user_logout
+
+#: ``cas_user_logout`` sender of the action: the site ended the session, CAS did not ask.
+LOGOUT_SENDER = "manual"
+
+
+@dataclass(frozen=True)
+class SessionState:
+    """What the session engine can tell about one session key."""
+
+    alive: bool
+    user: Any
+    expires: datetime | None
+    store: SessionBase | None = None
+
+
+def session_state(session_key: str | None) -> SessionState:
+    """Load a session by key: alive or not, its user and (where the engine keeps it) its expiry."""
+    if not session_key:
+        return SessionState(False, AnonymousUser(), None)
+    store = session_store_class()(session_key=session_key)
+    try:
+        alive = bool(list(store.keys()))
+    except Exception:  # a broken or foreign session payload is simply not a live session
+        return SessionState(False, AnonymousUser(), None)
+    if not alive:
+        return SessionState(False, AnonymousUser(), None)
+    return SessionState(True, get_user_from_session(store), _expiry(store, session_key), store)
+
+
+def _expiry(store: Any, session_key: str) -> datetime | None:
+    """The stored expiry: the database row's, or an explicit one kept in the session."""
+    from .sessions import _database_session_model
+
+    model = _database_session_model(type(store))
+    if model is not None:
+        expires: datetime | None = (
+            model.objects.filter(session_key=session_key)
+            .values_list("expire_date", flat=True)
+            .first()
+        )
+        return expires
+    if store.get("_session_expiry") is not None:
+        expiry: datetime = store.get_expiry_date()
+        return expiry
+    return None
+
+
+def redact_key(session_key: str | None) -> str:
+    """The first characters of a session key: enough to tell rows apart, not to hijack."""
+    return f"{session_key[:6]}…" if session_key else "-"
+
+
+def end_session(session_key: str | None, ticket: str | None) -> bool:
+    """End one session as a deliberate logout by this site; True if it was still alive."""
+    if not session_key:
+        return False
+    state = session_state(session_key)
+    if state.alive and state.store is not None:
+        cas_user_logout.send(
+            sender=LOGOUT_SENDER, user=state.user, session=state.store, ticket=ticket
+        )
+        state.store.delete()
+        log.logout.info(
+            "An administrator ended a CAS session of %s (ticket %s)",
+            state.user.get_username() or "anonymous",
+            log.redact(ticket),
+        )
+    forget_session(session_key)
+    return state.alive
+
+
+class _ReadOnlyCASAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """No add, change or delete; the one action is allowed to holders of the delete permission."""
+
+    actions = ["end_cas_sessions"]
+    list_display_links = None
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_end_sessions_permission(self, request: HttpRequest) -> bool:
+        opts = self.opts
+        return bool(request.user.has_perm(f"{opts.app_label}.delete_{opts.model_name}"))
+
+    def _state(self, obj: Any) -> SessionState:
+        cached: SessionState | None = getattr(obj, "_cas_session_state", None)
+        if cached is None:
+            cached = session_state(obj.session_key)
+            obj._cas_session_state = cached
+        return cached
+
+    @admin.display(description=_("session"))
+    def session(self, obj: Any) -> str:
+        return redact_key(obj.session_key)
+
+    @admin.display(description=_("session alive"), boolean=True)
+    def alive(self, obj: Any) -> bool:
+        return self._state(obj).alive
+
+    @admin.display(description=_("session expires"))
+    def expires(self, obj: Any) -> datetime | None:
+        return self._state(obj).expires
+
+    def ticket_of(self, obj: Any) -> str | None:
+        raise NotImplementedError
+
+    @admin.action(
+        description=_("End the selected users' CAS sessions"), permissions=["end_sessions"]
+    )
+    def end_cas_sessions(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        ended = 0
+        for obj in list(queryset):
+            ended += end_session(obj.session_key, self.ticket_of(obj))
+        self.message_user(
+            request,
+            ngettext("Ended %d CAS session.", "Ended %d CAS sessions.", ended) % ended,
+            messages.SUCCESS,
+        )
+
+
+class SessionTicketAdmin(_ReadOnlyCASAdmin):
+    """Who signed in with which ticket, and whether that session still lives."""
+
+    list_display = ("user", "redacted_ticket", "session", "expires", "alive")
+    fields = readonly_fields = list_display
+
+    @admin.display(description=_("user"))
+    def user(self, obj: SessionTicket) -> str:
+        state = self._state(obj)
+        return state.user.get_username() if state.alive else "-"
+
+    @admin.display(description=_("service ticket"))
+    def redacted_ticket(self, obj: SessionTicket) -> str:
+        return log.redact(obj.ticket)
+
+    def ticket_of(self, obj: Any) -> str | None:
+        ticket: str = obj.ticket
+        return ticket
+
+
+class ProxyGrantingTicketAdmin(_ReadOnlyCASAdmin):
+    """The PGTs held for signed-in users: for whom, since when, for which session."""
+
+    list_display = ("user", "date", "redacted_pgt", "session", "expires", "alive")
+    fields = readonly_fields = list_display
+    list_select_related = ["user"]
+
+    @admin.display(description=_("proxy-granting ticket"))
+    def redacted_pgt(self, obj: ProxyGrantingTicket) -> str:
+        return log.redact(obj.pgt)
+
+    def ticket_of(self, obj: Any) -> str | None:
+        if not obj.session_key:
+            return None
+        ticket: str | None = (
+            SessionTicket.objects.filter(session_key=obj.session_key)
+            .values_list("ticket", flat=True)
+            .first()
+        )
+        return ticket
+
+
+# Importable without the admin app (the default site needs it), e.g. by tools that walk modules.
+if apps.is_installed("django.contrib.admin"):
+    admin.site.register(SessionTicket, SessionTicketAdmin)
+    admin.site.register(ProxyGrantingTicket, ProxyGrantingTicketAdmin)

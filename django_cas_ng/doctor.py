@@ -1,0 +1,438 @@
+"""Deployment checks run from inside a site: can it reach its CAS server and use it correctly?
+
+Each ``check_*`` function returns :class:`Result` objects; ``manage.py cas_doctor`` prints them.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from django.core import checks as django_checks
+from django.core.exceptions import DisallowedHost
+from django.test import RequestFactory
+from django.urls import NoReverseMatch, reverse
+
+# The python-cas client factory and our HTTP transport; kept together so they move as one.
+from .client import (
+    CASHTTP,
+    get_cas_client,
+    get_http_session,
+    get_server_url,
+    get_service_url,
+    parse_xml,
+    validate_ticket,
+)
+from .conf import cas_settings
+from .exceptions import CASUnavailable, TicketValidationError
+
+#: Service sent with the made-up ticket when the site's own host is unknown.
+PLACEHOLDER_SERVICE = "https://django-cas-ng-doctor.invalid/"
+SAML_PROTOCOL_NS = "urn:oasis:names:tc:SAML:1.0:protocol"
+#: Engines whose sessions live on the server, so Single Logout can find and delete them.
+SERVER_SIDE_ENGINES = {
+    "django.contrib.sessions.backends.db",
+    "django.contrib.sessions.backends.cached_db",
+    "django.contrib.sessions.backends.cache",
+    "django.contrib.sessions.backends.file",
+}
+VERSION_LABELS = {"CAS_2_SAML_1_0": "SAML 1.1"}
+VALIDATION_PATHS = {
+    "1": "validate",
+    "2": "serviceValidate",
+    "3": "p3/serviceValidate",
+    "CAS_2_SAML_1_0": "samlValidate",
+}
+
+
+class Status(Enum):
+    OK = "ok"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Result:
+    """One finding: what was checked, how it went, and what to do about it."""
+
+    check: str
+    status: Status
+    message: str
+    hint: str = ""
+
+
+@dataclass
+class Context:
+    """What the checks share: the site's public URL (if known) and the server probe's outcome."""
+
+    site_url: str | None = None
+    probe: _Probe | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class _Probe:
+    url: str
+    status_code: int | None
+    seconds: float
+    error: str | None
+
+
+def _transport() -> CASHTTP:
+    return CASHTTP(get_http_session())
+
+
+def _probe_server(context: Context) -> _Probe:
+    """Ask for the CAS login page once through the package's transport (timeouts, TLS options)."""
+    if context.probe is None:
+        url = get_server_url(_site_request(context)) + "login"
+        started = time.monotonic()
+        try:
+            # HEAD: the login page is HTML, which the transport refuses as a CAS answer.
+            response = _transport().request("HEAD", url)
+        except CASUnavailable as error:
+            context.probe = _Probe(url, None, time.monotonic() - started, str(error))
+        else:
+            context.probe = _Probe(url, response.status_code, time.monotonic() - started, None)
+    return context.probe
+
+
+def check_server(context: Context) -> Iterator[Result]:
+    """The CAS server answers its login page within ``CAS_TIMEOUT``."""
+    name = "CAS server"
+    if not cas_settings.server_url:
+        yield Result(name, Status.ERROR, "CAS_SERVER_URL is not set.")
+        return
+    probe = _probe_server(context)
+    connect, read = cas_settings.timeout
+    limits = f"CAS_TIMEOUT connect {connect:g} s, read {read:g} s"
+    if probe.error is not None:
+        hint = "Check CAS_SERVER_URL, DNS, firewalls and outgoing proxies from this host."
+        yield Result(name, Status.ERROR, f"{probe.url}: {probe.error} ({limits}).", hint)
+        return
+    took = f"in {probe.seconds * 1000:.0f} ms"
+    if probe.status_code in (200, 302, 303, 401, 405):
+        status = Status.WARNING if probe.seconds > read / 2 else Status.OK
+        hint = (
+            "Slow answers: users wait this long at every sign-in."
+            if status is Status.WARNING
+            else ""
+        )
+        yield Result(
+            name, status, f"{probe.url} answered HTTP {probe.status_code} {took} ({limits}).", hint
+        )
+    else:
+        yield Result(
+            name,
+            Status.WARNING,
+            f"{probe.url} answered HTTP {probe.status_code} {took}; a CAS login page answers 200.",
+            "CAS_SERVER_URL may miss or have a wrong path prefix (e.g. '/cas/').",
+        )
+
+
+def check_tls(context: Context) -> Iterator[Result]:
+    """TLS to the CAS server verifies with ``CAS_CA_BUNDLE`` and ``CAS_CLIENT_CERT``."""
+    name = "TLS"
+    server_url = cas_settings.server_url
+    if not server_url:
+        return
+    probe = _probe_server(context)
+    if urlsplit(probe.url).scheme != "https":
+        yield Result(name, Status.INFO, f"{probe.url} is plain http: no certificate to verify.")
+        return
+    bundle = cas_settings.ca_bundle or "the default CA bundle of requests (certifi)"
+    cert = cas_settings.client_cert
+    with_cert = (
+        f", client certificate {cert[0] if isinstance(cert, tuple) else cert}" if cert else ""
+    )
+    if not cas_settings.verify_ssl_certificate:
+        yield Result(
+            name,
+            Status.WARNING,
+            "Certificates are not verified (CAS_VERIFY_SSL_CERTIFICATE = False).",
+            "Anyone on the network path can pose as the CAS server; set CAS_CA_BUNDLE instead.",
+        )
+        return
+    if probe.error is not None and "SSL" in probe.error:
+        yield Result(
+            name,
+            Status.ERROR,
+            f"TLS handshake with {urlsplit(probe.url).netloc} failed, verifying with {bundle}"
+            f"{with_cert}: {probe.error}.",
+            "Point CAS_CA_BUNDLE at the CA that signed the CAS server's certificate; check "
+            "CAS_CLIENT_CERT if the server asks for one.",
+        )
+    elif probe.error is None:
+        yield Result(name, Status.OK, f"Certificate verified with {bundle}{with_cert}.")
+
+
+def _site_request(context: Context) -> Any:
+    """A GET of the login view as it would arrive at the site's public URL, or None."""
+    base = context.site_url or cas_settings.root_proxied_as
+    if not base:
+        return None
+    parts = urlsplit(base)
+    try:
+        path = reverse(cas_settings.login_url_name)
+    except NoReverseMatch:
+        path = "/"
+    return RequestFactory().get(path, HTTP_HOST=parts.netloc, secure=parts.scheme == "https")
+
+
+def service_url(context: Context) -> str | None:
+    """The service URL the login view sends for a visitor with no ``next``, if the host is known."""
+    request = _site_request(context)
+    if request is None:
+        return None
+    return get_service_url(request)
+
+
+def check_service_url(context: Context) -> Iterator[Result]:
+    """Show the service URL the site sends, which the CAS server's service registry must allow."""
+    name = "Service URL"
+    try:
+        reverse(cas_settings.login_url_name)
+    except NoReverseMatch:
+        yield Result(
+            name,
+            Status.ERROR,
+            f"The login view ({cas_settings.login_url_name!r}) is not in the URLconf.",
+            "Include django_cas_ng's LoginView under that name, or set CAS_LOGIN_URL_NAME.",
+        )
+        return
+    try:
+        service = service_url(context)
+    except DisallowedHost as error:
+        yield Result(name, Status.ERROR, str(error), "Add the site's host to ALLOWED_HOSTS.")
+        return
+    if service is None:
+        yield Result(
+            name,
+            Status.INFO,
+            "Unknown: the site's host comes from each request.",
+            "Pass --site-url https://your.site or set CAS_ROOT_PROXIED_AS to see it.",
+        )
+        return
+    if urlsplit(service).scheme != "https":
+        yield Result(
+            name,
+            Status.WARNING,
+            f"{service} is http: the service ticket returns over plain http.",
+            "Serve the site over https, or set CAS_FORCE_SSL_SERVICE_URL behind a TLS proxy.",
+        )
+        return
+    yield Result(name, Status.OK, f"{service} (register it, or a pattern for it, at CAS).")
+
+
+class _Recorder:
+    """Wraps the transport's ``requests`` session to keep the last raw response."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self.response: requests.Response | None = None
+
+    def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        self.response = self.session.request(method, url, **kwargs)
+        return self.response
+
+
+def check_validation(context: Context) -> Iterator[Result]:
+    """A made-up ticket gets the well-formed failure of ``CAS_VERSION``: version and path fit."""
+    name = "Validation"
+    if not cas_settings.server_url:
+        return
+    version = cas_settings.version
+    if version not in VALIDATION_PATHS:
+        yield Result(name, Status.ERROR, f"Unsupported CAS_VERSION {version!r}.")
+        return
+    if _probe_server(context).error is not None:
+        yield Result(name, Status.INFO, "Skipped: the CAS server cannot be reached.")
+        return
+    try:
+        service = service_url(context) or PLACEHOLDER_SERVICE
+    except DisallowedHost:
+        service = PLACEHOLDER_SERVICE
+    client = get_cas_client(service_url=service, request=_site_request(context))
+    recorder = _Recorder(client.session.session)
+    client.session.session = recorder
+    label = VERSION_LABELS.get(version, f"CAS {version}")
+    endpoint = get_server_url(_site_request(context)) + VALIDATION_PATHS[version]
+    ticket = f"ST-doctor-{secrets.token_hex(8)}"
+    wrong_path = (
+        f"Check that CAS_VERSION ({version}) is one the server speaks and that "
+        "CAS_SERVER_URL has the right prefix."
+    )
+    try:
+        username, _, _ = validate_ticket(client, ticket)
+    except TicketValidationError as error:
+        yield Result(
+            name,
+            Status.OK,
+            f"{endpoint} refused a made-up ticket as {label} should ({error.code}).",
+        )
+        return
+    except CASUnavailable as error:
+        yield Result(name, Status.ERROR, f"{endpoint}: {_describe(recorder, error)}", wrong_path)
+        return
+    answer = recorder.response
+    if answer is None:
+        yield Result(name, Status.ERROR, f"{endpoint}: no answer.", wrong_path)
+        return
+    if username:
+        yield Result(
+            name,
+            Status.ERROR,
+            f"{endpoint} accepted a made-up ticket as {username!r}.",
+            "This is not a CAS server to trust.",
+        )
+        return
+    if answer.status_code != 200:
+        yield Result(
+            name, Status.ERROR, f"{endpoint} answered HTTP {answer.status_code}.", wrong_path
+        )
+        return
+    if _is_well_formed_failure(version, answer.content):
+        yield Result(name, Status.OK, f"{endpoint} refused a made-up ticket as {label} should.")
+    else:
+        yield Result(
+            name,
+            Status.ERROR,
+            f"{endpoint} answered something that is not a {label} "
+            f"failure ({_content_type(answer)}).",
+            wrong_path,
+        )
+
+
+def _content_type(response: requests.Response) -> str:
+    return response.headers.get("Content-Type", "no content type").split(";")[0]
+
+
+def _describe(recorder: _Recorder, error: CASUnavailable) -> str:
+    answer = recorder.response
+    if answer is not None and answer.status_code != 200:
+        return f"answered HTTP {answer.status_code} ({_content_type(answer)}), not a CAS answer."
+    return f"{error}."
+
+
+def _is_well_formed_failure(version: str, body: bytes) -> bool:
+    """CAS 1 answers ``no``; SAML 1.1 a Response whose StatusCode is not Success."""
+    if version == "1":
+        return body.splitlines()[:1] == [b"no"]
+    if version == "CAS_2_SAML_1_0":
+        try:
+            root = parse_xml(body)
+        except CASUnavailable:
+            return False
+        codes = [code.get("Value", "") for code in root.iter(f"{{{SAML_PROTOCOL_NS}}}StatusCode")]
+        return bool(codes) and not codes[0].endswith("Success")
+    return False
+
+
+def check_session_engine(context: Context) -> Iterator[Result]:
+    """Single Logout needs sessions the site can find and delete by key."""
+    from django.conf import settings
+
+    name = "Single Logout"
+    engine = settings.SESSION_ENGINE
+    if engine in SERVER_SIDE_ENGINES:
+        yield Result(name, Status.OK, f"SESSION_ENGINE {engine} keeps sessions on the server.")
+    elif engine == "django.contrib.sessions.backends.signed_cookies":
+        yield Result(
+            name,
+            Status.WARNING,
+            "SESSION_ENGINE signed_cookies keeps sessions in the browser: a logout at CAS "
+            "cannot end them.",
+            "Use the db, cached_db or cache engine if users must be signed out everywhere.",
+        )
+    else:
+        yield Result(
+            name,
+            Status.INFO,
+            f"SESSION_ENGINE {engine} is not one of Django's: Single Logout works if its "
+            "SessionStore can load and delete a session by key.",
+        )
+
+
+def check_proxy_callback(context: Context) -> Iterator[Result]:
+    """``CAS_PROXY_CALLBACK`` is https and answers (seen from this host)."""
+    name = "Proxy callback"
+    callback = cas_settings.proxy_callback
+    if not callback:
+        yield Result(name, Status.INFO, "CAS_PROXY_CALLBACK is not set: no proxy tickets.")
+        return
+    if urlsplit(callback).scheme != "https":
+        yield Result(
+            name,
+            Status.ERROR,
+            f"{callback} is not https: CAS servers send PGTs only to https callbacks.",
+            "Set CAS_PROXY_CALLBACK to the https URL of the callback view.",
+        )
+        return
+    connect, read = cas_settings.timeout
+    try:
+        response = get_http_session().get(callback, timeout=(connect, read), allow_redirects=False)
+    except requests.RequestException as error:
+        yield Result(
+            name,
+            Status.ERROR,
+            f"{callback} is not reachable from this host: {error.__class__.__name__}.",
+            "The CAS server must reach it too, with a certificate it trusts.",
+        )
+        return
+    if response.status_code >= 400:
+        yield Result(
+            name,
+            Status.ERROR,
+            f"{callback} answered HTTP {response.status_code}.",
+            "Point CAS_PROXY_CALLBACK at django_cas_ng's CallbackView.",
+        )
+        return
+    yield Result(name, Status.OK, f"{callback} answered HTTP {response.status_code}.")
+
+
+def check_system(context: Context) -> Iterator[Result]:
+    """Django's system checks, ours included, as the ``check`` command would report them."""
+    name = "System checks"
+    messages = [m for m in django_checks.run_checks() if not m.is_silenced()]
+    for message in messages:
+        if message.level >= django_checks.ERROR:
+            status = Status.ERROR
+        elif message.level >= django_checks.WARNING:
+            status = Status.WARNING
+        else:
+            status = Status.INFO
+        yield Result(
+            name,
+            status,
+            f"{message.id}: {message.msg}" if message.id else str(message.msg),
+            str(message.hint or ""),
+        )
+    if not messages:
+        yield Result(name, Status.OK, "No issues.")
+
+
+CHECKS: tuple[Callable[[Context], Iterable[Result]], ...] = (
+    check_server,
+    check_tls,
+    check_validation,
+    check_service_url,
+    check_session_engine,
+    check_proxy_callback,
+    check_system,
+)
+
+
+def run(site_url: str | None = None) -> list[Result]:
+    """Every check, in report order."""
+    context = Context(site_url=site_url)
+    return [result for check in CHECKS for result in check(context)]
+
+
+def has_errors(results: Iterable[Result]) -> bool:
+    return any(result.status is Status.ERROR for result in results)
