@@ -53,9 +53,9 @@ def session_state(session_key: str | None) -> SessionState:
 
 def _expiry(store: Any, session_key: str) -> datetime | None:
     """The stored expiry: the database row's, or an explicit one kept in the session."""
-    from .sessions import _database_session_model
+    from .sessions import database_session_model
 
-    model = _database_session_model(type(store))
+    model = database_session_model(type(store))
     if model is not None:
         expires: datetime | None = (
             model.objects.filter(session_key=session_key)

@@ -19,18 +19,13 @@ from django.core.exceptions import DisallowedHost
 from django.test import RequestFactory
 from django.urls import NoReverseMatch, reverse
 
-# The python-cas client factory and our HTTP transport; kept together so they move as one.
-from .client import (
-    CASHTTP,
-    get_cas_client,
-    get_http_session,
-    get_server_url,
-    get_service_url,
-    parse_xml,
-    validate_ticket,
-)
+from .client import get_cas_client, validate_ticket
 from .conf import cas_settings
 from .exceptions import CASUnavailable, TicketValidationError
+from .origin import get_server_url
+from .safexml import parse_xml
+from .service import get_service_url
+from .transport import get_http_session
 
 #: Service sent with the made-up ticket when the site's own host is unknown.
 PLACEHOLDER_SERVICE = "https://django-cas-ng-doctor.invalid/"
@@ -84,10 +79,6 @@ class _Probe:
     error: str | None
 
 
-def _transport() -> CASHTTP:
-    return CASHTTP(get_http_session())
-
-
 def _probe_server(context: Context) -> _Probe:
     """Ask for the CAS login page once through the package's transport (timeouts, TLS options)."""
     if context.probe is None:
@@ -95,7 +86,7 @@ def _probe_server(context: Context) -> _Probe:
         started = time.monotonic()
         try:
             # HEAD: the login page is HTML, which the transport refuses as a CAS answer.
-            response = _transport().request("HEAD", url)
+            response = get_http_session().request("HEAD", url)
         except CASUnavailable as error:
             context.probe = _Probe(url, None, time.monotonic() - started, str(error))
         else:
@@ -182,7 +173,12 @@ def _site_request(context: Context) -> Any:
         path = reverse(cas_settings.login_url_name)
     except NoReverseMatch:
         path = "/"
-    return RequestFactory().get(path, HTTP_HOST=parts.netloc, secure=parts.scheme == "https")
+    request = RequestFactory().get(path, HTTP_HOST=parts.netloc, secure=parts.scheme == "https")
+    if not context.site_url:
+        # Behind a proxy the public host may differ from the ones ALLOWED_HOSTS lists for the
+        # proxied requests; CAS_ROOT_PROXIED_AS is trusted configuration, so it is not checked.
+        request.get_host = lambda: parts.netloc  # type: ignore[method-assign]
+    return request
 
 
 def service_url(context: Context) -> str | None:
@@ -231,11 +227,17 @@ def check_service_url(context: Context) -> Iterator[Result]:
 
 
 class _Recorder:
-    """Wraps the transport's ``requests`` session to keep the last raw response."""
+    """Stands in for the client's ``requests`` session to keep the last raw response."""
 
-    def __init__(self, session: Any) -> None:
+    def __init__(self, session: requests.Session) -> None:
         self.session = session
         self.response: requests.Response | None = None
+
+    def get(self, url: str, **kwargs: Any) -> requests.Response:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, data: Any = None, **kwargs: Any) -> requests.Response:
+        return self.request("POST", url, data=data, **kwargs)
 
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         self.response = self.session.request(method, url, **kwargs)
@@ -259,8 +261,8 @@ def check_validation(context: Context) -> Iterator[Result]:
     except DisallowedHost:
         service = PLACEHOLDER_SERVICE
     client = get_cas_client(service_url=service, request=_site_request(context))
-    recorder = _Recorder(client.session.session)
-    client.session.session = recorder
+    recorder = _Recorder(client.session)
+    client.session = recorder  # type: ignore[assignment]
     label = VERSION_LABELS.get(version, f"CAS {version}")
     endpoint = get_server_url(_site_request(context)) + VALIDATION_PATHS[version]
     ticket = f"ST-doctor-{secrets.token_hex(8)}"
