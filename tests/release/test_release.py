@@ -243,10 +243,10 @@ def served_site(migrated_site: Site, cas_server: CASServer, tls: TLSFiles) -> It
                 )
             try:
                 requests.get(
-                    url + "/accounts/login/", verify=str(tls.ca), timeout=2, allow_redirects=False
+                    url + "/accounts/login/", verify=str(tls.ca), timeout=5, allow_redirects=False
                 )
                 break
-            except requests.ConnectionError:
+            except requests.RequestException:
                 time.sleep(0.1)
         yield url
     finally:
