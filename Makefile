@@ -4,11 +4,26 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: help demo test test-fast lint format types docs check bench clean
+# The newest Django needs Python 3.12+: taken from pyenv unless PYTHON312 names one.
+PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo "$(HOME)/.pyenv")
+PYTHON312 ?= $(or $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/3.12.*/bin/python))),$(shell command -v python3.12 2>/dev/null))
+DJ61_VENV := .venv-dj61
+DJ61_STAMP := $(DJ61_VENV)/.installed-stamp
+
+# The whole suite with the given python: everything, then the live-server concurrency test on a
+# database file (in-memory SQLite is one connection shared by every server thread).
+define suite
+	$(1) -m pytest $(PYTEST_ARGS)
+	$(1) -m pytest --ds tests.integration.settings tests/integration/test_browser_concurrency.py $(PYTEST_ARGS)
+endef
+
+.PHONY: help demo test test-fast test-django61 test-release lint format types docs check bench clean
 
 help:
 	@echo "make demo   - run the demo site, signing in through a real local CAS server"
 	@echo "make test   - run the whole test suite"
+	@echo "make test-django61 - the whole suite on Django 6.1 with Python 3.12 (PYTHON312=...)"
+	@echo "make test-release  - build sdist and wheel, install the wheel, follow README, sign in"
 	@echo "make check  - lint, types and docs (what CI runs besides the tests)"
 	@echo "make bench  - benchmarks against django-cas-ng 5.1.1"
 
@@ -22,10 +37,23 @@ demo: $(STAMP)
 	$(BIN)/python -m demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
-	@# Parallel logins through the live server need a database file (in-memory SQLite is one
-	@# connection shared by every server thread).
-	$(BIN)/python -m pytest --ds tests.integration.settings tests/integration/test_browser_concurrency.py $(PYTEST_ARGS)
+	$(call suite,$(BIN)/python)
+
+$(DJ61_STAMP): pyproject.toml
+	@test -n "$(PYTHON312)" || { echo "No Python 3.12 found: 'pyenv install 3.12' or run with PYTHON312=/path/to/python3.12" >&2; exit 1; }
+	@"$(PYTHON312)" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' || { echo "PYTHON312=$(PYTHON312) is not a working Python 3.12" >&2; exit 1; }
+	rm -rf $(DJ61_VENV)
+	"$(PYTHON312)" -m venv $(DJ61_VENV)
+	$(DJ61_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(DJ61_VENV)/bin/python -m pip install --quiet -e '.[test]' 'Django>=6.1,<6.2'
+	touch $@
+
+test-django61: $(DJ61_STAMP)
+	$(DJ61_VENV)/bin/python -c 'import django, sys; print("Django", django.__version__, "on Python", sys.version.split()[0]); sys.exit(django.VERSION[:2] != (6, 1))'
+	$(call suite,$(DJ61_VENV)/bin/python)
+
+test-release: $(STAMP)
+	$(BIN)/python -m pytest -m release tests/release $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not integration and not cluster" $(PYTEST_ARGS)
@@ -50,4 +78,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .venv-cas .venv-bench-* demo/db.sqlite3 docs/_build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(DJ61_VENV) .venv-cas .venv-bench-* demo/db.sqlite3 docs/_build build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

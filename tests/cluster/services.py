@@ -9,6 +9,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
@@ -123,9 +124,10 @@ class Node:
         self.log = Path(tempfile.mkstemp(prefix=f"node-{name}-", suffix=".log")[1])
         self.process = subprocess.Popen(
             [
-                str(REPO_ROOT / ".venv" / "bin" / "gunicorn")
-                if (REPO_ROOT / ".venv").exists()
-                else "gunicorn",
+                # The running interpreter's gunicorn, so the nodes use the Django under test.
+                sys.executable,
+                "-m",
+                "gunicorn",
                 "tests.cluster.wsgi:application",
                 "--bind",
                 f"127.0.0.1:{self.port}",
