@@ -17,7 +17,7 @@ define suite
 	$(1) -m pytest --ds tests.integration.settings tests/integration/test_browser_concurrency.py $(PYTEST_ARGS)
 endef
 
-.PHONY: help demo test test-fast test-django61 test-release lint format types docs check bench clean
+.PHONY: help demo test test-fast test-django61 test-release messages lint format types docs check bench clean
 
 help:
 	@echo "make demo   - run the demo site, signing in through a real local CAS server"
@@ -25,6 +25,7 @@ help:
 	@echo "make test-django61 - the whole suite on Django 6.1 with Python 3.12 (PYTHON312=...)"
 	@echo "make test-release  - build sdist and wheel, install the wheel, follow README, sign in"
 	@echo "make check  - lint, types and docs (what CI runs besides the tests)"
+	@echo "make messages - refresh and compile the translation catalogues"
 	@echo "make bench  - benchmarks against django-cas-ng 5.1.1"
 
 $(STAMP): pyproject.toml
@@ -57,6 +58,10 @@ test-release: $(STAMP)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not integration and not cluster" $(PYTEST_ARGS)
+
+messages: $(STAMP)
+	cd django_cas_ng && DJANGO_SETTINGS_MODULE=tests.settings PYTHONPATH=.. $(abspath $(BIN))/django-admin makemessages --all --no-obsolete --add-location=file
+	cd django_cas_ng && DJANGO_SETTINGS_MODULE=tests.settings PYTHONPATH=.. $(abspath $(BIN))/django-admin compilemessages
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
