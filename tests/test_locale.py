@@ -71,7 +71,8 @@ def parse_po(path: Path) -> list[Entry]:
     for raw in path.read_text(encoding="utf-8").splitlines():
         line = raw.strip()
         keyword, _, rest = line.partition(" ")
-        if not line or (target[0] == "msgstr" and (line[0] == "#" or keyword[0] == "m")):
+        starts_entry = line[:1] == "#" or keyword in ("msgid", "msgctxt")
+        if not line or (target[0] == "msgstr" and starts_entry):
             flush()
         if line.startswith("#,"):
             entry.flags.update(flag.strip() for flag in line[2:].split(","))
