@@ -50,9 +50,7 @@ def test_single_logout_from_cas_ends_the_session_on_the_site(browser: Browser, s
     assert not browser.is_signed_in(), site.log_tail()
 
 
-def test_single_logout_ends_only_the_sessions_of_that_cas_session(
-    browser_factory, site
-) -> None:
+def test_single_logout_ends_only_the_sessions_of_that_cas_session(browser_factory, site) -> None:
     alice, bob = browser_factory(), browser_factory()
     signed_in(alice, site, "alice")
     signed_in(bob, site, "bob")
@@ -77,9 +75,7 @@ def test_logout_ends_the_session_here_and_at_cas(browser: Browser, site) -> None
     assert not browser.has_cas_sso_session()
 
 
-def test_proxy_ticket_obtained_under_uvicorn_is_accepted_by_its_api(
-    browser: Browser, site
-) -> None:
+def test_proxy_ticket_obtained_under_uvicorn_is_accepted_by_its_api(browser: Browser, site) -> None:
     signed_in(browser, site)
 
     report = browser.get("/proxy/call-api/", timeout=30)

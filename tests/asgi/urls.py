@@ -53,9 +53,7 @@ def call_api(request: HttpRequest) -> HttpResponse:
 @proxy_ticket_required
 def api_whoami(request: HttpRequest) -> HttpResponse:
     accepted = request.cas_auth  # type: ignore[attr-defined]
-    return JsonResponse(
-        {"user": request.user.get_username(), "proxies": list(accepted.proxies)}
-    )
+    return JsonResponse({"user": request.user.get_username(), "proxies": list(accepted.proxies)})
 
 
 urlpatterns = [
