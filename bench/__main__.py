@@ -731,8 +731,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--asgi-handler-rounds",
         type=int,
-        default=40,
-        help="asgi: rounds of 50 requests per handler, in process (default 40)",
+        default=60,
+        help="asgi: rounds of 20 requests per handler, in process (default 60)",
     )
     parser.add_argument(
         "--asgi-workers", type=int, default=2, help="asgi: server workers for logins/s (2)"
