@@ -15,6 +15,7 @@ from tests.asgi.receivers import GROUP_PREFIX
 from tests.integration.browser import Browser, query_of
 
 pytestmark = pytest.mark.integration
+pytest.importorskip("uvicorn", reason="the ASGI tests need uvicorn (the test extra has it)")
 
 
 def signed_in(browser: Browser, site: UvicornSite, username: str = "alice") -> Browser:
