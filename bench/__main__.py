@@ -725,8 +725,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--asgi-requests",
         type=int,
-        default=2000,
-        help="asgi: measured requests per server for the middleware cost (default 2000)",
+        default=600,
+        help="asgi: measured requests per server for the middleware cost (default 600)",
     )
     parser.add_argument(
         "--asgi-handler-rounds",

@@ -328,6 +328,7 @@ class Load:
                 ok = False
                 with self._lock:
                     self.errors.append(type(error).__name__)
+                browser.close()
                 browser = _browser()
             finished = time.perf_counter()
             with self._lock:
