@@ -26,6 +26,7 @@ from typing import Any
 
 import django
 
+from bench import asgi_bench
 from bench.worker import summarize
 
 BENCH = Path(__file__).resolve().parent
@@ -34,6 +35,7 @@ UPSTREAM_VERSION = "5.1.1"
 UPSTREAM_VENV = ROOT / ".venv-bench-upstream"
 RESULTS = BENCH / "results"
 IMPLS = ("ours", "upstream")
+SERVERS = ("uvicorn>=0.30", "gunicorn>=21")  # for the server benchmarks (bench/asgi_bench.py)
 
 
 def log(message: str) -> None:
@@ -46,7 +48,10 @@ def log(message: str) -> None:
 def ensure_upstream_venv(rebuild: bool = False) -> Path:
     """``.venv-bench-upstream`` with django-cas-ng 5.1.1 and the same Django as ours."""
     django_version = django.get_version()
-    want = f"django-cas-ng=={UPSTREAM_VERSION} Django=={django_version} psycopg[binary]"
+    want = (
+        f"django-cas-ng=={UPSTREAM_VERSION} Django=={django_version} psycopg[binary]"
+        f" {' '.join(SERVERS)}"
+    )
     stamp = UPSTREAM_VENV / ".bench-stamp"
     python = UPSTREAM_VENV / "bin" / "python"
     if rebuild and UPSTREAM_VENV.exists():
@@ -67,6 +72,7 @@ def ensure_upstream_venv(rebuild: bool = False) -> Path:
             f"django-cas-ng=={UPSTREAM_VERSION}",
             f"Django=={django_version}",
             "psycopg[binary]",
+            *SERVERS,
         ],
         check=True,
     )
@@ -668,6 +674,8 @@ def render(results: dict[str, Any]) -> str:
         o, u = mw.get("ours"), mw.get("upstream")
         if o and u:
             add(f"{'':>6} | {o['overhead_us']:>6.2f}us {u['overhead_us']:>6.2f}us |")
+    if results.get("asgi"):
+        add(asgi_bench.render(results["asgi"]))
     notes = results.get("notes", [])
     if notes:
         add("")
@@ -711,8 +719,38 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        default="slo,cleanup,login,connections,middleware",
+        default="slo,cleanup,login,connections,middleware,asgi",
         help="benchmarks to run (default all)",
+    )
+    parser.add_argument(
+        "--asgi-requests",
+        type=int,
+        default=600,
+        help="asgi: measured requests per server for the middleware cost (default 600)",
+    )
+    parser.add_argument(
+        "--asgi-handler-rounds",
+        type=int,
+        default=60,
+        help="asgi: rounds of 20 requests per handler, in process (default 60)",
+    )
+    parser.add_argument(
+        "--asgi-workers", type=int, default=2, help="asgi: server workers for logins/s (2)"
+    )
+    parser.add_argument(
+        "--asgi-browsers", type=int, default=50, help="asgi: browsers at once for logins/s (50)"
+    )
+    parser.add_argument(
+        "--asgi-cas-delay",
+        type=float,
+        default=0.2,
+        help="asgi: seconds the CAS stub waits before each validation answer (0.2)",
+    )
+    parser.add_argument(
+        "--asgi-seconds",
+        type=float,
+        default=24.0,
+        help="asgi: measured seconds of load per implementation and server, in 3 rounds (24)",
     )
     parser.add_argument("--slo-requests", type=int, default=200)
     parser.add_argument(
@@ -792,6 +830,8 @@ def main(argv: list[str] | None = None) -> int:
             results["middleware"] = {
                 impl: runner.run(impl, {"BENCH_DB": "sqlite"}, ["middleware"]) for impl in IMPLS
             }
+        if "asgi" in args.only:
+            results["asgi"] = asgi_bench.run(runner, list(IMPLS), args)
         if cluster is not None:
             cluster.start()
         for db in dbs:

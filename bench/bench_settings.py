@@ -2,7 +2,9 @@
 
 Everything that differs per run comes from the environment, set by ``bench/__main__.py``:
 ``BENCH_DB`` ('sqlite' or 'postgres'), ``BENCH_SQLITE_PATH``, ``BENCH_PG_HOST``/``PORT``/``NAME``,
-and ``BENCH_CAS_URL`` (the CAS stub's base URL).
+and ``BENCH_CAS_URL`` (the CAS stub's base URL). For the server benchmarks (bench/asgi_bench.py):
+``BENCH_CAS_MIDDLEWARE=0`` leaves CASMiddleware out, ``BENCH_SQLITE_SHARED=1`` sets SQLite up
+for many threads and processes writing at once (busy timeout, IMMEDIATE transactions, WAL).
 """
 
 import os
@@ -27,6 +29,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_cas_ng.middleware.CASMiddleware",
 ]
+if os.environ.get("BENCH_CAS_MIDDLEWARE", "1") == "0":
+    MIDDLEWARE.remove("django_cas_ng.middleware.CASMiddleware")
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "django_cas_ng.backends.CASBackend",
@@ -60,6 +64,12 @@ else:
             "NAME": os.environ.get("BENCH_SQLITE_PATH", "/tmp/bench.sqlite3"),
         }
     }
+    if os.environ.get("BENCH_SQLITE_SHARED") == "1":
+        DATABASES["default"]["OPTIONS"] = {
+            "timeout": 60,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        }
 
 CAS_SERVER_URL = os.environ.get("BENCH_CAS_URL", "http://127.0.0.1:9/cas/")
 # django-cas-ng 5.1 handles back-channel Single Logout only for CAS 3 (and SAML): use 3 for both.

@@ -1,6 +1,7 @@
-"""URLconf of the benchmark site: the CAS views, the floor login view and a plain view."""
+"""URLconf of the benchmark site: the CAS views, the floor login view, a plain view and a page
+for signed-in users."""
 
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseForbidden
 from django.urls import path
 
 import django_cas_ng.views
@@ -9,6 +10,13 @@ import django_cas_ng.views
 def plain_view(request):
     """A non-admin view, for the middleware benchmark."""
     return HttpResponse("ok")
+
+
+def signed_in_page(request):
+    """A page for a signed-in user, for the middleware benchmark under a real server."""
+    if not request.user.is_authenticated:
+        return HttpResponseForbidden("not signed in")
+    return HttpResponse(f"ok {request.user.get_username()}")
 
 
 def _floor(request):
@@ -27,4 +35,5 @@ urlpatterns = [
     ),
     path("floor/login/", _floor, name="floor_login"),
     path("plain/", plain_view, name="plain"),
+    path("page/", signed_in_page, name="signed_in_page"),
 ]

@@ -6,7 +6,9 @@ answer is written with one ``sendall`` and TCP_NODELAY so no Nagle/delayed-ACK s
 the measurement.
 
 The username is the part of the ticket after its last '-' (``ST-L42-benchuser7`` ->
-``benchuser7``). Control protocol on stdin/stdout, one line each:
+``benchuser7``). ``--delay SECONDS`` makes every validation answer wait that long first (a
+slow CAS server; the server is threaded, so waits overlap). Control protocol on stdin/stdout,
+one line each:
 
 - on start it prints ``READY <port>``;
 - ``stats`` -> a JSON line ``{"connections": n, "requests": m}`` (accepted TCP connections and
@@ -16,16 +18,19 @@ The username is the part of the ticket after its last '-' (``ST-L42-benchuser7``
 
 from __future__ import annotations
 
+import argparse
 import json
 import socket
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
 
 _lock = threading.Lock()
 _counts = {"connections": 0, "requests": 0}
+_delay = 0.0
 
 SUCCESS = (
     '<cas:serviceResponse xmlns:cas="http://www.yale.edu/tp/cas">\n'
@@ -59,6 +64,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         _bump("requests")
+        if _delay:
+            time.sleep(_delay)
         query = parse_qs(urlsplit(self.path).query)
         ticket = (query.get("ticket") or [""])[0]
         if ticket:
@@ -80,7 +87,7 @@ class Handler(BaseHTTPRequestHandler):
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
-    request_queue_size = 128
+    request_queue_size = 256
 
     def process_request(self, request: object, client_address: object) -> None:
         _bump("connections")
@@ -88,6 +95,10 @@ class Server(ThreadingHTTPServer):
 
 
 def main() -> None:
+    global _delay
+    parser = argparse.ArgumentParser(description="CAS 3 stub for the benchmarks")
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds before each answer")
+    _delay = parser.parse_args().delay
     server = Server(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2})
     thread.daemon = True

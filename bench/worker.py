@@ -563,6 +563,14 @@ def cmd_middleware(args: argparse.Namespace) -> None:
     emit({"per_call_us": mw * 1e6, "noop_us": noop * 1e6, "overhead_us": (mw - noop) * 1e6})
 
 
+def cmd_handlers(args: argparse.Namespace) -> None:
+    """CASMiddleware's cost per request through Django's ASGI and WSGI handlers (in process)."""
+    setup_django()
+    from handler_bench import measure
+
+    emit(measure(args.requests, args.rounds, args.prototype))
+
+
 def cmd_info(args: argparse.Namespace) -> None:
     setup_django()
     emit(impl_info())
@@ -593,6 +601,10 @@ def main(argv: list[str] | None = None) -> None:
     p = sub.add_parser("middleware")
     p.add_argument("--number", type=int, default=200_000)
     p.add_argument("--repeat", type=int, default=5)
+    p = sub.add_parser("handlers")
+    p.add_argument("--requests", type=int, default=200, help="requests per round")
+    p.add_argument("--rounds", type=int, default=15)
+    p.add_argument("--prototype", action="store_true", help="also bench/async_cas_middleware.py")
     args = parser.parse_args(argv)
     handler = {
         "info": cmd_info,
@@ -602,6 +614,7 @@ def main(argv: list[str] | None = None) -> None:
         "cleanup-prep": cmd_cleanup_prep,
         "cleanup": cmd_cleanup,
         "middleware": cmd_middleware,
+        "handlers": cmd_handlers,
     }[args.command]
     handler(args)
 
