@@ -106,11 +106,6 @@ def test_async_view_with_login_required_sends_anonymous_users_to_login(
     assert query_of(answer.headers["Location"]) == {"next": ["/async-private/"]}
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="decorators.login_required wraps an async view in a sync wrapper that returns the "
-    "unawaited coroutine (500); the async-aware decorators of the views branch fix it",
-)
 def test_async_view_with_login_required_serves_signed_in_users(browser: Browser, site) -> None:
     signed_in(browser, site)
 
