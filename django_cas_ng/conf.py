@@ -60,6 +60,7 @@ DEFAULTS: dict[str, Any] = {
     "CAS_SLO_MAX_BYTES": 64 * 1024,
     "CAS_SLO_FRONT_CHANNEL": None,
     "CAS_PROXY_CHAINS": {},
+    "CAS_API_REQUEST_PREDICATE": "django_cas_ng.api.wants_json",
 }
 
 VALID_VERSIONS = ("1", "2", "3", "CAS_2_SAML_1_0")
@@ -282,6 +283,12 @@ class CASSettings:
     @property
     def proxy_chains(self) -> Mapping[str, Any]:
         return get("CAS_PROXY_CHAINS") or {}
+
+    @property
+    def api_request_predicate(self) -> str | Callable[[Any], bool]:
+        """Dotted path to (or the) callable ``request -> bool`` that picks the JSON answers."""
+        value: str | Callable[[Any], bool] = get("CAS_API_REQUEST_PREDICATE")
+        return value
 
 
 cas_settings = CASSettings()
