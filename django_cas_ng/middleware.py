@@ -8,7 +8,7 @@ answers API clients with a 401 instead of a redirect.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlencode
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
@@ -117,11 +117,13 @@ class CASMiddleware:
         view_kwargs: Any,
     ) -> Response | None:
         """Take over Django's login/logout views and guard the admin (sync mode)."""
-        if self.is_cas_view(view_func):
-            return None
-        replacement = self.replacement_view(view_func)
-        if replacement is not None:
-            return cast(Response, replacement(request))
+        view_class = _view_class(view_func)
+        if view_class is not None:
+            if issubclass(view_class, _CAS_VIEWS):
+                return None
+            replacement = self.replacement_view(view_class)
+            if replacement is not None:
+                return cast(Response, replacement(request))
         if not self.is_admin_view(request, view_func):
             return None
         if view_func.__name__ == "logout":
@@ -139,12 +141,14 @@ class CASMiddleware:
         view_kwargs: Any,
     ) -> Response | None:
         """:meth:`process_view` under ASGI: the user from ``auser()``, blocking work in a thread."""
-        if self.is_cas_view(view_func):
-            return None
-        replacement = self.replacement_view(view_func)
-        if replacement is not None:
-            response: Response = await sync_to_async(replacement)(request)
-            return response
+        view_class = _view_class(view_func)
+        if view_class is not None:
+            if issubclass(view_class, _CAS_VIEWS):
+                return None
+            replacement = self.replacement_view(view_class)
+            if replacement is not None:
+                response: Response = await sync_to_async(replacement)(request)
+                return response
         if not self.is_admin_view(request, view_func):
             return None
         if view_func.__name__ == "logout":
@@ -160,14 +164,9 @@ class CASMiddleware:
 
     # --- the decisions --------------------------------------------------------------------
 
-    def is_cas_view(self, view_func: ViewFunc) -> bool:
-        """Our own login, logout and callback views are never intercepted."""
-        view_class = _view_class(view_func)
-        return view_class is not None and issubclass(view_class, _CAS_VIEWS)
-
-    def replacement_view(self, view_func: ViewFunc) -> ViewFunc | None:
-        """Our view for Django's own login/logout views; None for every other view."""
-        view_class = _view_class(view_func)
+    def replacement_view(self, view_class: type) -> ViewFunc | None:
+        """Our view in place of Django's own login/logout view class; None for other classes
+        (our own login, logout and callback views are never intercepted)."""
         if view_class is DjangoLoginView:
             return LoginView.as_view()
         if view_class is DjangoLogoutView:
@@ -208,9 +207,9 @@ _CAS_VIEWS = (LoginView, LogoutView, CallbackView)
 
 def _view_class(view_func: ViewFunc) -> type | None:
     """The class behind a view function made by ``as_view()`` (or the class itself)."""
-    view_class = (
-        view_func if isinstance(view_func, type) else getattr(view_func, "view_class", None)
-    )
+    if isinstance(view_func, type):
+        return view_func
+    view_class = getattr(view_func, "view_class", None)
     return view_class if isinstance(view_class, type) else None
 
 
@@ -228,9 +227,11 @@ if _DjangoLoginRequired is not None:
             response: Response = super().handle_no_permission(request, view_func)
             return api.vary_on_api_headers(response)
 
-else:
+
+if not TYPE_CHECKING:  # a module __getattr__ would make mypy accept any name here
 
     def __getattr__(name: str) -> Any:
+        """Only reached for names the module lacks: explains why before Django 5.1."""
         if name == "CASLoginRequiredMiddleware":
             raise ImportError(
                 "django_cas_ng.middleware.CASLoginRequiredMiddleware needs Django 5.1 or later "

@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.test import AsyncClient, Client, RequestFactory
 from django.urls import path
 
-from django_cas_ng import api
+from django_cas_ng import api, middleware
 from django_cas_ng.decorators import login_required, permission_required
 from django_cas_ng.stepup import stepup_required
 from tests import async_views
@@ -400,10 +400,15 @@ def test_cas_login_required_middleware_is_a_login_required_middleware() -> None:
     assert issubclass(CASLoginRequiredMiddleware, auth_middleware.LoginRequiredMiddleware)
 
 
-@pytest.mark.skipif(hasattr(auth_middleware, "LoginRequiredMiddleware"), reason="Django before 5.1")
-def test_login_required_middleware_before_django_5_1_is_a_clear_import_error() -> None:
-    with pytest.raises(ImportError, match="Django 5.1"):
-        from django_cas_ng.middleware import CASLoginRequiredMiddleware  # noqa: F401
+def test_without_django_5_1_the_import_error_says_why() -> None:
+    """Before Django 5.1 the class is not defined and the module's ``__getattr__`` answers."""
+    with pytest.raises(ImportError, match=r"needs Django 5\.1"):
+        middleware.__getattr__("CASLoginRequiredMiddleware")
+
+
+def test_other_missing_names_are_plain_attribute_errors() -> None:
+    with pytest.raises(AttributeError):
+        middleware.__getattr__("Nothing")
 
 
 # --- step-up ----------------------------------------------------------------------------------
