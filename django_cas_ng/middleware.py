@@ -49,10 +49,12 @@ async def _auser(request: HttpRequest) -> Any:
 class CASMiddleware:
     """Redirects unauthenticated admin requests to CAS and replaces Django's login/logout views.
 
-    Sync and async capable: Django builds it in the server's mode. The hooks below are plain
-    methods a subclass may override (``process_request``, ``process_view``,
-    ``process_response``); an overridden hook runs in a worker thread under ASGI, since it may
-    block, while the built-in ones run on the event loop.
+    Sync and async capable: Django builds it in the server's mode. Each hook is a plain method
+    (``process_request``, ``process_view``, ``process_response``) with an async twin
+    (``aprocess_request``, ``aprocess_view``, ``aprocess_response``) used under ASGI. The
+    built-in hooks never block, so their twins run them on the event loop; a hook a subclass
+    overrides runs in a worker thread under ASGI, since it may block. A built-in hook that
+    needs the database must come with its own async twin.
     """
 
     sync_capable = True
@@ -63,12 +65,10 @@ class CASMiddleware:
         self.is_async = iscoroutinefunction(get_response)
         if self.is_async:
             markcoroutinefunction(self)
-            self._arequest = self._as_coroutine("process_request")
-            self._aresponse = self._as_coroutine("process_response")
             # Django adapts process_view to the handler's mode: give it a coroutine, unless a
             # subclass overrides it (Django then runs the override in a thread).
             if type(self).process_view is CASMiddleware.process_view:
-                self.process_view = self._aprocess_view  # type: ignore[method-assign,assignment]
+                self.process_view = self.aprocess_view  # type: ignore[method-assign,assignment]
 
     # --- the request/response cycle -------------------------------------------------------
 
@@ -81,22 +81,13 @@ class CASMiddleware:
         return self.process_response(request, response)
 
     async def __acall__(self, request: HttpRequest) -> Response:
-        response = await self._arequest(request)
+        response = await self.aprocess_request(request)
         if response is None:
             response = await cast(Awaitable[Response], self.get_response(request))
-        return cast(Response, await self._aresponse(request, response))
+        return await self.aprocess_response(request, response)
 
-    def _as_coroutine(self, name: str) -> Callable[..., Awaitable[Any]]:
-        """This instance's hook ``name`` as a coroutine: inline when it is ours (it cannot
-        block), in a worker thread when a subclass overrides it (it might)."""
-        method = getattr(self, name)
-        if getattr(type(self), name) is getattr(CASMiddleware, name):
-
-            async def inline(*args: Any) -> Any:
-                return method(*args)
-
-            return inline
-        return cast(Callable[..., Awaitable[Any]], sync_to_async(method))
+    def _overrides(self, name: str) -> bool:
+        return getattr(type(self), name) is not getattr(CASMiddleware, name)
 
     # --- the hooks ----------------------------------------------------------------------------
 
@@ -133,7 +124,7 @@ class CASMiddleware:
             return None
         return self.refuse_admin(request, user)
 
-    async def _aprocess_view(
+    async def aprocess_view(
         self,
         request: HttpRequest,
         view_func: ViewFunc,
@@ -161,6 +152,18 @@ class CASMiddleware:
     def process_response(self, request: HttpRequest, response: Response) -> Response:
         """Hook on every response; returns it unchanged (override to add work)."""
         return response
+
+    async def aprocess_request(self, request: HttpRequest) -> Response | None:
+        """:meth:`process_request` under ASGI."""
+        if self._overrides("process_request"):
+            return await sync_to_async(self.process_request)(request)
+        return self.process_request(request)
+
+    async def aprocess_response(self, request: HttpRequest, response: Response) -> Response:
+        """:meth:`process_response` under ASGI."""
+        if self._overrides("process_response"):
+            return await sync_to_async(self.process_response)(request, response)
+        return self.process_response(request, response)
 
     # --- the decisions --------------------------------------------------------------------
 
