@@ -15,10 +15,11 @@ from django.contrib.auth.models import Permission
 from django.http import HttpRequest, HttpResponse
 from django.test import AsyncClient, Client, RequestFactory
 from django.urls import path
+from django.views import View
 
 from django_cas_ng import api, middleware
 from django_cas_ng.decorators import login_required, permission_required
-from django_cas_ng.stepup import stepup_required
+from django_cas_ng.stepup import StepUpRequiredMixin, stepup_required
 from tests import async_views
 from tests import urls as suite_urls
 from tests.conftest import CAS, success_xml
@@ -48,6 +49,18 @@ def payroll(request: HttpRequest) -> HttpResponse:
     return HttpResponse("payroll")
 
 
+@stepup_required(max_age=60)
+async def async_payroll(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("async payroll")
+
+
+class AuditView(StepUpRequiredMixin, View):
+    stepup_max_age = 120
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return HttpResponse("audit")
+
+
 def open_page(request: HttpRequest) -> HttpResponse:
     return HttpResponse("open")
 
@@ -64,6 +77,8 @@ urlpatterns = [
     path("api/items/", items),
     path("api/strict/", strict_staff),
     path("payroll/", payroll),
+    path("async-payroll/", async_payroll),
+    path("audit/", AuditView.as_view()),
     path("open/", open_page),
     path("admin/", admin_index),
 ]
@@ -442,3 +457,16 @@ def test_stepup_keeps_the_redirect_for_browsers(alice: Client) -> None:
     response = alice.get("/payroll/", **BROWSER)
     assert response.status_code == 302
     assert response.url.startswith("/accounts/stepup/?")
+
+
+def test_stepup_mixin_gives_signed_in_api_clients_the_stepup_401(alice: Client) -> None:
+    response = alice.get("/audit/", **JSON)
+    assert (response.status_code, response.json()["max_age"]) == (401, 120)
+
+
+def test_async_stepup_gives_signed_in_api_clients_the_stepup_401() -> None:
+    client = AsyncClient()
+    client.force_login(User.objects.create(username="dave"))
+    response = async_to_sync(client.get)("/async-payroll/", headers={"Accept": "application/json"})
+    assert response.status_code == 401
+    assert response.json()["error"] == "insufficient_user_authentication"
