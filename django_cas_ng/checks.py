@@ -47,6 +47,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         *_check_warnings(),
         *_check_hosts(),
         *_check_login_required_middleware(),
+        *_check_api_predicate(),
     ]
 
 
@@ -244,6 +245,27 @@ def _check_warnings() -> list[CheckMessage]:
             )
         )
     return warnings
+
+
+def _check_api_predicate() -> list[CheckMessage]:
+    """E014: ``CAS_API_REQUEST_PREDICATE`` names (or is) a callable ``request -> bool``."""
+    value = get("CAS_API_REQUEST_PREDICATE")
+    hint = "Use a dotted path such as 'django_cas_ng.api.wants_json' to a function of the request."
+    if callable(value):
+        return []
+    if not isinstance(value, str):
+        return [
+            _error(14, f"CAS_API_REQUEST_PREDICATE must be a dotted path; got {value!r}.", hint)
+        ]
+    try:
+        predicate = import_string(value)
+    except ImportError as exc:
+        return [
+            _error(14, f"CAS_API_REQUEST_PREDICATE {value!r} cannot be imported ({exc}).", hint)
+        ]
+    if not callable(predicate):
+        return [_error(14, f"CAS_API_REQUEST_PREDICATE {value!r} is not callable.", hint)]
+    return []
 
 
 LOGIN_REQUIRED_MIDDLEWARE = "django.contrib.auth.middleware.LoginRequiredMiddleware"

@@ -373,6 +373,13 @@ class CASSettings:
         "CAS_LOGOUT_URL_NAME", "cas_ng_logout", "URL name of the logout view.", str
     )
 
+    # APIs.
+    api_request_predicate = Setting[str | Callable[[Any], bool]](
+        "CAS_API_REQUEST_PREDICATE",
+        "django_cas_ng.api.wants_json",
+        "Callable (or its dotted path) telling API/XHR requests, answered 401, from browsers.",
+    )
+
     # Proxy tickets.
     proxy_callback = Setting[str | None](
         "CAS_PROXY_CALLBACK", None, "Absolute https URL of the PGT callback view."

@@ -1,5 +1,6 @@
 """View decorators that answer 403 to signed-in users who fail a test, instead of sending them
-back to the login page (which, with CAS single sign-on, would loop). Sync and async views."""
+back to the login page (which, with CAS single sign-on, would loop). Sync and async views; API
+clients get JSON (401 naming the CAS login URL, or 403) instead of a redirect."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import resolve_url
 
+from . import api
 from .exempt import login_not_required
 
 __all__ = [
@@ -35,14 +37,29 @@ AsyncUserTest = Callable[[Any], Awaitable[bool]]
 
 def _refuse(
     request: HttpRequest, user: Any, login_url: str | None, redirect_field_name: str
-) -> HttpResponseRedirect:
-    """403 for a signed-in user; for an anonymous one, the login page with ``next``."""
+) -> HttpResponseBase:
+    """403 for a signed-in user; for an anonymous one, the login page with ``next``.
+
+    API clients (:func:`django_cas_ng.api.is_api_request`) get a JSON 403, or a 401 naming the
+    CAS login URL, instead.
+    """
     if user.is_authenticated:
+        if api.is_api_request(request):
+            return api.forbidden(request)
         raise PermissionDenied
+    if api.is_api_request(request):
+        return api.unauthorized(request)
     target = resolve_url(login_url or settings.LOGIN_URL)
     query = f"{redirect_field_name}={quote(request.get_full_path())}"
     separator = "&" if "?" in target else "?"
-    return HttpResponseRedirect(f"{target}{separator}{query}")
+    return api.vary_on_api_headers(HttpResponseRedirect(f"{target}{separator}{query}"))
+
+
+def _denied(request: HttpRequest, error: PermissionDenied) -> HttpResponseBase:
+    """A test function refused with PermissionDenied: JSON 403 for API clients, else re-raise."""
+    if api.is_api_request(request):
+        return api.forbidden(request, str(error) or None)
+    raise error
 
 
 async def _request_user(request: HttpRequest) -> Any:
@@ -66,23 +83,30 @@ def user_passes_test(
 
             async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
                 user = await _request_user(request)
-                if test_is_async:
-                    passed = await cast(AsyncUserTest, test_func)(user)
-                else:
-                    passed = await sync_to_async(cast(SyncUserTest, test_func))(user)
+                try:
+                    if test_is_async:
+                        passed = await cast(AsyncUserTest, test_func)(user)
+                    else:
+                        passed = await sync_to_async(cast(SyncUserTest, test_func))(user)
+                except PermissionDenied as error:
+                    return await sync_to_async(_denied)(request, error)
                 if passed:
                     return await view_func(request, *args, **kwargs)
-                return _refuse(request, user, login_url, redirect_field_name)
+                # Off the event loop: the 401 may write the session (CAS_STORE_NEXT).
+                return await sync_to_async(_refuse)(request, user, login_url, redirect_field_name)
 
             return cast(View, wraps(view_func)(async_wrapper))
 
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             user = request.user
-            if test_is_async:
-                user.is_authenticated  # noqa: B018 -- load the lazy user here, not in the loop
-                passed = async_to_sync(cast(AsyncUserTest, test_func))(user)
-            else:
-                passed = cast(SyncUserTest, test_func)(user)
+            try:
+                if test_is_async:
+                    user.is_authenticated  # noqa: B018 -- load the lazy user here, not in the loop
+                    passed = async_to_sync(cast(AsyncUserTest, test_func))(user)
+                else:
+                    passed = cast(SyncUserTest, test_func)(user)
+            except PermissionDenied as error:
+                return _denied(request, error)
             if passed:
                 return cast(HttpResponseBase, view_func(request, *args, **kwargs))
             return _refuse(request, user, login_url, redirect_field_name)

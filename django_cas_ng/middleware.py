@@ -1,78 +1,249 @@
-"""``CASMiddleware``: sends admin sign-ins (and Django's own login/logout views) through CAS."""
+"""``CASMiddleware``: sends admin sign-ins (and Django's own login/logout views) through CAS.
+
+It runs in the server's mode, sync under WSGI and async under ASGI, so no request pays a
+thread hop for it; ``CASLoginRequiredMiddleware`` is Django's ``LoginRequiredMiddleware`` that
+answers API clients with a 401 instead of a redirect.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlencode
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.contrib.auth import middleware as auth_middleware
 from django.contrib.auth.views import LoginView as DjangoLoginView
 from django.contrib.auth.views import LogoutView as DjangoLogoutView
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import HttpRequest, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.urls import reverse
-from django.utils.deprecation import MiddlewareMixin
 from django.utils.translation import gettext as _
 
+from . import api
 from .conf import cas_settings
-from .sessions import follow_session_key
+from .sessions import follow_session_key, session_key_moved
 from .views import CallbackView, LoginView, LogoutView
 
-__all__ = ["CASMiddleware"]
+__all__ = ["CASLoginRequiredMiddleware", "CASMiddleware"]
+
+Response = HttpResponseBase
+ViewFunc = Callable[..., Any]
 
 
-class CASMiddleware(MiddlewareMixin):
-    """Redirects unauthenticated admin requests to CAS and replaces Django's login/logout views."""
+async def _auser(request: HttpRequest) -> Any:
+    """The user, loaded without blocking the event loop (``auser`` is Django 5.0+)."""
+    auser = getattr(request, "auser", None)
+    if auser is not None:
+        return await auser()
 
-    def process_request(self, request: HttpRequest) -> None:
+    def load() -> Any:
+        user = request.user
+        user.is_authenticated  # noqa: B018 -- evaluates the lazy user here, in the thread
+        return user
+
+    return await sync_to_async(load)()
+
+
+class CASMiddleware:
+    """Redirects unauthenticated admin requests to CAS and replaces Django's login/logout views.
+
+    Sync and async capable: Django builds it in the server's mode. Each hook is a plain method
+    (``process_request``, ``process_view``, ``process_response``) with an async twin
+    (``aprocess_request``, ``aprocess_view``, ``aprocess_response``) used under ASGI. The
+    built-in hooks never block, so their twins run them on the event loop; a hook a subclass
+    overrides runs in a worker thread under ASGI, since it may block. A built-in hook that
+    needs the database must come with its own async twin.
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+            # Django adapts process_view to the handler's mode: give it a coroutine, unless a
+            # subclass overrides it (Django then runs the override in a thread).
+            if type(self).process_view is CASMiddleware.process_view:
+                self.process_view = self.aprocess_view  # type: ignore[method-assign,assignment]
+
+    # --- the request/response cycle -------------------------------------------------------
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.is_async:
+            return self.__acall__(request)
+        response = self.process_request(request)
+        if response is None:
+            response = self.get_response(request)
+        return self.process_response(request, response)
+
+    async def __acall__(self, request: HttpRequest) -> Response:
+        response = await self.aprocess_request(request)
+        if response is None:
+            response = await cast(Awaitable[Response], self.get_response(request))
+        return await self.aprocess_response(request, response)
+
+    def _overrides(self, name: str) -> bool:
+        return getattr(type(self), name) is not getattr(CASMiddleware, name)
+
+    # --- the hooks ----------------------------------------------------------------------------
+
+    def process_request(self, request: HttpRequest) -> Response | None:
+        """Refuse to run without ``AuthenticationMiddleware`` before this one."""
         if not hasattr(request, "user"):
             raise ImproperlyConfigured(
                 "CASMiddleware needs django.contrib.auth.middleware.AuthenticationMiddleware "
                 "before it in MIDDLEWARE."
             )
+        return None
 
     def process_view(
         self,
         request: HttpRequest,
-        view_func: Callable[..., Any],
+        view_func: ViewFunc,
         view_args: Any,
         view_kwargs: Any,
-    ) -> HttpResponseBase | None:
-        view_class = (
-            view_func if isinstance(view_func, type) else getattr(view_func, "view_class", None)
-        )
-        if isinstance(view_class, type):
-            if issubclass(view_class, (LoginView, LogoutView, CallbackView)):
+    ) -> Response | None:
+        """Take over Django's login/logout views and guard the admin (sync mode)."""
+        view_class = _view_class(view_func)
+        if view_class is not None:
+            if issubclass(view_class, _CAS_VIEWS):
                 return None
-            if view_class is DjangoLoginView:
-                return LoginView.as_view()(request)
-            if view_class is DjangoLogoutView:
-                return LogoutView.as_view()(request)
-        if not cas_settings.admin_redirect:
-            return None
-        prefix = cas_settings.admin_prefix
-        if prefix:
-            if not request.path.startswith(prefix):
-                return None
-        elif not view_func.__module__.startswith("django.contrib.admin."):
+            replacement = self.replacement_view(view_class)
+            if replacement is not None:
+                return cast(Response, replacement(request))
+        if not self.is_admin_view(request, view_func):
             return None
         if view_func.__name__ == "logout":
             return HttpResponseRedirect(reverse(cas_settings.logout_url_name))
-        if request.user.is_authenticated:
-            if request.user.is_staff:
+        user = request.user
+        if user.is_authenticated and user.is_staff:
+            return None
+        return self.refuse_admin(request, user)
+
+    async def aprocess_view(
+        self,
+        request: HttpRequest,
+        view_func: ViewFunc,
+        view_args: Any,
+        view_kwargs: Any,
+    ) -> Response | None:
+        """:meth:`process_view` under ASGI: the user from ``auser()``, blocking work in a thread."""
+        view_class = _view_class(view_func)
+        if view_class is not None:
+            if issubclass(view_class, _CAS_VIEWS):
                 return None
-            raise PermissionDenied(_("You do not have staff privileges."))
+            replacement = self.replacement_view(view_class)
+            if replacement is not None:
+                response: Response = await sync_to_async(replacement)(request)
+                return response
+        if not self.is_admin_view(request, view_func):
+            return None
+        if view_func.__name__ == "logout":
+            return HttpResponseRedirect(reverse(cas_settings.logout_url_name))
+        user = await _auser(request)
+        if user.is_authenticated and user.is_staff:
+            return None
+        return await sync_to_async(self.refuse_admin)(request, user)
+
+    def process_response(self, request: HttpRequest, response: Response) -> Response:
+        """Keep the Single Logout mapping on the session's current key (after ``cycle_key``)."""
+        if session_key_moved(request):
+            follow_session_key(request)
+        return response
+
+    async def aprocess_request(self, request: HttpRequest) -> Response | None:
+        """:meth:`process_request` under ASGI."""
+        if self._overrides("process_request"):
+            return await sync_to_async(self.process_request)(request)
+        return self.process_request(request)
+
+    async def aprocess_response(self, request: HttpRequest, response: Response) -> Response:
+        """:meth:`process_response` under ASGI."""
+        if self._overrides("process_response"):
+            return await sync_to_async(self.process_response)(request, response)
+        if session_key_moved(request):
+            await sync_to_async(follow_session_key)(request)
+        return response
+
+    # --- the decisions --------------------------------------------------------------------
+
+    def replacement_view(self, view_class: type) -> ViewFunc | None:
+        """Our view in place of Django's own login/logout view class; None for other classes
+        (our own login, logout and callback views are never intercepted)."""
+        if view_class is DjangoLoginView:
+            return LoginView.as_view()
+        if view_class is DjangoLogoutView:
+            return LogoutView.as_view()
+        return None
+
+    def is_admin_view(self, request: HttpRequest, view_func: ViewFunc) -> bool:
+        """Is this an admin page: under ``CAS_ADMIN_PREFIX``, else a ``django.contrib.admin``
+        view; never the CAS login view itself."""
+        if not cas_settings.admin_redirect:
+            return False
+        prefix = cas_settings.admin_prefix
+        if prefix:
+            if not request.path.startswith(prefix):
+                return False
+        elif not view_func.__module__.startswith("django.contrib.admin."):
+            return False
+        return True
+
+    def refuse_admin(self, request: HttpRequest, user: Any) -> Response | None:
+        """A non-staff user gets 403; an anonymous one goes to sign in (API clients: 401)."""
+        if user.is_authenticated:
+            message = _("You do not have staff privileges.")
+            if api.is_api_request(request):
+                return api.forbidden(request, message)
+            raise PermissionDenied(message)
         login_path = reverse(cas_settings.login_url_name)
         if request.path == login_path:
             return None
+        if api.is_api_request(request):
+            return api.unauthorized(request)
         query = urlencode({REDIRECT_FIELD_NAME: request.get_full_path()})
-        return HttpResponseRedirect(f"{login_path}?{query}")
+        return api.vary_on_api_headers(HttpResponseRedirect(f"{login_path}?{query}"))
 
-    def process_response(
-        self, request: HttpRequest, response: HttpResponseBase
-    ) -> HttpResponseBase:
-        """Keep the Single Logout mapping on the session's current key (after ``cycle_key``)."""
-        follow_session_key(request)
-        return response
+
+_CAS_VIEWS = (LoginView, LogoutView, CallbackView)
+
+
+def _view_class(view_func: ViewFunc) -> type | None:
+    """The class behind a view function made by ``as_view()`` (or the class itself)."""
+    if isinstance(view_func, type):
+        return view_func
+    view_class = getattr(view_func, "view_class", None)
+    return view_class if isinstance(view_class, type) else None
+
+
+_DjangoLoginRequired: type[Any] | None = getattr(auth_middleware, "LoginRequiredMiddleware", None)
+
+if _DjangoLoginRequired is not None:
+
+    class CASLoginRequiredMiddleware(_DjangoLoginRequired):  # type: ignore[misc,valid-type]
+        """Django's ``LoginRequiredMiddleware`` (5.1+) that answers API clients with a 401 and
+        the CAS login URL, and browsers with the usual redirect."""
+
+        def handle_no_permission(self, request: HttpRequest, view_func: ViewFunc) -> Response:
+            if api.is_api_request(request):
+                return api.unauthorized(request)
+            response: Response = super().handle_no_permission(request, view_func)
+            return api.vary_on_api_headers(response)
+
+
+if not TYPE_CHECKING:  # a module __getattr__ would make mypy accept any name here
+
+    def __getattr__(name: str) -> Any:
+        """Only reached for names the module lacks: explains why before Django 5.1."""
+        if name == "CASLoginRequiredMiddleware":
+            raise ImportError(
+                "django_cas_ng.middleware.CASLoginRequiredMiddleware needs Django 5.1 or later "
+                "(it extends django.contrib.auth.middleware.LoginRequiredMiddleware); use "
+                "django_cas_ng.decorators.login_required on each view instead."
+            )
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

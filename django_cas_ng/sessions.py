@@ -82,21 +82,30 @@ def remember_ticket(session: SessionBase, ticket: str) -> None:
     session.pop(MAPPED_KEY_SESSION_KEY, None)
 
 
+def session_key_moved(request: HttpRequest) -> bool:
+    """True when the session holds a CAS login whose mapping names another (older) key.
+
+    Reads only a session already loaded and modified in this request, so it never queries.
+    """
+    session: SessionBase | None = getattr(request, "session", None)
+    if session is None or not session.modified or not session.session_key:
+        return False
+    key = mapping_key(session.session_key)
+    return bool(session.get(TICKET_SESSION_KEY)) and session.get(MAPPED_KEY_SESSION_KEY) != key
+
+
 def follow_session_key(request: HttpRequest) -> None:
     """Re-record the mapping when the session key changed since it was recorded.
 
     ``cycle_key()`` (called by ``login`` and ``update_session_auth_hash``) gives the session a
     new key; Single Logout must find the new one. Costs nothing unless the session changed.
     """
-    session: SessionBase | None = getattr(request, "session", None)
-    if session is None or not session.modified or not session.session_key:
+    if not session_key_moved(request):
         return
-    ticket = session.get(TICKET_SESSION_KEY)
-    key = mapping_key(session.session_key)
+    session: SessionBase = request.session
+    key = mapping_key(session.session_key or "")
     old_key = session.get(MAPPED_KEY_SESSION_KEY)
-    if not ticket or old_key == key:
-        return
-    record_session_ticket(key, ticket)
+    record_session_ticket(key, session[TICKET_SESSION_KEY])
     if old_key:
         SessionTicket.objects.filter(session_key=old_key).delete()
         ProxyGrantingTicket.objects.filter(session_key=old_key).update(session_key=key)

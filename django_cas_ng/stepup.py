@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
 
-from . import log, redirects
+from . import api, log, redirects
 from .backends import CASBackend
 from .client import get_cas_client, validate_ticket
 from .conf import cas_settings, get
@@ -205,8 +205,9 @@ def require_cas_3() -> None:
         )
 
 
-def stepup_url(request: HttpRequest, policy: StepUpPolicy) -> str:
-    """The step-up view's URL for this request, remembering ``policy`` in the session."""
+def stepup_url(request: HttpRequest, policy: StepUpPolicy, next_page: str | None = None) -> str:
+    """The step-up view's URL for this request, remembering ``policy`` in the session; the
+    browser comes back to ``next_page`` (default: this request's URL)."""
     pending = request.session.get(PENDING_SESSION_KEY)
     pending = dict(pending) if isinstance(pending, dict) else {}
     pending_id = secrets.token_urlsafe(9)
@@ -214,15 +215,40 @@ def stepup_url(request: HttpRequest, policy: StepUpPolicy) -> str:
     while len(pending) > MAX_PENDING:
         del pending[next(iter(pending))]
     request.session[PENDING_SESSION_KEY] = pending
-    query = urlencode({REDIRECT_FIELD_NAME: request.get_full_path(), PENDING_PARAM: pending_id})
+    if next_page is None:
+        next_page = request.get_full_path()
+    query = urlencode({REDIRECT_FIELD_NAME: next_page, PENDING_PARAM: pending_id})
     return f"{reverse(STEPUP_URL_NAME)}?{query}"
 
 
 def login_redirect(request: HttpRequest) -> HttpResponseBase:
-    """Send an anonymous user to ``settings.LOGIN_URL`` with ``next``, as ``login_required``."""
+    """Send an anonymous user to ``settings.LOGIN_URL`` with ``next``, as ``login_required``;
+    an API client gets the 401 naming the CAS login URL instead."""
     from django.contrib.auth.views import redirect_to_login
 
-    return redirect_to_login(request.get_full_path(), resolve_url(settings.LOGIN_URL))
+    if api.is_api_request(request):
+        return api.unauthorized(request)
+    response = redirect_to_login(request.get_full_path(), resolve_url(settings.LOGIN_URL))
+    return api.vary_on_api_headers(response)
+
+
+def stepup_redirect(request: HttpRequest, policy: StepUpPolicy) -> HttpResponseBase:
+    """Send a signed-in user to step up; an API client gets a 401 naming the step-up URL
+    (``error="insufficient_user_authentication"``), which the browser can be sent to."""
+    if api.is_api_request(request):
+        next_page = api.return_path(request)
+        url = redirects.absolute_site_url(request, stepup_url(request, policy, next_page))
+        return api.unauthorized(
+            request,
+            url,
+            next_page=next_page,
+            error=api.STEPUP_ERROR,
+            detail=_("This action needs a fresh sign-in."),
+            extra={"max_age": policy.max_age},
+        )
+    response = HttpResponseRedirect(stepup_url(request, policy))
+    add_never_cache_headers(response)
+    return api.vary_on_api_headers(response)
 
 
 def stepup_response(request: HttpRequest, policy: StepUpPolicy) -> HttpResponseBase | None:
@@ -232,9 +258,7 @@ def stepup_response(request: HttpRequest, policy: StepUpPolicy) -> HttpResponseB
         return login_redirect(request)
     if has_fresh_stepup(request, policy):
         return None
-    response = HttpResponseRedirect(stepup_url(request, policy))
-    add_never_cache_headers(response)
-    return response
+    return stepup_redirect(request, policy)
 
 
 # --- The decorator and the mixin ----------------------------------------------------------
