@@ -5,8 +5,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 import django_cas_ng
 
 PACKAGE = "django_cas_ng"
