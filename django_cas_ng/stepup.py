@@ -36,6 +36,7 @@ from .backends import CASBackend
 from .client import get_cas_client, validate_ticket
 from .conf import cas_settings, get
 from .exceptions import CASUnavailable, TicketValidationError
+from .metrics import REFUSED, SUCCESS, log_fields, measure_validation
 from .origin import public_url
 from .tickets import is_well_formed_ticket
 
@@ -527,17 +528,15 @@ class StepUpView(View):
         if not is_well_formed_ticket(ticket):
             logger.warning("Refused a malformed step-up ticket %s", log.redact(ticket[:64]))
             raise StepUpRefused(_("The sign-in ticket is malformed."))
-        client = get_cas_client(service_url, request)
-        client.renew = True
-        client.proxy_callback = None  # type: ignore[attr-defined]
         try:
-            username, attributes, _pgtiou = validate_ticket(client, ticket)
+            username, attributes = self.validate_at_cas(request, ticket, service_url)
         except TicketValidationError as refusal:
             logger.warning(
-                "CAS refused step-up ticket %s: %s %s",
+                "CAS refused step-up ticket %s: %s %s%s",
                 log.redact(ticket),
                 refusal.code,
                 log.mask(str(refusal), ticket),
+                log_fields(request),
             )
             raise StepUpRefused(
                 _(
@@ -550,6 +549,19 @@ class StepUpView(View):
         except StepUpRefused as refusal:
             logger.warning("Refused step-up of %s: %s", request.user.get_username(), refusal)
             raise
+
+    def validate_at_cas(
+        self, request: HttpRequest, ticket: str, service_url: str
+    ) -> tuple[str | None, dict[str, Any]]:
+        """Ask the CAS server with ``renew=true``: (username, attributes); measured and
+        reported as ``cas_ticket_validated`` with sender ``'stepup'``."""
+        with measure_validation("stepup", service_url, request) as measurement:
+            client = get_cas_client(service_url, request)
+            client.renew = True
+            client.proxy_callback = None  # type: ignore[attr-defined]
+            username, attributes, _pgtiou = validate_ticket(client, ticket)
+            measurement.outcome = SUCCESS if username else REFUSED
+        return username, attributes
 
     def refused(
         self, request: HttpRequest, reason: str, landing: str, pending_id: str | None
