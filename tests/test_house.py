@@ -45,3 +45,13 @@ def test_the_length_rule_sees_methods_and_async_functions() -> None:
     body = "\n".join(f"        x{i} = {i}" for i in range(MAX_FUNCTION_LINES))
     source = f"class A:\n    async def long(self):\n{body}\n\ndef short():\n    return 1\n"
     assert long_functions(source) == [("long", MAX_FUNCTION_LINES + 1)]
+
+
+def test_the_architecture_page_lists_every_module() -> None:
+    page = (DOCS / "architecture.rst").read_text()
+    missing = [
+        str(path.relative_to(ROOT))
+        for path in package_files()
+        if path.name != "__init__.py" and f"``{path.relative_to(ROOT).as_posix()}``" not in page
+    ]
+    assert missing == []
