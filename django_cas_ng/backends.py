@@ -20,6 +20,7 @@ from . import log
 from .client import get_cas_client, validate_ticket
 from .conf import cas_settings
 from .exceptions import TicketValidationError
+from .metrics import REFUSED, SUCCESS, measure_validation
 from .sessions import remember_ticket
 from .signals import cas_user_authenticated
 
@@ -84,19 +85,31 @@ class CASBackend(ModelBackend):
     def validate(
         self, request: HttpRequest | None, ticket: str, service: str
     ) -> tuple[str | None, dict[str, Any], str | None] | None:
-        """Ask the CAS server: (username, attributes, pgtiou), or None when it refuses."""
-        client = get_cas_client(service_url=service, request=request)
-        try:
-            return validate_ticket(client, ticket)
-        except TicketValidationError as refusal:
-            log.login.warning(
-                "CAS refused ticket %s for %s: %s %s",
-                log.redact(ticket),
-                service,
-                refusal.code,
-                log.mask(str(refusal), ticket),
-            )
-            return None
+        """Ask the CAS server: (username, attributes, pgtiou), or None when it refuses.
+
+        Every call is measured and reported as ``cas_ticket_validated`` (sender: this class).
+        """
+        refusal: TicketValidationError | None = None
+        with measure_validation(type(self), service, request) as measurement:
+            client = get_cas_client(service_url=service, request=request)
+            try:
+                answer = validate_ticket(client, ticket)
+            except TicketValidationError as error:
+                refusal, measurement.outcome = error, REFUSED
+            else:
+                measurement.outcome = SUCCESS if answer[0] else REFUSED
+        if refusal is None:
+            return answer
+        log.login.warning(
+            "CAS refused ticket %s for %s: %s %s outcome=%s ms=%d",
+            log.redact(ticket),
+            service,
+            refusal.code,
+            log.mask(str(refusal), ticket),
+            measurement.outcome,
+            measurement.milliseconds,
+        )
+        return None
 
     def user_from_answer(
         self, request: HttpRequest | None, username: str | None, attributes: Mapping[str, Any]

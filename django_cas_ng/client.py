@@ -14,7 +14,13 @@ from django.http import HttpRequest
 from lxml import etree
 
 from .conf import cas_settings
-from .exceptions import CASUnavailable, MalformedXML, ProxyError, TicketValidationError
+from .exceptions import (
+    CASUnavailable,
+    MalformedAnswer,
+    MalformedXML,
+    ProxyError,
+    TicketValidationError,
+)
 from .origin import get_server_url
 from .safexml import parse_xml
 from .transport import get_http_session, validation_renew
@@ -57,20 +63,20 @@ def parse_cas_answer(data: bytes | str) -> Any:
     try:
         return parse_xml(data)
     except MalformedXML as exc:
-        raise CASUnavailable(f"CAS answer refused: {exc}") from None
+        raise MalformedAnswer(f"CAS answer refused: {exc}") from None
 
 
 def read_service_response(root: Any) -> Answer:
     """(user, attributes, pgtiou) of a parsed CAS 2/3 answer; a refusal raises its code."""
     first = next((child for child in root if isinstance(child.tag, str)), None)
     if first is None:
-        raise CASUnavailable("CAS answer has no authenticationSuccess or Failure element")
+        raise MalformedAnswer("CAS answer has no authenticationSuccess or Failure element")
     name = etree.QName(first).localname
     if name == "authenticationFailure":
         code = first.get("code", "UNKNOWN")
         raise TicketValidationError((first.text or "").strip()[:200], code=code)
     if name != "authenticationSuccess":
-        raise CASUnavailable(f"unexpected CAS answer element {name!r}")
+        raise MalformedAnswer(f"unexpected CAS answer element {name!r}")
     user = first.findtext(f"{{{CAS_NS}}}user")
     pgtiou = first.findtext(f"{{{CAS_NS}}}proxyGrantingTicket")
     attributes: dict[str, Any] = {}
@@ -246,7 +252,7 @@ def validate_ticket(client: CASClient, ticket: str) -> Answer:
         TypeError,
         UnicodeError,
     ) as exc:
-        raise CASUnavailable(
+        raise MalformedAnswer(
             f"CAS answer could not be read: {exc.__class__.__name__}: {exc}"
         ) from exc
     return username, dict(attributes or {}), pgtiou

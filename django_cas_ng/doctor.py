@@ -244,18 +244,32 @@ class _Recorder:
         return self.response
 
 
+VALIDATION = "Validation"
+
+
 def check_validation(context: Context) -> Iterator[Result]:
     """A made-up ticket gets the well-formed failure of ``CAS_VERSION``: version and path fit."""
-    name = "Validation"
     if not cas_settings.server_url:
         return
     version = cas_settings.version
     if version not in VALIDATION_PATHS:
-        yield Result(name, Status.ERROR, f"Unsupported CAS_VERSION {version!r}.")
-        return
-    if _probe_server(context).error is not None:
-        yield Result(name, Status.INFO, "Skipped: the CAS server cannot be reached.")
-        return
+        yield Result(VALIDATION, Status.ERROR, f"Unsupported CAS_VERSION {version!r}.")
+    elif _probe_server(context).error is not None:
+        yield Result(VALIDATION, Status.INFO, "Skipped: the CAS server cannot be reached.")
+    else:
+        yield _validate_made_up_ticket(context, version)
+
+
+def _wrong_path_hint(version: str) -> str:
+    return (
+        f"Check that CAS_VERSION ({version}) is one the server speaks and that "
+        "CAS_SERVER_URL has the right prefix."
+    )
+
+
+def _validate_made_up_ticket(context: Context, version: str) -> Result:
+    """Send a ticket the server never issued through the site's own client, and judge the
+    answer."""
     try:
         service = service_url(context) or PLACEHOLDER_SERVICE
     except DisallowedHost:
@@ -265,50 +279,38 @@ def check_validation(context: Context) -> Iterator[Result]:
     client.session = recorder  # type: ignore[assignment]
     label = VERSION_LABELS.get(version, f"CAS {version}")
     endpoint = get_server_url(_site_request(context)) + VALIDATION_PATHS[version]
-    ticket = f"ST-doctor-{secrets.token_hex(8)}"
-    wrong_path = (
-        f"Check that CAS_VERSION ({version}) is one the server speaks and that "
-        "CAS_SERVER_URL has the right prefix."
-    )
     try:
-        username, _, _ = validate_ticket(client, ticket)
+        username, _, _ = validate_ticket(client, f"ST-doctor-{secrets.token_hex(8)}")
     except TicketValidationError as error:
-        yield Result(
-            name,
-            Status.OK,
-            f"{endpoint} refused a made-up ticket as {label} should ({error.code}).",
-        )
-        return
+        message = f"{endpoint} refused a made-up ticket as {label} should ({error.code})."
+        return Result(VALIDATION, Status.OK, message)
     except CASUnavailable as error:
-        yield Result(name, Status.ERROR, f"{endpoint}: {_describe(recorder, error)}", wrong_path)
-        return
-    answer = recorder.response
+        message = f"{endpoint}: {_describe(recorder, error)}"
+        return Result(VALIDATION, Status.ERROR, message, _wrong_path_hint(version))
+    return _judge_answer(endpoint, version, username, recorder.response)
+
+
+def _judge_answer(
+    endpoint: str, version: str, username: str | None, answer: requests.Response | None
+) -> Result:
+    """The verdict on an answer python-cas did not turn into an error."""
+    label = VERSION_LABELS.get(version, f"CAS {version}")
+    hint = _wrong_path_hint(version)
     if answer is None:
-        yield Result(name, Status.ERROR, f"{endpoint}: no answer.", wrong_path)
-        return
+        return Result(VALIDATION, Status.ERROR, f"{endpoint}: no answer.", hint)
     if username:
-        yield Result(
-            name,
-            Status.ERROR,
-            f"{endpoint} accepted a made-up ticket as {username!r}.",
-            "This is not a CAS server to trust.",
-        )
-        return
+        message = f"{endpoint} accepted a made-up ticket as {username!r}."
+        return Result(VALIDATION, Status.ERROR, message, "This is not a CAS server to trust.")
     if answer.status_code != 200:
-        yield Result(
-            name, Status.ERROR, f"{endpoint} answered HTTP {answer.status_code}.", wrong_path
-        )
-        return
+        message = f"{endpoint} answered HTTP {answer.status_code}."
+        return Result(VALIDATION, Status.ERROR, message, hint)
     if _is_well_formed_failure(version, answer.content):
-        yield Result(name, Status.OK, f"{endpoint} refused a made-up ticket as {label} should.")
-    else:
-        yield Result(
-            name,
-            Status.ERROR,
-            f"{endpoint} answered something that is not a {label} "
-            f"failure ({_content_type(answer)}).",
-            wrong_path,
-        )
+        message = f"{endpoint} refused a made-up ticket as {label} should."
+        return Result(VALIDATION, Status.OK, message)
+    message = (
+        f"{endpoint} answered something that is not a {label} failure ({_content_type(answer)})."
+    )
+    return Result(VALIDATION, Status.ERROR, message, hint)
 
 
 def _content_type(response: requests.Response) -> str:

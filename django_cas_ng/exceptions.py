@@ -24,6 +24,11 @@ class CASUnavailable(CASNGError):
     """The CAS server could not be reached, timed out, or answered something unusable."""
 
 
+class MalformedAnswer(CASUnavailable):
+    """The CAS server answered, but with something no CAS client can read (bad XML, an
+    unexpected element): counted apart from an unreachable server by the metrics hook."""
+
+
 class BadLogoutRequest(CASNGError):
     """A Single Logout request that is malformed, too large or from a refused address."""
 

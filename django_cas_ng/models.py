@@ -3,15 +3,20 @@ database work on them as queryset methods."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
-from django.db import connections, models, router
+from django.db import connections, models, router, transaction
 from django.db.models import F, Func
 from django.http import HttpRequest
+from django.utils import timezone
 
+from .conf import cas_settings
 from .exceptions import ProxyError
+from .proxy_exchange import exchange_pgt
+from .session_store import live_keys
 
 __all__ = ["SESSION_KEY_MAXLENGTH", "ProxyError", "ProxyGrantingTicket", "SessionTicket"]
 
@@ -20,6 +25,13 @@ SESSION_KEY_MAXLENGTH = 736
 #: Characters of the ticket the lookup index holds: within every database's key size limit
 #: (MySQL's 3072 bytes in utf8mb4), and far longer than the random part of any real ticket.
 TICKET_PREFIX_LENGTH = 255
+#: Unclaimed PGTs (callback received, login never completed) older than this are removed.
+UNCLAIMED_PGT_MAX_AGE = timedelta(minutes=5)
+
+
+def mapping_key(session_key: str) -> str:
+    """The session key as stored in the mapping (truncated for signed-cookie sessions)."""
+    return session_key[:SESSION_KEY_MAXLENGTH]
 
 
 def ticket_prefix() -> Func:
@@ -31,8 +43,39 @@ def ticket_prefix() -> Func:
     return Func(F("ticket"), template=f"SUBSTR(%(expressions)s, 1, {TICKET_PREFIX_LENGTH})")
 
 
+def remove_rows_of_ended_sessions(
+    rows: models.QuerySet[Any], dry_run: bool, batch_size: int
+) -> int:
+    """Delete (or, in a dry run, count) the rows whose session is gone or expired."""
+    removed = 0
+    for ids, keys in _id_batches(rows, batch_size):
+        live = live_keys(keys)
+        stale = [row_id for row_id, key in zip(ids, keys, strict=True) if key not in live]
+        if stale:
+            removed += len(stale) if dry_run else rows.filter(id__in=stale).delete()[0]
+    return removed
+
+
+def _id_batches(
+    rows: models.QuerySet[Any], batch_size: int
+) -> Iterator[tuple[list[int], list[str]]]:
+    """Walk the rows that have a session by primary key, ``batch_size`` at a time."""
+    last_id = 0
+    rows = rows.exclude(session_key__isnull=True).order_by("id")
+    while True:
+        batch = list(rows.filter(id__gt=last_id).values_list("id", "session_key")[:batch_size])
+        if not batch:
+            return
+        last_id = batch[-1][0]
+        yield [row[0] for row in batch], [row[1] for row in batch]
+
+
 class SessionTicketQuerySet(models.QuerySet["SessionTicket"]):
     """Mapping rows, found by ticket or by session."""
+
+    def remove_ended(self, dry_run: bool = False, batch_size: int = 5000) -> int:
+        """Delete the mappings whose session is gone or expired; returns how many."""
+        return remove_rows_of_ended_sessions(self, dry_run, batch_size)
 
     def for_tickets(self, tickets: Iterable[str]) -> SessionTicketQuerySet:
         """Rows of these tickets, in one indexed query, whatever wrote them (ORM or raw SQL)."""
@@ -80,9 +123,7 @@ class SessionTicket(models.Model):
     @classmethod
     def clean_deleted_sessions(cls) -> None:
         """Delete mappings whose session no longer exists."""
-        from .sessions import clean_deleted_sessions
-
-        clean_deleted_sessions(include_pgts=False)
+        cls.objects.remove_ended()
 
 
 class ProxyGrantingTicketQuerySet(models.QuerySet["ProxyGrantingTicket"]):
@@ -98,6 +139,59 @@ class ProxyGrantingTicketQuerySet(models.QuerySet["ProxyGrantingTicket"]):
         if older_than is not None:
             rows = rows.filter(date__lt=older_than)
         return rows
+
+    def remove_ended(self, dry_run: bool = False, batch_size: int = 5000) -> int:
+        """Delete the PGTs whose session is gone or expired and the unclaimed ones past their
+        use; returns how many."""
+        removed = remove_rows_of_ended_sessions(self, dry_run, batch_size)
+        unclaimed = self.unclaimed(older_than=timezone.now() - UNCLAIMED_PGT_MAX_AGE)
+        return removed + (unclaimed.count() if dry_run else unclaimed.delete()[0])
+
+    def claim(self, pgtiou: str, user: Any, key: str) -> bool:
+        """Link the newest unclaimed PGT of ``pgtiou`` to (user, session); True if one is linked.
+
+        Two requests of one session may claim at once (the callback came late and both want a
+        proxy ticket). The unclaimed rows are locked, so the second waits and then finds them
+        claimed; on a database without row locks, the claimed row is never deleted and the
+        update only takes a row still unclaimed. Either way the loser reports the winner's PGT.
+        """
+        unclaimed = self.unclaimed(pgtiou)
+        session_pgts = self.filter(user=user, session_key=key)
+        with transaction.atomic(using=router.db_for_write(self.model)):
+            # No LIMIT: some databases cannot lock with one, and an IOU has a row or two.
+            pks = list(unclaimed.select_for_update().order_by("-pk").values_list("pk", flat=True))
+            if not pks:
+                return bool(session_pgts.exists())
+            newest = pks[0]
+            # One PGT per (session, user): the unique constraint of the 5.1 schema.
+            session_pgts.exclude(pk=newest).delete()
+            if not unclaimed.filter(pk=newest).update(user=user, session_key=key):
+                return bool(session_pgts.exists())
+            unclaimed.exclude(pk=newest).delete()
+        return True
+
+    def pgt_of(self, request: HttpRequest) -> str | None:
+        """The PGT linked to this request's session and user, claiming one that came late."""
+        user = getattr(request, "user", None)
+        session = getattr(request, "session", None)
+        if user is None or not user.is_authenticated or session is None or not session.session_key:
+            return None
+        key = mapping_key(session.session_key)
+        pgts = self.filter(user=user, session_key=key).values_list("pgt", flat=True)
+        pgt: str | None = pgts.first()
+        pgtiou = session.get("pgtiou")
+        if pgt is None and pgtiou and cas_settings.proxy_callback and self.claim(pgtiou, user, key):
+            # The callback reached us after the login had looked for it (a slow node or server).
+            pgt = pgts.first()
+        return pgt
+
+    def proxy_ticket(self, request: HttpRequest, service: str) -> str:
+        """A proxy ticket for ``service`` on behalf of this session's user, or
+        :class:`ProxyError` (``args`` are ``(code, message)``)."""
+        pgt = self.pgt_of(request)
+        if not pgt:
+            raise ProxyError("INVALID_TICKET", "No proxy ticket found for this HttpRequest object")
+        return exchange_pgt(request, pgt, service)
 
 
 class ProxyGrantingTicket(models.Model):
@@ -125,13 +219,10 @@ class ProxyGrantingTicket(models.Model):
     @classmethod
     def clean_deleted_sessions(cls) -> None:
         """Delete PGTs whose session no longer exists, and unclaimed ones past their use."""
-        from .sessions import clean_deleted_sessions
-
-        clean_deleted_sessions(include_mappings=False)
+        cls.objects.remove_ended()
 
     @classmethod
     def retrieve_pt(cls, request: HttpRequest, service: str) -> str:
         """A proxy ticket for ``service`` on behalf of the signed-in user, or ProxyError."""
-        from .proxy import retrieve_proxy_ticket
-
-        return retrieve_proxy_ticket(request, service)
+        ticket: str = cls.objects.proxy_ticket(request, service)
+        return ticket

@@ -8,19 +8,15 @@ session (logout, Single Logout, cleanup of expired sessions and of PGTs nobody c
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
-from cas import CASError
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.utils import timezone
 
 from . import log
-from .client import CASClient, get_cas_client, parse_proxy_answer
+from .client import parse_proxy_answer
 from .conf import cas_settings
-from .exceptions import CASUnavailable, ProxyError
-from .models import ProxyGrantingTicket
-from .sessions import UNCLAIMED_PGT_MAX_AGE, mapping_key
+from .models import UNCLAIMED_PGT_MAX_AGE, ProxyGrantingTicket, mapping_key
+from .proxy_exchange import request_proxy_ticket
 from .tickets import is_well_formed_ticket
 
 __all__ = [
@@ -99,93 +95,18 @@ def claim_pgt(request: HttpRequest, user: Any, session_key: str) -> bool:
 
 
 def _claim(pgtiou: str, user: Any, key: str) -> bool:
-    """Link the newest unclaimed PGT of ``pgtiou`` to (user, session); True if one is linked.
-
-    Two requests of one session may claim at once (the callback came late and both want a
-    proxy ticket). The unclaimed rows are locked, so the second waits and then finds them
-    claimed; on a database without row locks, the claimed row is never deleted and the
-    update only takes a row still unclaimed. Either way the loser reports the winner's PGT.
-    """
-    unclaimed = ProxyGrantingTicket.objects.unclaimed(pgtiou)
-    session_pgts = ProxyGrantingTicket.objects.filter(user=user, session_key=key)
-    with transaction.atomic():
-        # No LIMIT: some databases cannot lock with one, and an IOU has a row or two.
-        pks = list(unclaimed.select_for_update().order_by("-pk").values_list("pk", flat=True))
-        if not pks:
-            return bool(session_pgts.exists())
-        newest = pks[0]
-        # One PGT per (session, user): the unique constraint of the 5.1 schema.
-        session_pgts.exclude(pk=newest).delete()
-        if not unclaimed.filter(pk=newest).update(user=user, session_key=key):
-            return bool(session_pgts.exists())
-        unclaimed.exclude(pk=newest).delete()
-    return True
+    """Link the newest unclaimed PGT of ``pgtiou`` to (user, session); True if one is linked."""
+    linked: bool = ProxyGrantingTicket.objects.claim(pgtiou, user, key)
+    return linked
 
 
 def retrieve_proxy_ticket(request: HttpRequest, service: str) -> str:
-    """A proxy ticket for ``service`` on behalf of this session's user, or :class:`ProxyError`.
+    """A proxy ticket for ``service`` on behalf of this session's user, or
+    :class:`~django_cas_ng.exceptions.ProxyError`.
 
     ``ProxyError.args`` are ``(code, message)``: the CAS error code (``INVALID_TICKET``,
     ``UNAUTHORIZED_SERVICE``, ...) or ``CAS_UNAVAILABLE`` when the server cannot be asked.
+    The same path as ``ProxyGrantingTicket.retrieve_pt``.
     """
-    pgt = _session_pgt(request)
-    if not pgt:
-        raise ProxyError("INVALID_TICKET", "No proxy ticket found for this HttpRequest object")
-    client = get_cas_client(service_url=service, request=request)
-    # The chain is cut (``from None``): the exceptions below may quote the /proxy URL, whose
-    # query holds the PGT, and error trackers print every chained exception.
-    try:
-        ticket = request_proxy_ticket(client, pgt)
-    except ProxyError as error:
-        refusal = ProxyError(*_masked(error.args, pgt))
-        code = refusal.args[0] if refusal.args else "-"
-        log.proxy.warning("CAS refused a proxy ticket for %s: %s", service, code)
-        raise refusal from None
-    except CASError as error:
-        raise ProxyError(*_masked(error.args, pgt)) from None
-    except CASUnavailable as error:
-        raise ProxyError("CAS_UNAVAILABLE", _without(str(error), pgt)) from None
-    except Exception as error:  # 5.1 wraps every failure in ProxyError
-        raise ProxyError(_without(str(error), pgt)) from None
-    log.proxy.info("Obtained proxy ticket %s for %s", log.redact(ticket), service)
+    ticket: str = ProxyGrantingTicket.objects.proxy_ticket(request, service)
     return ticket
-
-
-def _session_pgt(request: HttpRequest) -> str | None:
-    """The PGT linked to this request's session and user, claiming one that came late."""
-    user = getattr(request, "user", None)
-    session = getattr(request, "session", None)
-    if user is None or not user.is_authenticated or session is None or not session.session_key:
-        return None
-    key = mapping_key(session.session_key)
-    pgts = ProxyGrantingTicket.objects.filter(user=user, session_key=key).values_list(
-        "pgt", flat=True
-    )
-    pgt: str | None = pgts.first()
-    pgtiou = session.get("pgtiou")
-    if pgt is None and pgtiou and cas_settings.proxy_callback and _claim(pgtiou, user, key):
-        # The callback reached us after the login had looked for it (a slow node or server).
-        pgt = pgts.first()
-    return pgt
-
-
-def request_proxy_ticket(client: CASClient, pgt: str) -> str:
-    """Exchange ``pgt`` for a proxy ticket for ``client.service_url``.
-
-    The client's ``get_proxy_ticket`` does the work: a site changes how proxy tickets are
-    obtained by overriding that method on a subclass of the client classes of
-    :mod:`django_cas_ng.client`.
-    """
-    return str(client.get_proxy_ticket(pgt))
-
-
-def _masked(args: tuple[Any, ...], pgt: str) -> list[str]:
-    """Exception arguments as strings with the PGT masked (a server may echo it back)."""
-    return [_without(str(arg), pgt) for arg in args]
-
-
-def _without(message: str, pgt: str) -> str:
-    """``message`` with the PGT masked (transport errors quote the URL, which carries it)."""
-    for form in {pgt, quote(pgt, safe=""), quote(pgt)}:
-        message = message.replace(form, log.redact(pgt))
-    return message

@@ -25,6 +25,7 @@ from .client import CAS_NS, get_proxy_validate_client, parse_cas_answer, read_se
 from .conf import cas_settings
 from .exceptions import CASUnavailable, TicketValidationError
 from .exempt import login_not_required
+from .metrics import log_fields, measure_validation
 from .origin import public_url
 from .tickets import is_well_formed_ticket
 
@@ -113,8 +114,7 @@ def authenticate_proxy_ticket(
     if not is_well_formed_ticket(ticket):
         raise TicketValidationError("The ticket is malformed.", code=MALFORMED_TICKET)
     service = service or service_url_for(request)
-    client = get_proxy_validate_client(service, request)
-    validated = parse_proxy_validation(client.get_verification_response(ticket))
+    validated = validate_presented_ticket(request, ticket, service)
     if not chain_is_allowed(validated.proxies, service):
         log.proxy.warning(
             "Refused ticket %s for %s: proxy chain %s is not in CAS_PROXY_CHAINS",
@@ -128,11 +128,12 @@ def authenticate_proxy_ticket(
         )
     user, attributes = user_for_ticket(request, validated)
     log.proxy.info(
-        "Accepted ticket %s for %s as %s via %s",
+        "Accepted ticket %s for %s as %s via %s%s",
         log.redact(ticket),
         service,
         user.get_username(),
         list(validated.proxies) or "no proxy",
+        log_fields(request),
     )
     return AcceptedTicket(
         user=user,
@@ -141,6 +142,14 @@ def authenticate_proxy_ticket(
         proxies=validated.proxies,
         service=service,
     )
+
+
+def validate_presented_ticket(request: HttpRequest, ticket: str, service: str) -> ValidatedTicket:
+    """Ask ``(p3/)proxyValidate`` about ``ticket``; measured and reported as
+    ``cas_ticket_validated`` with sender ``'proxy'``."""
+    with measure_validation("proxy", service, request):
+        client = get_proxy_validate_client(service, request)
+        return parse_proxy_validation(client.get_verification_response(ticket))
 
 
 def parse_proxy_validation(data: bytes | str) -> ValidatedTicket:

@@ -7,57 +7,42 @@ an index on the ticket.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
-from importlib import import_module
-from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, SESSION_KEY, load_backend
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.base import SessionBase
-from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import router, transaction
 from django.http import HttpRequest
-from django.utils import timezone
 
 from . import log
-from .models import SESSION_KEY_MAXLENGTH, ProxyGrantingTicket, SessionTicket
+from .models import UNCLAIMED_PGT_MAX_AGE, ProxyGrantingTicket, SessionTicket, mapping_key
+from .session_store import database_session_model, live_keys, session_store_class
 from .signals import cas_user_logout
 
-#: Unclaimed PGTs (callback received, login never completed) older than this are removed.
-UNCLAIMED_PGT_MAX_AGE = timedelta(minutes=5)
+__all__ = [
+    "UNCLAIMED_PGT_MAX_AGE",
+    "CleanupResult",
+    "clean_deleted_sessions",
+    "database_session_model",
+    "end_sessions_for_ticket",
+    "end_sessions_for_tickets",
+    "follow_session_key",
+    "forget_session",
+    "get_user_from_session",
+    "live_keys",
+    "mapping_key",
+    "record_session_ticket",
+    "remember_ticket",
+    "session_store_class",
+    "ticket_for_session",
+]
+
 #: Session entries remembering the login's ticket and the session key it is mapped under.
 TICKET_SESSION_KEY = "_cas_ng_ticket"
 MAPPED_KEY_SESSION_KEY = "_cas_ng_mapped_key"
-
-
-def session_store_class() -> type[SessionBase]:
-    """The ``SessionStore`` of ``SESSION_ENGINE``, looked up at call time."""
-    store: type[SessionBase] = import_module(settings.SESSION_ENGINE).SessionStore
-    return store
-
-
-def database_session_model(
-    store_class: type[SessionBase], *, sole_store: bool = False
-) -> type[AbstractBaseSession] | None:
-    """The session model when ``store_class`` keeps sessions in the database (``db``,
-    ``cached_db`` and their subclasses); with ``sole_store``, only when no cache holds them too."""
-    from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
-    from django.contrib.sessions.backends.db import SessionStore as DBStore
-
-    if not issubclass(store_class, DBStore):
-        return None
-    if sole_store and issubclass(store_class, CachedDBStore):
-        return None
-    return store_class.get_model_class()
-
-
-def mapping_key(session_key: str) -> str:
-    """The session key as stored in the mapping (truncated for signed-cookie sessions)."""
-    return session_key[:SESSION_KEY_MAXLENGTH]
 
 
 def get_user_from_session(session: SessionBase) -> AbstractBaseUser | AnonymousUser:
@@ -196,60 +181,8 @@ def clean_deleted_sessions(
     batch_size: int = 5000,
 ) -> CleanupResult:
     """Remove mappings and PGTs whose session is gone or expired, in bounded batches."""
-    mappings = _clean(SessionTicket, dry_run, batch_size) if include_mappings else 0
-    pgts = 0
-    if include_pgts:
-        pgts = _clean(ProxyGrantingTicket, dry_run, batch_size)
-        unclaimed = ProxyGrantingTicket.objects.unclaimed(
-            older_than=timezone.now() - UNCLAIMED_PGT_MAX_AGE
-        )
-        pgts += unclaimed.count() if dry_run else unclaimed.delete()[0]
+    mappings: int = (
+        SessionTicket.objects.remove_ended(dry_run, batch_size) if include_mappings else 0
+    )
+    pgts: int = ProxyGrantingTicket.objects.remove_ended(dry_run, batch_size) if include_pgts else 0
     return CleanupResult(mappings=mappings, pgts=pgts)
-
-
-def _clean(model: Any, dry_run: bool, batch_size: int) -> int:
-    removed = 0
-    for ids, keys in _id_batches(model, batch_size):
-        live = live_keys(keys)
-        stale = [row_id for row_id, key in zip(ids, keys, strict=True) if key not in live]
-        if stale:
-            removed += len(stale) if dry_run else model.objects.filter(id__in=stale).delete()[0]
-    return removed
-
-
-def _id_batches(model: Any, batch_size: int) -> Iterator[tuple[list[int], list[str]]]:
-    """Walk the table by primary key, ``batch_size`` rows at a time."""
-    last_id = 0
-    rows = model.objects.exclude(session_key__isnull=True).order_by("id")
-    while True:
-        batch = list(rows.filter(id__gt=last_id).values_list("id", "session_key")[:batch_size])
-        if not batch:
-            return
-        last_id = batch[-1][0]
-        yield [row[0] for row in batch], [row[1] for row in batch]
-
-
-def live_keys(keys: list[str]) -> set[str]:
-    """Those of ``keys`` whose session exists and has not expired.
-
-    Database sessions are checked with one query per batch in the database the session model
-    is routed to, which need not be the one holding the mappings.
-    """
-    store_class = session_store_class()
-    db_model = database_session_model(store_class)
-    if db_model is not None:
-        return set(
-            db_model.objects.using(router.db_for_read(db_model))
-            .filter(session_key__in=keys, expire_date__gt=timezone.now())
-            .values_list("session_key", flat=True)
-        )
-    from django.contrib.sessions.backends.cache import SessionStore as CacheStore
-
-    if issubclass(store_class, CacheStore):
-        from django.core.cache import caches
-
-        prefix = store_class.cache_key_prefix
-        found = caches[settings.SESSION_CACHE_ALIAS].get_many([prefix + key for key in keys])
-        return {key[len(prefix) :] for key in found}
-    store = store_class()
-    return {key for key in keys if store.exists(key)}

@@ -1,4 +1,4 @@
-"""The two signals this package sends; their arguments are documented in docs/signals.rst."""
+"""The signals this package sends; their arguments are documented in docs/signals.rst."""
 
 from django.dispatch import Signal
 
@@ -10,3 +10,9 @@ cas_user_authenticated = Signal()
 #: Sent once per ended session, on manual logout (``sender='manual'``) or Single Logout
 #: (``sender='slo'``). Keyword arguments: ``user``, ``session``, ``ticket`` (or ``None``).
 cas_user_logout = Signal()
+
+#: Sent once per ticket validation at the CAS server (sign-in, presented proxy tickets,
+#: step-up), success or not, for metrics. ``sender`` is the backend class, ``'proxy'`` or
+#: ``'stepup'``; keyword arguments: ``outcome`` (see ``django_cas_ng.metrics.OUTCOMES``),
+#: ``duration`` (seconds), ``version``, ``service``. Never the ticket.
+cas_ticket_validated = Signal()

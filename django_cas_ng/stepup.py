@@ -36,6 +36,7 @@ from .backends import CASBackend
 from .client import get_cas_client, validate_ticket
 from .conf import cas_settings, get
 from .exceptions import CASUnavailable, TicketValidationError
+from .metrics import REFUSED, SUCCESS, log_fields, measure_validation
 from .origin import public_url
 from .tickets import is_well_formed_ticket
 
@@ -394,38 +395,10 @@ def check_answer(
     """Raise :class:`StepUpRefused` unless the answer proves a fresh sign-in of this user that
     meets ``policy``; return the authentication time (epoch seconds, not after ``now``)."""
     now = time.time() if now is None else now
-    name = answer_username(request, username, attributes)
-    if name is None or name != expected_username(request.user):
-        raise StepUpRefused(
-            _("You signed in again as a different user from the one signed in to this site.")
-        )
-    new_login = _released_values(attributes.get("isFromNewLogin"))
-    if not new_login or any(value.strip().lower() != "true" for value in new_login):
-        raise StepUpRefused(
-            _(
-                "The CAS server did not confirm that you just entered your credentials again; "
-                "it reused an earlier sign-in."
-            )
-        )
-    dates = _released_values(attributes.get("authenticationDate"))
-    try:
-        authenticated_at = min(parse_cas_datetime(value).timestamp() for value in dates)
-    except ValueError:
-        raise StepUpRefused(
-            _("The CAS server did not say when you signed in, so this page cannot check it.")
-        ) from None
-    if authenticated_at > now + CLOCK_SKEW:
-        raise StepUpRefused(
-            _("The CAS server reported a sign-in time in the future; its clock may be wrong.")
-        )
-    if now - authenticated_at > policy.max_age:
-        raise StepUpRefused(
-            _(
-                "Your sign-in at the CAS server is older than the %(max_age)d seconds this page "
-                "allows. Please sign in again."
-            )
-            % {"max_age": policy.max_age}
-        )
+    _require_same_user(request, username, attributes)
+    _require_new_login(attributes)
+    authenticated_at = _authentication_time(attributes)
+    _require_fresh(authenticated_at, now, policy.max_age)
     missing = missing_attribute(policy, attributes)
     if missing is not None:
         raise StepUpRefused(
@@ -436,6 +409,56 @@ def check_answer(
             % {"attribute": missing}
         )
     return min(authenticated_at, now)
+
+
+def _require_same_user(
+    request: HttpRequest, username: str | None, attributes: Mapping[str, Any]
+) -> None:
+    """The answer names the user already signed in to this site."""
+    name = answer_username(request, username, attributes)
+    if name is None or name != expected_username(request.user):
+        raise StepUpRefused(
+            _("You signed in again as a different user from the one signed in to this site.")
+        )
+
+
+def _require_new_login(attributes: Mapping[str, Any]) -> None:
+    """The server says the credentials were just entered, not an earlier sign-in reused."""
+    new_login = _released_values(attributes.get("isFromNewLogin"))
+    if not new_login or any(value.strip().lower() != "true" for value in new_login):
+        raise StepUpRefused(
+            _(
+                "The CAS server did not confirm that you just entered your credentials again; "
+                "it reused an earlier sign-in."
+            )
+        )
+
+
+def _authentication_time(attributes: Mapping[str, Any]) -> float:
+    """The earliest ``authenticationDate`` released, in epoch seconds."""
+    dates = _released_values(attributes.get("authenticationDate"))
+    try:
+        return min(parse_cas_datetime(value).timestamp() for value in dates)
+    except ValueError:
+        raise StepUpRefused(
+            _("The CAS server did not say when you signed in, so this page cannot check it.")
+        ) from None
+
+
+def _require_fresh(authenticated_at: float, now: float, max_age: int) -> None:
+    """The sign-in happened within ``max_age`` seconds, and not in the future."""
+    if authenticated_at > now + CLOCK_SKEW:
+        raise StepUpRefused(
+            _("The CAS server reported a sign-in time in the future; its clock may be wrong.")
+        )
+    if now - authenticated_at > max_age:
+        raise StepUpRefused(
+            _(
+                "Your sign-in at the CAS server is older than the %(max_age)d seconds this page "
+                "allows. Please sign in again."
+            )
+            % {"max_age": max_age}
+        )
 
 
 def record_stepup(
@@ -529,17 +552,15 @@ class StepUpView(View):
         if not is_well_formed_ticket(ticket):
             logger.warning("Refused a malformed step-up ticket %s", log.redact(ticket[:64]))
             raise StepUpRefused(_("The sign-in ticket is malformed."))
-        client = get_cas_client(service_url, request)
-        client.renew = True
-        client.proxy_callback = None  # type: ignore[attr-defined]
         try:
-            username, attributes, _pgtiou = validate_ticket(client, ticket)
+            username, attributes = self.validate_at_cas(request, ticket, service_url)
         except TicketValidationError as refusal:
             logger.warning(
-                "CAS refused step-up ticket %s: %s %s",
+                "CAS refused step-up ticket %s: %s %s%s",
                 log.redact(ticket),
                 refusal.code,
                 log.mask(str(refusal), ticket),
+                log_fields(request),
             )
             raise StepUpRefused(
                 _(
@@ -552,6 +573,19 @@ class StepUpView(View):
         except StepUpRefused as refusal:
             logger.warning("Refused step-up of %s: %s", request.user.get_username(), refusal)
             raise
+
+    def validate_at_cas(
+        self, request: HttpRequest, ticket: str, service_url: str
+    ) -> tuple[str | None, dict[str, Any]]:
+        """Ask the CAS server with ``renew=true``: (username, attributes); measured and
+        reported as ``cas_ticket_validated`` with sender ``'stepup'``."""
+        with measure_validation("stepup", service_url, request) as measurement:
+            client = get_cas_client(service_url, request)
+            client.renew = True
+            client.proxy_callback = None  # type: ignore[attr-defined]
+            username, attributes, _pgtiou = validate_ticket(client, ticket)
+            measurement.outcome = SUCCESS if username else REFUSED
+        return username, attributes
 
     def refused(
         self, request: HttpRequest, reason: str, landing: str, pending_id: str | None

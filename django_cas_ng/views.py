@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from . import log, proxy, redirects, slo
+from . import log, metrics, proxy, redirects, slo
 from .client import get_cas_client
 from .conf import cas_settings
 from .exceptions import (
@@ -97,7 +97,7 @@ class CASErrorsMixin(View):
                 request, "django_cas_ng/login_failed.html", {"reason": str(exc)}, status=403
             )
         if isinstance(exc, CASUnavailable):
-            log.client.error("CAS server unavailable: %s", exc)
+            log.client.error("CAS server unavailable: %s%s", exc, metrics.log_fields(request))
             return render(
                 request, "django_cas_ng/unavailable.html", {"reason": str(exc)}, status=503
             )
@@ -170,7 +170,12 @@ class LoginView(CASErrorsMixin):
         session_key = request.session.session_key or ""
         record_session_ticket(session_key, ticket)
         proxy.claim_pgt(request, user, session_key)
-        log.login.info("Signed in %s (ticket %s)", user.get_username(), log.redact(ticket))
+        log.login.info(
+            "Signed in %s (ticket %s)%s",
+            user.get_username(),
+            log.redact(ticket),
+            metrics.log_fields(request),
+        )
         self.add_message(request, cas_settings.login_msg, user)
         return self.successful_login(request=request, next_page=landing)
 

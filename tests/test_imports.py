@@ -5,8 +5,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 import django_cas_ng
 
 PACKAGE = "django_cas_ng"
@@ -78,19 +76,18 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="models.py's 5.1 classmethods (clean_deleted_sessions, retrieve_pt) import sessions "
-    "and proxy, which import models; the move of that work into managers (issue 8.6) ends it",
-)
 def test_the_package_has_no_import_cycle() -> None:
     assert find_cycle(import_graph()) is None
 
 
-def test_no_import_cycle_but_the_one_of_models_compat_classmethods() -> None:
+def test_the_models_import_neither_sessions_nor_proxy() -> None:
     graph = import_graph()
-    graph[f"{PACKAGE}.models"] -= {f"{PACKAGE}.sessions", f"{PACKAGE}.proxy"}
-    assert find_cycle(graph) is None
+    assert not graph[f"{PACKAGE}.models"] & {f"{PACKAGE}.sessions", f"{PACKAGE}.proxy"}
+
+
+def test_the_session_engine_helpers_sit_below_the_models() -> None:
+    graph = import_graph()
+    assert graph[f"{PACKAGE}.session_store"] == set()
 
 
 def test_the_walk_sees_relative_and_function_level_imports(tmp_path) -> None:
@@ -104,6 +101,19 @@ def test_the_walk_sees_relative_and_function_level_imports(tmp_path) -> None:
         f"{PACKAGE}.second": imports_of(f"{PACKAGE}.second", second, known),
     }
     assert find_cycle(graph) == [f"{PACKAGE}.first", f"{PACKAGE}.second", f"{PACKAGE}.first"]
+
+
+def test_the_walk_sees_an_import_inside_a_method(tmp_path) -> None:
+    first = tmp_path / "first.py"
+    first.write_text("class A:\n    @classmethod\n    def f(cls):\n        import pkg.second\n")
+    second = tmp_path / "second.py"
+    second.write_text("from . import first\n")
+    known = {"pkg.first", "pkg.second"}
+    graph = {
+        "pkg.first": imports_of("pkg.first", first, known),
+        "pkg.second": imports_of("pkg.second", second, known),
+    }
+    assert find_cycle(graph) == ["pkg.first", "pkg.second", "pkg.first"]
 
 
 def test_site_origin_helpers_sit_at_the_bottom_of_the_graph() -> None:

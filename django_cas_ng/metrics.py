@@ -1,0 +1,111 @@
+"""Each ticket validation's outcome and latency: measured where the CAS server is asked, sent
+as the ``cas_ticket_validated`` signal for metrics libraries, and written on the log line."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from django.http import HttpRequest
+
+from .conf import cas_settings
+from .exceptions import CASUnavailable, MalformedAnswer, TicketValidationError
+from .signals import cas_ticket_validated
+
+__all__ = [
+    "ERROR",
+    "MALFORMED",
+    "OUTCOMES",
+    "REFUSED",
+    "SUCCESS",
+    "UNAVAILABLE",
+    "Measurement",
+    "log_fields",
+    "measure_validation",
+    "outcome_of",
+]
+
+#: The CAS server accepted the ticket.
+SUCCESS = "success"
+#: The CAS server refused the ticket (or its answer named no user).
+REFUSED = "refused"
+#: The CAS server could not be asked: unreachable, too slow, an HTTP error.
+UNAVAILABLE = "unavailable"
+#: The CAS server answered something no CAS client can read.
+MALFORMED = "malformed"
+#: Anything else went wrong while validating (a bug, a broken session factory).
+ERROR = "error"
+#: Every value ``outcome`` takes: few enough to be a metrics label.
+OUTCOMES = frozenset({SUCCESS, REFUSED, UNAVAILABLE, MALFORMED, ERROR})
+
+#: Attribute of the request holding its last :class:`Measurement`, for the log line.
+REQUEST_ATTRIBUTE = "_cas_ng_validation"
+
+
+@dataclass
+class Measurement:
+    """One validation: its outcome (one of :data:`OUTCOMES`) and how long it took."""
+
+    outcome: str = SUCCESS
+    duration: float = 0.0
+
+    @property
+    def milliseconds(self) -> int:
+        return round(self.duration * 1000)
+
+
+def outcome_of(error: BaseException) -> str:
+    """The outcome a validation that raised ``error`` counts as."""
+    if isinstance(error, TicketValidationError):
+        return REFUSED
+    if isinstance(error, MalformedAnswer):
+        return MALFORMED
+    if isinstance(error, CASUnavailable):
+        return UNAVAILABLE
+    return ERROR
+
+
+@contextmanager
+def measure_validation(
+    sender: Any, service: str, request: HttpRequest | None = None
+) -> Iterator[Measurement]:
+    """Time the block that validates a ticket and report it once it ends.
+
+    An exception leaving the block sets the outcome (and propagates); a caller that turns a
+    refusal into a return value sets ``outcome`` itself. Never given the ticket.
+    """
+    measurement = Measurement()
+    started = time.perf_counter()
+    try:
+        yield measurement
+    except BaseException as error:
+        measurement.outcome = outcome_of(error)
+        raise
+    finally:
+        measurement.duration = time.perf_counter() - started
+        if request is not None:
+            setattr(request, REQUEST_ATTRIBUTE, measurement)
+        _report(sender, measurement, service)
+
+
+def _report(sender: Any, measurement: Measurement, service: str) -> None:
+    """Send ``cas_ticket_validated``. ``send_robust``: a failing receiver is logged (by Django,
+    on ``django.dispatch``) and never fails a sign-in."""
+    cas_ticket_validated.send_robust(
+        sender=sender,
+        outcome=measurement.outcome,
+        duration=measurement.duration,
+        version=str(cas_settings.version),
+        service=service,
+    )
+
+
+def log_fields(request: HttpRequest | None) -> str:
+    """`` outcome=... ms=...`` of the request's last validation, for its log line; else ''."""
+    measurement = getattr(request, REQUEST_ATTRIBUTE, None)
+    if not isinstance(measurement, Measurement):
+        return ""
+    return f" outcome={measurement.outcome} ms={measurement.milliseconds}"

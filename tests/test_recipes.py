@@ -1,0 +1,51 @@
+"""The recipes of docs/recipes.rst, run as written: a DRF API read with the session of a CAS
+sign-in. This module is also the URLconf of its tests (the suite's URLs plus the recipe's)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import path
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tests import urls as suite_urls
+from tests.cas_answers import success_xml
+from tests.conftest import CAS
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
+
+VALIDATE = CAS + "p3/serviceValidate"
+
+
+class WhoAmI(APIView):
+    # The classes the recipe names in REST_FRAMEWORK; DRF reads that setting when the class
+    # is defined, so a test cannot change it afterwards.
+    authentication_classes = [SessionAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request: Any) -> Response:
+        return Response(
+            {
+                "username": request.user.get_username(),
+                "attributes": request.session.get("attributes", {}),
+            }
+        )
+
+
+urlpatterns = [*suite_urls.urlpatterns, path("api/whoami/", WhoAmI.as_view())]
+
+
+def test_the_api_answers_the_user_signed_in_through_cas(client: Client, cas_http) -> None:
+    cas_http.get(VALIDATE, body=success_xml("alice", {"email": "alice@example.org"}))
+    assert client.get("/accounts/login/?ticket=ST-1-abc").status_code == 302
+    answer = client.get("/api/whoami/").json()
+    assert answer == {"username": "alice", "attributes": {"email": "alice@example.org"}}
+
+
+def test_the_api_refuses_a_visitor_who_has_not_signed_in(client: Client) -> None:
+    assert client.get("/api/whoami/").status_code == 403
