@@ -76,44 +76,57 @@ def user_passes_test(
     redirect_field_name: str = REDIRECT_FIELD_NAME,
 ) -> Callable[[View], View]:
     """Run the view when ``test_func(user)``; else 403 if signed in, else redirect to login."""
-    test_is_async = iscoroutinefunction(test_func)
 
     def decorator(view_func: View) -> View:
         if iscoroutinefunction(view_func):
-
-            async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-                user = await _request_user(request)
-                try:
-                    if test_is_async:
-                        passed = await cast(AsyncUserTest, test_func)(user)
-                    else:
-                        passed = await sync_to_async(cast(SyncUserTest, test_func))(user)
-                except PermissionDenied as error:
-                    return await sync_to_async(_denied)(request, error)
-                if passed:
-                    return await view_func(request, *args, **kwargs)
-                # Off the event loop: the 401 may write the session (CAS_STORE_NEXT).
-                return await sync_to_async(_refuse)(request, user, login_url, redirect_field_name)
-
-            return cast(View, wraps(view_func)(async_wrapper))
-
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-            user = request.user
-            try:
-                if test_is_async:
-                    user.is_authenticated  # noqa: B018 -- load the lazy user here, not in the loop
-                    passed = async_to_sync(cast(AsyncUserTest, test_func))(user)
-                else:
-                    passed = cast(SyncUserTest, test_func)(user)
-            except PermissionDenied as error:
-                return _denied(request, error)
-            if passed:
-                return cast(HttpResponseBase, view_func(request, *args, **kwargs))
-            return _refuse(request, user, login_url, redirect_field_name)
-
-        return cast(View, wraps(view_func)(wrapper))
+            return _async_guard(view_func, test_func, login_url, redirect_field_name)
+        return _sync_guard(view_func, test_func, login_url, redirect_field_name)
 
     return decorator
+
+
+def _async_guard(
+    view_func: View, test_func: UserTest, login_url: str | None, redirect_field_name: str
+) -> View:
+    """``view_func`` (async) behind ``test_func``, the user loaded without blocking the loop."""
+
+    async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        user = await _request_user(request)
+        try:
+            if iscoroutinefunction(test_func):
+                passed = await cast(AsyncUserTest, test_func)(user)
+            else:
+                passed = await sync_to_async(cast(SyncUserTest, test_func))(user)
+        except PermissionDenied as error:
+            return await sync_to_async(_denied)(request, error)
+        if passed:
+            return await view_func(request, *args, **kwargs)
+        # Off the event loop: the 401 may write the session (CAS_STORE_NEXT).
+        return await sync_to_async(_refuse)(request, user, login_url, redirect_field_name)
+
+    return cast(View, wraps(view_func)(async_wrapper))
+
+
+def _sync_guard(
+    view_func: View, test_func: UserTest, login_url: str | None, redirect_field_name: str
+) -> View:
+    """``view_func`` (sync) behind ``test_func``; an async test runs through ``async_to_sync``."""
+
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        user = request.user
+        try:
+            if iscoroutinefunction(test_func):
+                user.is_authenticated  # noqa: B018 -- load the lazy user here, not in the loop
+                passed = async_to_sync(cast(AsyncUserTest, test_func))(user)
+            else:
+                passed = cast(SyncUserTest, test_func)(user)
+        except PermissionDenied as error:
+            return _denied(request, error)
+        if passed:
+            return cast(HttpResponseBase, view_func(request, *args, **kwargs))
+        return _refuse(request, user, login_url, redirect_field_name)
+
+    return cast(View, wraps(view_func)(wrapper))
 
 
 @overload
