@@ -22,6 +22,7 @@ from .conf import cas_settings
 from .exceptions import TicketValidationError
 from .sessions import remember_ticket
 from .signals import cas_user_authenticated
+from .tenancy import request_config
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -128,7 +129,7 @@ class CASBackend(ModelBackend):
             request.session["attributes"] = mapped.attributes
         else:
             request.session.pop("attributes", None)
-        if pgtiou and cas_settings.proxy_callback:
+        if pgtiou and request_config(request).proxy_callback:
             request.session["pgtiou"] = pgtiou
 
     def get_username(self, username: str | None, attributes: Mapping[str, Any]) -> str | None:

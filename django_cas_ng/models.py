@@ -47,20 +47,32 @@ class SessionTicketQuerySet(models.QuerySet["SessionTicket"]):
         rows: SessionTicketQuerySet = self.filter(session_key__in=list(session_keys))
         return rows
 
-    def record(self, session_key: str, ticket: str) -> None:
-        """Map ``ticket`` to the session: one upsert where the database has one (a session
-        has one mapping row), else update-or-create."""
+    def record(self, session_key: str, ticket: str, server_url: str | None = None) -> None:
+        """Map ``ticket`` (issued by ``server_url``, when known) to the session: one upsert
+        where the database has one (a session has one mapping row), else update-or-create."""
+        values = {"ticket": ticket}
+        if server_url is not None:
+            values["server_url"] = server_url
         features = connections[router.db_for_write(self.model)].features
         if not features.supports_update_conflicts:
-            self.update_or_create(session_key=session_key, defaults={"ticket": ticket})
+            self.update_or_create(session_key=session_key, defaults=values)
             return
         with_target = features.supports_update_conflicts_with_target
         self.bulk_create(
-            [SessionTicket(session_key=session_key, ticket=ticket)],
+            [SessionTicket(session_key=session_key, **values)],
             update_conflicts=True,
             unique_fields=["session_key"] if with_target else None,
-            update_fields=["ticket"],
+            update_fields=list(values),
         )
+
+    def issued_by(self, server_url: str | None) -> SessionTicketQuerySet:
+        """Rows of tickets ``server_url`` issued, and rows whose server is not recorded."""
+        if server_url is None:
+            return self
+        rows: SessionTicketQuerySet = self.filter(
+            models.Q(server_url__isnull=True) | models.Q(server_url=server_url)
+        )
+        return rows
 
 
 class SessionTicket(models.Model):
@@ -68,6 +80,8 @@ class SessionTicket(models.Model):
 
     session_key = models.CharField(max_length=SESSION_KEY_MAXLENGTH, unique=True)
     ticket = models.CharField(max_length=1024)
+    #: The CAS server that issued the ticket, recorded when a site has several (else NULL).
+    server_url = models.CharField(max_length=1024, null=True, blank=True)  # noqa: DJ001
 
     objects = SessionTicketQuerySet.as_manager()
 

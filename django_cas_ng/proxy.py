@@ -16,11 +16,11 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.utils import timezone
 
 from . import log
-from .client import CASClient, get_cas_client, parse_proxy_answer
-from .conf import cas_settings
+from .client import CASClient, at_server, get_cas_client, parse_proxy_answer
 from .exceptions import CASUnavailable, ProxyError
 from .models import ProxyGrantingTicket
-from .sessions import UNCLAIMED_PGT_MAX_AGE, mapping_key
+from .sessions import UNCLAIMED_PGT_MAX_AGE, mapping_key, server_for_session
+from .tenancy import request_config
 from .tickets import is_well_formed_ticket
 
 __all__ = [
@@ -55,7 +55,7 @@ def receive_callback(request: HttpRequest) -> HttpResponse:
             " among A-Z a-z 0-9 . _ ~ + / = : -",
             bad=True,
         )
-    if not cas_settings.proxy_callback:
+    if not request_config(request).proxy_callback:
         log.proxy.debug("Ignored a PGT callback: CAS_PROXY_CALLBACK is not set")
         return _text("ok")
     # One DELETE (no signal, no cascade): the table cannot grow without bound.
@@ -87,7 +87,7 @@ def claim_pgt(request: HttpRequest, user: Any, session_key: str) -> bool:
     shared database is the only meeting point.
     """
     pgtiou = request.session.get("pgtiou")
-    if not pgtiou or not cas_settings.proxy_callback:
+    if not pgtiou or not request_config(request).proxy_callback:
         return False
     if _claim(pgtiou, user, mapping_key(session_key)):
         return True
@@ -131,7 +131,9 @@ def retrieve_proxy_ticket(request: HttpRequest, service: str) -> str:
     pgt = _session_pgt(request)
     if not pgt:
         raise ProxyError("INVALID_TICKET", "No proxy ticket found for this HttpRequest object")
-    client = get_cas_client(service_url=service, request=request)
+    # The PGT is only good at the server that issued the session's ticket.
+    issuer = server_for_session(request.session.session_key)
+    client = at_server(get_cas_client(service_url=service, request=request), issuer)
     # The chain is cut (``from None``): the exceptions below may quote the /proxy URL, whose
     # query holds the PGT, and error trackers print every chained exception.
     try:
@@ -163,7 +165,8 @@ def _session_pgt(request: HttpRequest) -> str | None:
     )
     pgt: str | None = pgts.first()
     pgtiou = session.get("pgtiou")
-    if pgt is None and pgtiou and cas_settings.proxy_callback and _claim(pgtiou, user, key):
+    proxying = request_config(request).proxy_callback
+    if pgt is None and pgtiou and proxying and _claim(pgtiou, user, key):
         # The callback reached us after the login had looked for it (a slow node or server).
         pgt = pgts.first()
     return pgt
