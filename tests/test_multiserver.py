@@ -358,7 +358,9 @@ def test_checks_accept_a_callable_server_url(two_servers) -> None:
 
 
 def test_checks_accept_an_importable_resolver(with_resolver) -> None:
-    assert not [i for i in ids(check_settings()) if i in ("django_cas_ng.E030", "django_cas_ng.E009")]
+    assert not [
+        i for i in ids(check_settings()) if i in ("django_cas_ng.E030", "django_cas_ng.E009")
+    ]
 
 
 @pytest.mark.parametrize("path", ["tests.tenants.missing", "no_such_module.resolver"])
