@@ -377,3 +377,10 @@ def test_a_resolver_that_is_not_callable_is_e030(settings) -> None:
 def test_a_resolver_of_the_wrong_type_is_e009(settings) -> None:
     settings.CAS_CONFIG_RESOLVER = 42
     assert "django_cas_ng.E009" in ids(check_settings())
+
+
+def test_a_tenants_public_origin_is_a_safe_landing_host(settings) -> None:
+    from django_cas_ng.redirects import allowed_hosts
+
+    settings.CAS_CONFIG_RESOLVER = lambda request: {"CAS_ROOT_PROXIED_AS": "https://b.example.org"}
+    assert "b.example.org" in allowed_hosts(request_at("testserver"))
