@@ -23,6 +23,7 @@ from .exceptions import TicketValidationError
 from .metrics import REFUSED, SUCCESS, measure_validation
 from .sessions import remember_ticket
 from .signals import cas_user_authenticated
+from .tenancy import request_config
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -141,7 +142,7 @@ class CASBackend(ModelBackend):
             request.session["attributes"] = mapped.attributes
         else:
             request.session.pop("attributes", None)
-        if pgtiou and cas_settings.proxy_callback:
+        if pgtiou and request_config(request).proxy_callback:
             request.session["pgtiou"] = pgtiou
 
     def get_username(self, username: str | None, attributes: Mapping[str, Any]) -> str | None:

@@ -38,6 +38,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     """Validate the ``CAS_*`` settings and the middleware/backends they depend on."""
     return [
         *_check_server_url(),
+        *_check_config_resolver(),
         *_check_version(),
         *_check_username_case(),
         *_check_middleware(),
@@ -53,6 +54,8 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
 
 def _check_server_url() -> list[CheckMessage]:
     url = get("CAS_SERVER_URL")
+    if callable(url):
+        return []  # chosen per request (several CAS servers); an unusable answer is a 503
     if not url:
         return [
             _error(
@@ -69,6 +72,21 @@ def _check_server_url() -> list[CheckMessage]:
                 "Use an absolute URL such as 'https://cas.example.org/cas/'.",
             )
         ]
+    return []
+
+
+def _check_config_resolver() -> list[CheckMessage]:
+    """E030: ``CAS_CONFIG_RESOLVER`` names a callable that can be imported."""
+    path = get("CAS_CONFIG_RESOLVER")
+    if path is None or callable(path) or not isinstance(path, str):
+        return []  # E009 reports a value of the wrong type
+    hint = "Use the dotted path of a callable (request) -> dict of CAS_* settings."
+    try:
+        resolver = import_string(path)
+    except ImportError as exc:
+        return [_error(30, f"CAS_CONFIG_RESOLVER {path!r} cannot be imported: {exc}", hint)]
+    if not callable(resolver):
+        return [_error(30, f"CAS_CONFIG_RESOLVER {path!r} is not callable.", hint)]
     return []
 
 

@@ -23,6 +23,7 @@ from .exceptions import (
 )
 from .origin import get_server_url
 from .safexml import parse_xml
+from .tenancy import request_config
 from .transport import get_http_session, validation_renew
 
 CAS_NS = "http://www.yale.edu/tp/cas"
@@ -214,8 +215,10 @@ CLIENT_CLASSES: dict[str, type[Any]] = {
 
 
 def get_cas_client(service_url: str | None = None, request: HttpRequest | None = None) -> CASClient:
-    """A python-cas client for ``CAS_VERSION``, wired to the pooled session and our settings."""
-    version = cas_settings.version
+    """A python-cas client for ``CAS_VERSION``, wired to the pooled session and our settings
+    (the tenant's, with several CAS servers)."""
+    config = request_config(request)
+    version = config.version
     try:
         client_class = CLIENT_CLASSES[version]
     except KeyError:
@@ -223,15 +226,22 @@ def get_cas_client(service_url: str | None = None, request: HttpRequest | None =
     kwargs: dict[str, Any] = {
         "service_url": service_url,
         "server_url": get_server_url(request),
-        "extra_login_params": dict(cas_settings.extra_login_params),
-        "renew": cas_settings.renew,
+        "extra_login_params": dict(config.extra_login_params),
+        "renew": config.renew,
         "username_attribute": cas_settings.username_attribute,
         "verify_ssl_certificate": cas_settings.verify_ssl_certificate,
         "session": get_http_session(),
     }
     if version != "1":
-        kwargs["proxy_callback"] = cas_settings.proxy_callback
+        kwargs["proxy_callback"] = config.proxy_callback
     client: CASClient = client_class(**kwargs)
+    return client
+
+
+def at_server(client: CASClient, server_url: str | None) -> CASClient:
+    """``client`` pointed at ``server_url`` (the server that issued a session's ticket), if any."""
+    if server_url:
+        client.server_url = server_url
     return client
 
 
@@ -279,7 +289,7 @@ def get_proxy_validate_client(
     SAML 1.1 cannot report a proxy chain. It never sends ``renew`` (no proxy ticket comes from a
     fresh login, so every one would be refused) nor ``pgtUrl``.
     """
-    v3 = cas_settings.version == "3"
+    v3 = request_config(request).version == "3"
     client_class = CASProxyValidateClientV3 if v3 else CASProxyValidateClientV2
     client: ProxyValidateClient = client_class(
         service_url=service_url,

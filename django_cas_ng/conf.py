@@ -27,6 +27,7 @@ from typing import Any, Generic, NoReturn, TypeVar, cast, overload
 
 from django.conf import settings
 from django.core.signals import setting_changed
+from django.http import HttpRequest
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -100,7 +101,7 @@ class Setting(Generic[T]):
     def __get__(self, instance: CASSettings | None, owner: type) -> Setting[T] | T:
         if instance is None:
             return self
-        return self.coerce(self.raw())
+        return self.coerce(instance.raw_value(self))
 
     def __set__(self, instance: CASSettings, value: NoReturn) -> None:
         raise AttributeError(f"cas_settings is read-only: set {self.name} in Django settings")
@@ -212,8 +213,23 @@ CALLABLES = Rule(
 class CASSettings:
     """Typed, read-at-call-time view of the ``CAS_*`` settings; one ``Setting`` per line."""
 
+    def raw_value(self, setting: Setting[Any]) -> Any:
+        """The raw value ``setting`` reads for this view: the project-wide one."""
+        return setting.raw()
+
     # The CAS server and how to talk to it.
-    server_url = Setting[str | None]("CAS_SERVER_URL", None, "Base URL of the CAS server.")
+    server_url = Setting[str | Callable[[HttpRequest], Any] | None](
+        "CAS_SERVER_URL", None, "Base URL of the CAS server, or a callable (request) -> URL."
+    )
+    config_resolver = Setting[str | Callable[[HttpRequest], Any] | None](
+        "CAS_CONFIG_RESOLVER",
+        None,
+        "Dotted path to a callable (request) -> dict of per-tenant CAS_* settings.",
+        rule=Rule(
+            lambda v: v is None or callable(v) or (isinstance(v, str) and "." in v),
+            "a dotted path to a callable, a callable or None",
+        ),
+    )
     version = Setting("CAS_VERSION", "2", "Protocol: '1', '2', '3' or 'CAS_2_SAML_1_0'.", str)
     timeout = Setting(
         "CAS_TIMEOUT",
@@ -412,6 +428,24 @@ class CASSettings:
         _bool_or_none,
         Rule(lambda v: v is None or isinstance(v, bool), "True, False or None"),
     )
+
+
+class RequestSettings(CASSettings):
+    """``CASSettings`` of one request: the tenant's overrides (raw ``CAS_*`` values) first."""
+
+    __slots__ = ("overrides",)
+
+    def __init__(self, overrides: Mapping[str, Any]) -> None:
+        self.overrides = dict(overrides)
+
+    def raw_value(self, setting: Setting[Any]) -> Any:
+        try:
+            return self.overrides[setting.name]
+        except KeyError:
+            return setting.raw()
+
+    def __repr__(self) -> str:
+        return f"RequestSettings({sorted(self.overrides)})"
 
 
 DEFAULTS: dict[str, Any] = {name: setting.default for name, setting in REGISTRY.items()}

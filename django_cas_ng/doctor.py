@@ -82,9 +82,11 @@ class _Probe:
 def _probe_server(context: Context) -> _Probe:
     """Ask for the CAS login page once through the package's transport (timeouts, TLS options)."""
     if context.probe is None:
-        url = get_server_url(_site_request(context)) + "login"
+        url = "(unknown)"
         started = time.monotonic()
         try:
+            # A callable CAS_SERVER_URL needs the site's host (--site-url) to name a server.
+            url = get_server_url(_site_request(context)) + "login"
             # HEAD: the login page is HTML, which the transport refuses as a CAS answer.
             response = get_http_session().request("HEAD", url)
         except CASUnavailable as error:

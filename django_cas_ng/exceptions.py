@@ -47,3 +47,8 @@ class ProxyError(ValueError):
 
 class MalformedXML(CASNGError):
     """XML that is not well-formed or declares a DTD; each caller maps it to its own error."""
+
+
+class TenantConfigurationError(CASUnavailable):
+    """The CAS configuration chosen for this request (``CAS_SERVER_URL`` callable or
+    ``CAS_CONFIG_RESOLVER``) is unusable: answered like an unreachable server, with a 503."""

@@ -13,10 +13,10 @@ from django.db.models import F, Func
 from django.http import HttpRequest
 from django.utils import timezone
 
-from .conf import cas_settings
 from .exceptions import ProxyError
 from .proxy_exchange import exchange_pgt
 from .session_store import live_keys
+from .tenancy import request_config
 
 __all__ = ["SESSION_KEY_MAXLENGTH", "ProxyError", "ProxyGrantingTicket", "SessionTicket"]
 
@@ -90,20 +90,43 @@ class SessionTicketQuerySet(models.QuerySet["SessionTicket"]):
         rows: SessionTicketQuerySet = self.filter(session_key__in=list(session_keys))
         return rows
 
-    def record(self, session_key: str, ticket: str) -> None:
-        """Map ``ticket`` to the session: one upsert where the database has one (a session
-        has one mapping row), else update-or-create."""
+    def record(self, session_key: str, ticket: str, server_url: str | None = None) -> None:
+        """Map ``ticket`` (issued by ``server_url``, when known) to the session: one upsert
+        where the database has one (a session has one mapping row), else update-or-create."""
+        values = {"ticket": ticket}
+        if server_url is not None:
+            values["server_url"] = server_url
         features = connections[router.db_for_write(self.model)].features
         if not features.supports_update_conflicts:
-            self.update_or_create(session_key=session_key, defaults={"ticket": ticket})
+            self.update_or_create(session_key=session_key, defaults=values)
             return
         with_target = features.supports_update_conflicts_with_target
         self.bulk_create(
-            [SessionTicket(session_key=session_key, ticket=ticket)],
+            [SessionTicket(session_key=session_key, **values)],
             update_conflicts=True,
             unique_fields=["session_key"] if with_target else None,
-            update_fields=["ticket"],
+            update_fields=list(values),
         )
+
+    def server_of(self, session_key: str | None) -> str | None:
+        """The CAS server that issued the session's ticket, when recorded (several servers)."""
+        if not session_key:
+            return None
+        server: str | None = (
+            self.filter(session_key=mapping_key(session_key))
+            .values_list("server_url", flat=True)
+            .first()
+        )
+        return server
+
+    def issued_by(self, server_url: str | None) -> SessionTicketQuerySet:
+        """Rows of tickets ``server_url`` issued, and rows whose server is not recorded."""
+        if server_url is None:
+            return self
+        rows: SessionTicketQuerySet = self.filter(
+            models.Q(server_url__isnull=True) | models.Q(server_url=server_url)
+        )
+        return rows
 
 
 class SessionTicket(models.Model):
@@ -111,6 +134,8 @@ class SessionTicket(models.Model):
 
     session_key = models.CharField(max_length=SESSION_KEY_MAXLENGTH, unique=True)
     ticket = models.CharField(max_length=1024)
+    #: The CAS server that issued the ticket, recorded when a site has several (else NULL).
+    server_url = models.CharField(max_length=1024, null=True, blank=True)  # noqa: DJ001
 
     objects = SessionTicketQuerySet.as_manager()
 
@@ -180,7 +205,8 @@ class ProxyGrantingTicketQuerySet(models.QuerySet["ProxyGrantingTicket"]):
         pgts = self.filter(user=user, session_key=key).values_list("pgt", flat=True)
         pgt: str | None = pgts.first()
         pgtiou = session.get("pgtiou")
-        if pgt is None and pgtiou and cas_settings.proxy_callback and self.claim(pgtiou, user, key):
+        proxying = request_config(request).proxy_callback
+        if pgt is None and pgtiou and proxying and self.claim(pgtiou, user, key):
             # The callback reached us after the login had looked for it (a slow node or server).
             pgt = pgts.first()
         return pgt
@@ -191,7 +217,9 @@ class ProxyGrantingTicketQuerySet(models.QuerySet["ProxyGrantingTicket"]):
         pgt = self.pgt_of(request)
         if not pgt:
             raise ProxyError("INVALID_TICKET", "No proxy ticket found for this HttpRequest object")
-        return exchange_pgt(request, pgt, service)
+        # The PGT is only good at the server that issued the session's ticket.
+        issuer = SessionTicket.objects.server_of(request.session.session_key)
+        return exchange_pgt(request, pgt, service, issuer)
 
 
 class ProxyGrantingTicket(models.Model):

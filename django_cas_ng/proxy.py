@@ -14,9 +14,9 @@ from django.utils import timezone
 
 from . import log
 from .client import parse_proxy_answer
-from .conf import cas_settings
 from .models import UNCLAIMED_PGT_MAX_AGE, ProxyGrantingTicket, mapping_key
 from .proxy_exchange import request_proxy_ticket
+from .tenancy import request_config
 from .tickets import is_well_formed_ticket
 
 __all__ = [
@@ -51,7 +51,7 @@ def receive_callback(request: HttpRequest) -> HttpResponse:
             " among A-Z a-z 0-9 . _ ~ + / = : -",
             bad=True,
         )
-    if not cas_settings.proxy_callback:
+    if not request_config(request).proxy_callback:
         log.proxy.debug("Ignored a PGT callback: CAS_PROXY_CALLBACK is not set")
         return _text("ok")
     # One DELETE (no signal, no cascade): the table cannot grow without bound.
@@ -83,7 +83,7 @@ def claim_pgt(request: HttpRequest, user: Any, session_key: str) -> bool:
     shared database is the only meeting point.
     """
     pgtiou = request.session.get("pgtiou")
-    if not pgtiou or not cas_settings.proxy_callback:
+    if not pgtiou or not request_config(request).proxy_callback:
         return False
     if _claim(pgtiou, user, mapping_key(session_key)):
         return True

@@ -10,19 +10,21 @@ from cas import CASError
 from django.http import HttpRequest
 
 from . import log
-from .client import CASClient, get_cas_client
+from .client import CASClient, at_server, get_cas_client
 from .exceptions import CASUnavailable, ProxyError
 
 __all__ = ["exchange_pgt", "request_proxy_ticket"]
 
 
-def exchange_pgt(request: HttpRequest, pgt: str, service: str) -> str:
+def exchange_pgt(
+    request: HttpRequest, pgt: str, service: str, server_url: str | None = None
+) -> str:
     """A proxy ticket for ``service`` obtained with ``pgt``, or :class:`ProxyError`.
 
     ``ProxyError.args`` are ``(code, message)``: the CAS error code (``INVALID_TICKET``,
     ``UNAUTHORIZED_SERVICE``, ...) or ``CAS_UNAVAILABLE`` when the server cannot be asked.
     """
-    client = get_cas_client(service_url=service, request=request)
+    client = at_server(get_cas_client(service_url=service, request=request), server_url)
     # The chain is cut (``from None``): the exceptions below may quote the /proxy URL, whose
     # query holds the PGT, and error trackers print every chained exception.
     try:

@@ -20,6 +20,7 @@ from . import log
 from .conf import cas_settings
 from .exceptions import RedirectException
 from .origin import public_url
+from .tenancy import request_config
 
 STORED_NEXT_SESSION_KEY = "CASNEXT"
 
@@ -27,8 +28,9 @@ STORED_NEXT_SESSION_KEY = "CASNEXT"
 def allowed_hosts(request: HttpRequest) -> set[str]:
     """This request's host, the public host behind a proxy, and literal ``ALLOWED_HOSTS``."""
     hosts = {request.get_host()}
-    if cas_settings.root_proxied_as:
-        hosts.add(urlsplit(cas_settings.root_proxied_as).netloc)
+    root = request_config(request).root_proxied_as
+    if root:
+        hosts.add(urlsplit(root).netloc)
     hosts.update(h for h in settings.ALLOWED_HOSTS if h and "*" not in h and not h.startswith("."))
     return hosts
 

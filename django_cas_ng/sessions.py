@@ -56,9 +56,9 @@ def get_user_from_session(session: SessionBase) -> AbstractBaseUser | AnonymousU
     return user or AnonymousUser()
 
 
-def record_session_ticket(session_key: str, ticket: str) -> None:
-    """Map ``ticket`` to the session (one row per session)."""
-    SessionTicket.objects.record(mapping_key(session_key), ticket)
+def record_session_ticket(session_key: str, ticket: str, server_url: str | None = None) -> None:
+    """Map ``ticket`` to the session (one row per session), with the server that issued it."""
+    SessionTicket.objects.record(mapping_key(session_key), ticket, server_url)
 
 
 def remember_ticket(session: SessionBase, ticket: str) -> None:
@@ -90,7 +90,7 @@ def follow_session_key(request: HttpRequest) -> None:
     session: SessionBase = request.session
     key = mapping_key(session.session_key or "")
     old_key = session.get(MAPPED_KEY_SESSION_KEY)
-    record_session_ticket(key, session[TICKET_SESSION_KEY])
+    record_session_ticket(key, session[TICKET_SESSION_KEY], server_for_session(old_key))
     if old_key:
         SessionTicket.objects.filter(session_key=old_key).delete()
         ProxyGrantingTicket.objects.filter(session_key=old_key).update(session_key=key)
@@ -109,6 +109,12 @@ def ticket_for_session(session_key: str | None) -> str | None:
     return ticket
 
 
+def server_for_session(session_key: str | None) -> str | None:
+    """The CAS server that issued the session's ticket, when recorded (several servers)."""
+    server: str | None = SessionTicket.objects.server_of(session_key)
+    return server
+
+
 def forget_session(session_key: str | None) -> None:
     """Delete the mapping and PGTs of one session (manual logout)."""
     if not session_key:
@@ -118,11 +124,16 @@ def forget_session(session_key: str | None) -> None:
     ProxyGrantingTicket.objects.filter(session_key=key).delete()
 
 
-def end_sessions_for_tickets(tickets: Iterable[str]) -> int:
+def end_sessions_for_tickets(tickets: Iterable[str], server_url: str | None = None) -> int:
     """End every session opened with one of ``tickets`` (one lookup query for all of them),
-    sending ``cas_user_logout`` for each; returns how many live sessions were ended."""
+    sending ``cas_user_logout`` for each; returns how many live sessions were ended.
+
+    With ``server_url`` (several CAS servers), only tickets that server issued, or whose
+    server is not recorded, are ended.
+    """
     tickets = list(tickets)
-    rows = dict(SessionTicket.objects.for_tickets(tickets).values_list("session_key", "ticket"))
+    found = SessionTicket.objects.for_tickets(tickets).issued_by(server_url)
+    rows = dict(found.values_list("session_key", "ticket"))
     if not rows:
         log.slo.info(
             "Single Logout for unknown ticket(s) %s: nothing to end",

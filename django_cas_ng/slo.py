@@ -20,6 +20,7 @@ from lxml import etree
 from . import log
 from .conf import cas_settings
 from .exceptions import BadLogoutRequest, MalformedXML
+from .origin import issuing_server_url
 from .safexml import parse_xml
 from .sessions import end_sessions_for_tickets
 
@@ -145,21 +146,28 @@ def session_indexes(xml: bytes) -> list[str]:
     return tickets
 
 
-def end_sessions(xml: bytes) -> int:
+def end_sessions(xml: bytes, server_url: str | None = None) -> int:
     """End every session of every ticket the logout request names (at most
-    ``MAX_SESSION_INDEXES`` of them, looked up in one query)."""
+    ``MAX_SESSION_INDEXES`` of them, looked up in one query); with ``server_url``, only the
+    sessions that server's tickets opened (see :func:`sender_server`)."""
     tickets = session_indexes(xml)
     if len(tickets) > MAX_SESSION_INDEXES:
         raise BadLogoutRequest(
             f"logout request names {len(tickets)} sessions; at most {MAX_SESSION_INDEXES} accepted"
         )
-    return end_sessions_for_tickets(tickets)
+    return end_sessions_for_tickets(tickets, server_url)
+
+
+def sender_server(request: HttpRequest) -> str | None:
+    """With several CAS servers, the one this request's tenant signs in at: a logout request
+    arriving here may only end sessions that server opened."""
+    return issuing_server_url(request)
 
 
 def handle(request: HttpRequest) -> HttpResponse:
     """Serve a back- or front-channel Single Logout request; errors raise BadLogoutRequest."""
     if is_front_channel(request):
-        ended = end_sessions(front_channel_xml(request.GET[PARAM]))
+        ended = end_sessions(front_channel_xml(request.GET[PARAM]), sender_server(request))
         log.slo.debug("Front-channel Single Logout ended %d session(s)", ended)
         callback = request.GET.get("callback")
         # The same body whatever was ended: an anonymous caller learns nothing from it.
@@ -168,6 +176,6 @@ def handle(request: HttpRequest) -> HttpResponse:
             return HttpResponse(body, content_type="application/javascript")
         return HttpResponse("ok\n", content_type="text/plain")
     check_sender(request)
-    ended = end_sessions(back_channel_xml(request))
+    ended = end_sessions(back_channel_xml(request), sender_server(request))
     log.slo.debug("Back-channel Single Logout ended %d session(s)", ended)
     return HttpResponse("ok\n", content_type="text/plain")

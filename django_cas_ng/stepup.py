@@ -38,6 +38,7 @@ from .conf import cas_settings, get
 from .exceptions import CASUnavailable, TicketValidationError
 from .metrics import REFUSED, SUCCESS, log_fields, measure_validation
 from .origin import public_url
+from .tenancy import request_config
 from .tickets import is_well_formed_ticket
 
 #: Django >= 5.1: exempt from ``LoginRequiredMiddleware``; older versions have nothing to exempt.
@@ -197,11 +198,12 @@ def has_fresh_stepup(request: HttpRequest, policy: StepUpPolicy) -> bool:
     return missing_attribute(policy, attributes) is None
 
 
-def require_cas_3() -> None:
+def require_cas_3(request: HttpRequest | None = None) -> None:
     """Step-up needs the CAS 3 attributes ``isFromNewLogin`` and ``authenticationDate``."""
-    if cas_settings.version != "3":
+    version = request_config(request).version
+    if version != "3":
         raise ImproperlyConfigured(
-            f"Step-up sign-in needs CAS_VERSION = '3' (it is {cas_settings.version!r}): only "
+            f"Step-up sign-in needs CAS_VERSION = '3' (it is {version!r}): only "
             "CAS 3 answers say whether and when the user signed in again."
         )
 
@@ -254,7 +256,7 @@ def stepup_redirect(request: HttpRequest, policy: StepUpPolicy) -> HttpResponseB
 
 def stepup_response(request: HttpRequest, policy: StepUpPolicy) -> HttpResponseBase | None:
     """None when the request may go through; else the redirect to sign in or to step up."""
-    require_cas_3()
+    require_cas_3(request)
     if not request.user.is_authenticated:
         return login_redirect(request)
     if has_fresh_stepup(request, policy):
@@ -497,7 +499,7 @@ class StepUpView(View):
     unavailable_template_name = "django_cas_ng/unavailable.html"
 
     def get(self, request: HttpRequest) -> HttpResponseBase:
-        require_cas_3()
+        require_cas_3(request)
         if not request.user.is_authenticated:
             return login_redirect(request)
         pending_id, policy = pending_policy(request)

@@ -26,7 +26,7 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from . import log, metrics, proxy, redirects, slo
-from .client import get_cas_client
+from .client import at_server, get_cas_client
 from .conf import cas_settings
 from .exceptions import (
     BadLogoutRequest,
@@ -36,10 +36,17 @@ from .exceptions import (
     TicketValidationError,
 )
 from .exempt import login_not_required
+from .origin import issuing_server_url
 from .redirects import clean_next_page, is_local_url
 from .service import get_service_url
-from .sessions import forget_session, record_session_ticket, ticket_for_session
+from .sessions import (
+    forget_session,
+    record_session_ticket,
+    server_for_session,
+    ticket_for_session,
+)
 from .signals import cas_user_logout
+from .tenancy import request_config
 from .tickets import is_well_formed_ticket
 
 __all__ = [
@@ -168,7 +175,7 @@ class LoginView(CASErrorsMixin):
         for key in (GATEWAY_SESSION_KEY, RETRIED_SESSION_KEY):
             request.session.pop(key, None)
         session_key = request.session.session_key or ""
-        record_session_ticket(session_key, ticket)
+        record_session_ticket(session_key, ticket, issuing_server_url(request))
         proxy.claim_pgt(request, user, session_key)
         log.login.info(
             "Signed in %s (ticket %s)%s",
@@ -239,6 +246,7 @@ class LogoutView(CASErrorsMixin):
         session = getattr(request, "session", None)
         session_key = session.session_key if session is not None else None
         ticket = ticket_for_session(session_key)
+        issuer = server_for_session(session_key) if ticket else None
         user = getattr(request, "user", None)
         cas_user_logout.send(sender="manual", user=user, session=session, ticket=ticket)
         forget_session(session_key)
@@ -246,9 +254,10 @@ class LogoutView(CASErrorsMixin):
         log.logout.info(
             "Signed out %s (ticket %s)", user.get_username() if user else "-", log.redact(ticket)
         )
-        if cas_settings.logout_completely:
+        if request_config(request).logout_completely:
             return_url = redirects.absolute_site_url(request, landing)
-            return HttpResponseRedirect(get_cas_client(request=request).get_logout_url(return_url))
+            client = at_server(get_cas_client(request=request), issuer)
+            return HttpResponseRedirect(client.get_logout_url(return_url))
         return HttpResponseRedirect(landing)
 
     def post(self, request: HttpRequest) -> HttpResponse:

@@ -18,6 +18,7 @@ from django_cas_ng.backends import CASBackend
 from django_cas_ng.checks import check_settings
 from django_cas_ng.conf import DEFAULTS
 from tests import settings as test_settings
+from tests import tenants
 
 
 class CampusBackend(CASBackend):
@@ -134,6 +135,8 @@ BAD: list[tuple[str, dict[str, Any]]] = [
     ("E014", {"CAS_API_REQUEST_PREDICATE": "tests.nowhere.wants_json"}),
     ("E014", {"CAS_API_REQUEST_PREDICATE": "django_cas_ng.api.JSON"}),
     ("E014", {"CAS_API_REQUEST_PREDICATE": 42}),
+    ("E030", {"CAS_CONFIG_RESOLVER": "tests.tenants.missing"}),
+    ("E030", {"CAS_CONFIG_RESOLVER": "tests.tenants.NOT_CALLABLE"}),
     ("W001", {"CAS_VERIFY_SSL_CERTIFICATE": False}),
     ("W002", {"SESSION_ENGINE": "django.contrib.sessions.backends.signed_cookies"}),
     ("W003", {"CAS_SERVER_URL": "http://cas.example.org/cas/", "DEBUG": False}),
@@ -180,6 +183,10 @@ GOOD: list[dict[str, Any]] = [
     {"CAS_LOGIN_MSG": None, "CAS_LOGGED_MSG": "Signed in as %s (100%% sure)."},
     {"CAS_SLO_FRONT_CHANNEL": False},
     {"CAS_SERVER_URL": "/cas/"},
+    {"CAS_SERVER_URL": tenants.server_for_host},
+    {"CAS_SERVER_URL": tenants.server_for_host, "ALLOWED_HOSTS": ["*"], "DEBUG": True},
+    {"CAS_CONFIG_RESOLVER": "tests.tenants.resolver"},
+    {"CAS_CONFIG_RESOLVER": tenants.resolver},
     {"CAS_SERVER_URL": "https://cas.example.org:8443/cas"},
     {"CAS_SERVER_URL": "http://localhost:8000/cas/", "DEBUG": True},
     {"CAS_VERSION": "1"},

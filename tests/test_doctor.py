@@ -322,3 +322,12 @@ def test_turning_verification_off_is_a_warning(tls_cas: Any, settings: Any) -> N
     settings.CAS_VERIFY_SSL_CERTIFICATE = False
 
     assert only(doctor.check_tls).status is Status.WARNING
+
+
+def test_a_callable_server_url_without_a_site_url_is_reported_not_a_crash(settings: Any) -> None:
+    settings.CAS_SERVER_URL = lambda request: "https://cas.example.com/cas/"
+
+    result = only(doctor.check_server)
+
+    assert result.status is Status.ERROR
+    assert "CAS_SERVER_URL" in result.message

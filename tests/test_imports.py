@@ -118,5 +118,7 @@ def test_the_walk_sees_an_import_inside_a_method(tmp_path) -> None:
 
 def test_site_origin_helpers_sit_at_the_bottom_of_the_graph() -> None:
     graph = import_graph()
-    assert graph[f"{PACKAGE}.origin"] <= {f"{PACKAGE}.conf"}
+    bottom = {f"{PACKAGE}.conf", f"{PACKAGE}.exceptions"}
+    assert graph[f"{PACKAGE}.tenancy"] <= bottom
+    assert graph[f"{PACKAGE}.origin"] <= bottom | {f"{PACKAGE}.tenancy"}
     assert f"{PACKAGE}.client" not in graph[f"{PACKAGE}.redirects"]

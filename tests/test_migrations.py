@@ -92,3 +92,13 @@ def test_upgraded_rows_are_found_by_ticket_through_the_index(upstream_db) -> Non
         "session_key", flat=True
     )
     assert sorted(found) == ["a" * 32, "b" * 32]
+
+
+def test_upgraded_rows_have_no_server_and_are_ended_by_any_servers_logout(upstream_db) -> None:
+    upstream_db.get_model(APP, "SessionTicket").objects.create(session_key="a" * 32, ticket="ST-1")
+    apps = migrate([(APP, "0006_sessionticket_server_url")])
+    from django_cas_ng.models import SessionTicket as Current
+
+    assert apps.get_model(APP, "SessionTicket").objects.get().server_url is None
+    found = Current.objects.for_tickets(["ST-1"]).issued_by("https://cas-b.example.org/cas/")
+    assert list(found.values_list("session_key", flat=True)) == ["a" * 32]

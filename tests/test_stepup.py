@@ -498,3 +498,23 @@ def test_fractional_seconds_are_kept() -> None:
 def test_unreadable_dates_raise_value_error(text: str) -> None:
     with pytest.raises(ValueError):
         parse_cas_datetime(text)
+
+
+# --- Several CAS servers ---------------------------------------------------------------------
+
+
+def test_stepup_goes_to_the_tenants_server_and_reads_its_cas_version(
+    alice: Client, settings, cas_http
+) -> None:
+    tenant_server = "https://cas-b.example.org/cas/"
+    settings.CAS_VERSION = "2"
+    settings.CAS_CONFIG_RESOLVER = lambda request: {
+        "CAS_SERVER_URL": tenant_server,
+        "CAS_VERSION": "3",
+    }
+    to_cas = alice.get(alice.get("/payroll/").url)
+    assert to_cas.url.startswith(tenant_server + "login?")
+    cas_http.get(tenant_server + "p3/serviceValidate", body=stepup_answer())
+    back = alice.get(step_up(alice, "/payroll/"))
+    assert back.status_code == 302
+    assert alice.get("/payroll/").content == b"payroll"

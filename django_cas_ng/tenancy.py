@@ -1,0 +1,169 @@
+"""Several CAS servers per site: the ``CAS_*`` settings of one request, resolved once.
+
+When ``CAS_SERVER_URL`` is a callable ``(request) -> URL`` or ``CAS_CONFIG_RESOLVER`` names a
+callable ``(request) -> {"CAS_...": value}``, :func:`request_config` builds a
+:class:`~django_cas_ng.conf.RequestSettings` for the request and caches it as
+``request.cas_config``; the code that builds CAS URLs and talks to CAS reads it instead of
+``cas_settings``. With neither, it is ``cas_settings`` itself and costs two dictionary reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from django.core.exceptions import SuspiciousOperation
+from django.http import HttpRequest
+from django.utils.module_loading import import_string
+
+from .conf import REGISTRY, VALID_VERSIONS, CASSettings, RequestSettings, cas_settings
+from .exceptions import TenantConfigurationError
+
+__all__ = [
+    "REQUEST_ATTRIBUTE",
+    "TENANT_SETTINGS",
+    "build_config",
+    "get_resolver",
+    "is_multi_server",
+    "is_server_url",
+    "request_config",
+]
+
+#: The settings a tenant may set differently: those read through :func:`request_config`.
+TENANT_SETTINGS = frozenset(
+    {
+        "CAS_SERVER_URL",
+        "CAS_VERSION",
+        "CAS_ROOT_PROXIED_AS",
+        "CAS_FORCE_SSL_SERVICE_URL",
+        "CAS_PROXY_CALLBACK",
+        "CAS_EXTRA_LOGIN_PARAMS",
+        "CAS_RENEW",
+        "CAS_LOGOUT_COMPLETELY",
+    }
+)
+#: Where the configuration of a request is cached.
+REQUEST_ATTRIBUTE = "cas_config"
+
+
+def is_multi_server() -> bool:
+    """True when the CAS server (or any tenant setting) may differ from request to request."""
+    return (
+        callable(REGISTRY["CAS_SERVER_URL"].raw())
+        or REGISTRY["CAS_CONFIG_RESOLVER"].raw() is not None
+    )
+
+
+def request_config(request: HttpRequest | None) -> CASSettings:
+    """The ``CAS_*`` settings as they apply to ``request``, resolved once per request.
+
+    Raises :class:`~django_cas_ng.exceptions.TenantConfigurationError` (a 503 in the views)
+    when the callable or the resolver fails or answers something unusable.
+    """
+    if request is None or not is_multi_server():
+        return cas_settings
+    config = getattr(request, REQUEST_ATTRIBUTE, None)
+    if not isinstance(config, CASSettings):
+        config = build_config(request)
+        setattr(request, REQUEST_ATTRIBUTE, config)
+    return config
+
+
+def build_config(request: HttpRequest) -> CASSettings:
+    """The tenant's overrides checked, with ``CAS_SERVER_URL`` resolved to a string."""
+    overrides = dict(_tenant_overrides(request))
+    unknown = sorted(set(overrides) - TENANT_SETTINGS)
+    if unknown:
+        raise TenantConfigurationError(
+            f"CAS_CONFIG_RESOLVER set {', '.join(map(str, unknown))}, which cannot vary per "
+            f"tenant (host {_host(request)!r})"
+        )
+    for name, value in overrides.items():
+        rule = REGISTRY[name].rule
+        if rule is not None and not rule.accepts(value):
+            raise TenantConfigurationError(
+                f"CAS_CONFIG_RESOLVER set {name} to {value!r} for host {_host(request)!r}: "
+                f"it must be {rule.expected}"
+            )
+    for name, accepts in _VALUE_CHECKS.items():
+        if name in overrides and not accepts(overrides[name]):
+            raise TenantConfigurationError(
+                f"CAS_CONFIG_RESOLVER set {name} to {overrides[name]!r} for host {_host(request)!r}"
+            )
+    server = overrides.get("CAS_SERVER_URL", cas_settings.server_url)
+    if callable(server):
+        server = _call("CAS_SERVER_URL", server, request)
+    if not is_server_url(server):
+        raise TenantConfigurationError(
+            f"CAS_SERVER_URL for host {_host(request)!r} is {server!r}: not an http(s) URL "
+            "or a path starting with '/'"
+        )
+    overrides["CAS_SERVER_URL"] = server
+    return RequestSettings(overrides)
+
+
+def is_server_url(value: Any) -> bool:
+    """An absolute http(s) URL, or a path on this site (starting with a single '/')."""
+    if not isinstance(value, str):
+        return False
+    if value.startswith("/"):
+        return not value.startswith("//")
+    scheme, _, rest = value.partition("://")
+    return scheme.lower() in ("http", "https") and bool(rest) and not rest.startswith("/")
+
+
+def _absolute_or_none(value: Any) -> bool:
+    return value is None or (is_server_url(value) and not str(value).startswith("/"))
+
+
+_VALUE_CHECKS: dict[str, Callable[[Any], bool]] = {
+    "CAS_VERSION": lambda value: str(value) in VALID_VERSIONS and not isinstance(value, bool),
+    "CAS_ROOT_PROXIED_AS": _absolute_or_none,
+    "CAS_PROXY_CALLBACK": _absolute_or_none,
+}
+
+
+def get_resolver() -> Callable[[HttpRequest], Any] | None:
+    """The ``CAS_CONFIG_RESOLVER`` callable (imported from its dotted path), or None."""
+    value = cas_settings.config_resolver
+    if value is None or callable(value):
+        return value
+    try:
+        resolver = import_string(value)
+    except ImportError as exc:
+        raise TenantConfigurationError(f"CAS_CONFIG_RESOLVER {value!r}: {exc}") from exc
+    if not callable(resolver):
+        raise TenantConfigurationError(f"CAS_CONFIG_RESOLVER {value!r} is not callable")
+    return resolver  # type: ignore[no-any-return]
+
+
+def _tenant_overrides(request: HttpRequest) -> Mapping[str, Any]:
+    resolver = get_resolver()
+    if resolver is None:
+        return {}
+    overrides = _call("CAS_CONFIG_RESOLVER", resolver, request)
+    if overrides is None:
+        return {}
+    if not isinstance(overrides, Mapping):
+        raise TenantConfigurationError(
+            f"CAS_CONFIG_RESOLVER returned {type(overrides).__name__}, not a mapping, for host "
+            f"{_host(request)!r}"
+        )
+    return overrides
+
+
+def _call(name: str, function: Callable[[HttpRequest], Any], request: HttpRequest) -> Any:
+    """Call a site's callable; its failure is a configuration error (a bad Host stays a 400)."""
+    try:
+        return function(request)
+    except SuspiciousOperation:
+        raise
+    except Exception as exc:
+        raise TenantConfigurationError(
+            f"{name} failed for host {_host(request)!r}: {exc.__class__.__name__}: {exc}"
+        ) from exc
+
+
+def _host(request: HttpRequest) -> str:
+    """The Host header as sent (for log lines; never used to decide anything)."""
+    return str(request.META.get("HTTP_HOST") or request.META.get("SERVER_NAME", ""))[:255]
