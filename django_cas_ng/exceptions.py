@@ -24,6 +24,10 @@ class CASUnavailable(CASNGError):
     """The CAS server could not be reached, timed out, or answered something unusable."""
 
 
+class UnpinnedHost(CASUnavailable):
+    """A service URL would be built from a Host header no setting pins: answered as 503."""
+
+
 class BadLogoutRequest(CASNGError):
     """A Single Logout request that is malformed, too large or from a refused address."""
 

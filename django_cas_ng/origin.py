@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
+from django.conf import settings
 from django.http import HttpRequest
+from django.http.request import split_domain_port
 
+from . import log
 from .conf import cas_settings
+from .exceptions import UnpinnedHost
+
+#: Host names a developer's own machine answers to; with ``DEBUG`` they need no pinning.
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 
 
 def get_protocol(request: HttpRequest) -> str:
@@ -15,11 +22,55 @@ def get_protocol(request: HttpRequest) -> str:
 
 
 def public_url(request: HttpRequest, path: str) -> str:
-    """``path`` on this site's public origin: ``CAS_ROOT_PROXIED_AS``, else the request's."""
+    """``path`` on this site's public origin: ``CAS_ROOT_PROXIED_AS``, else the request's.
+
+    The request's origin is used only when its host is pinned (:func:`request_origin`).
+    """
     if cas_settings.root_proxied_as:
         return urljoin(cas_settings.root_proxied_as, path)
+    return request_origin(request) + path
+
+
+def allowed_hosts_are_exact() -> bool:
+    """True when ``ALLOWED_HOSTS`` names hosts exactly: no ``'*'``, no ``'.domain'`` pattern."""
+    return not any(host == "*" or host.startswith(".") for host in settings.ALLOWED_HOSTS)
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost`` (and ``*.localhost``), ``127.0.0.1`` and ``[::1]``, any port."""
+    domain, _port = split_domain_port(host)
+    return domain in LOOPBACK_HOSTS or domain.endswith(".localhost")
+
+
+def request_origin(request: HttpRequest) -> str:
+    """``scheme://host`` of the request, when a setting pins its host; else :class:`UnpinnedHost`.
+
+    A host is pinned when ``CAS_SERVICE_HOSTS`` lists it (an origin there fixes the scheme
+    too), else when ``ALLOWED_HOSTS`` is exact and Django has checked it, else (with
+    ``DEBUG``) when it is a loopback host. Anything else would let the Host header choose
+    the service a ticket is validated for, so a ticket issued to another site would sign in.
+    """
+    host = request.get_host()
     protocol = "https" if cas_settings.force_ssl_service_url else get_protocol(request)
-    return f"{protocol}://{request.get_host()}{path}"
+    service_hosts = cas_settings.service_hosts
+    if service_hosts:
+        for entry in service_hosts:
+            parts = urlsplit(entry if "://" in entry else f"//{entry}")
+            if parts.netloc.lower() == host.lower():
+                if parts.scheme and not cas_settings.force_ssl_service_url:
+                    protocol = parts.scheme
+                return f"{protocol}://{parts.netloc}"
+    elif allowed_hosts_are_exact():
+        return f"{protocol}://{host}"
+    if settings.DEBUG and is_loopback_host(host):
+        return f"{protocol}://{host}"
+    message = (
+        f"Refused to build a service URL from the unpinned Host {host[:100]!r}: set "
+        "CAS_ROOT_PROXIED_AS to the public origin, list the public hosts in CAS_SERVICE_HOSTS, "
+        "or list exact hosts in ALLOWED_HOSTS."
+    )
+    log.client.error("%s", message)
+    raise UnpinnedHost(message)
 
 
 def get_server_url(request: HttpRequest | None = None) -> str:
