@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -88,3 +88,25 @@ def get_server_url(request: HttpRequest | None = None) -> str:
     if server_url and not server_url.endswith("/"):
         server_url += "/"
     return server_url
+
+
+def site_hostnames() -> frozenset[str]:
+    """The host names this site answers to by configuration (pinned origin, service hosts and
+    exact ``ALLOWED_HOSTS``), lower case and without ports."""
+    entries = [cas_settings.root_proxied_as or "", *(cas_settings.service_hosts or ())]
+    entries += [host for host in settings.ALLOWED_HOSTS if host != "*" and not host.startswith(".")]
+    names = set()
+    for entry in entries:
+        hostname = urlsplit(entry if "://" in entry else f"//{entry}").hostname
+        if hostname:
+            names.add(hostname)
+    return frozenset(names)
+
+
+def canonical_service(url: str) -> str:
+    """``url`` without its origin when that origin is this site's (any alias, http or https), so
+    every way of reaching one path of the site names the same service; other URLs unchanged."""
+    parts = urlsplit(url)
+    if parts.hostname is None or parts.hostname not in site_hostnames():
+        return url
+    return urlunsplit(("", "", parts.path or "/", parts.query, ""))
