@@ -269,6 +269,7 @@ class CASSettings:
         _optional(Mapping, "a dict or None"),
     )
     retry_login = Setting("CAS_RETRY_LOGIN", False, "On a bad ticket go back to CAS.", bool)
+    login_nonce = Setting("CAS_LOGIN_NONCE", False, "Bind tickets to the browser's session.", bool)
     login_msg = Setting(
         "CAS_LOGIN_MSG",
         _("Login succeeded. Welcome, %s."),

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from . import log, proxy, redirects, slo
+from . import log, login_nonce, proxy, redirects, slo
 from .client import get_cas_client
 from .conf import cas_settings
 from .exceptions import (
@@ -159,7 +159,17 @@ class LoginView(CASErrorsMixin):
             log.login.warning("Refused a malformed ticket %s", log.redact(ticket[:64]))
             return self.login_failed(request, service_url)
 
-        user = authenticate(request=request, ticket=ticket, service=service_url)
+        validation_url = service_url
+        if cas_settings.login_nonce:
+            nonce = login_nonce.claim(request)
+            if nonce is None:
+                log.login.warning(
+                    "Refused ticket %s: no login nonce of this session", log.redact(ticket)
+                )
+                return self.login_failed(request, service_url)
+            validation_url = login_nonce.with_nonce(service_url, nonce)
+
+        user = authenticate(request=request, ticket=ticket, service=validation_url)
         if user is None:
             return self.login_failed(request, service_url)
         auth_login(request, user)
@@ -179,6 +189,8 @@ class LoginView(CASErrorsMixin):
         retry = cas_settings.retry_login or request.GET.get("required")
         if retry and not request.session.pop(RETRIED_SESSION_KEY, False):
             request.session[RETRIED_SESSION_KEY] = True
+            if cas_settings.login_nonce:
+                service_url = login_nonce.issue(request, service_url)
             return HttpResponseRedirect(get_cas_client(service_url, request).get_login_url())
         raise TicketValidationError(
             _(
@@ -204,6 +216,8 @@ class LoginView(CASErrorsMixin):
                 gateway = True
             else:
                 del request.session[GATEWAY_SESSION_KEY]
+        if cas_settings.login_nonce:
+            service_url = login_nonce.issue(request, service_url)
         client = get_cas_client(service_url, request)
         if gateway:
             client.extra_login_params["gateway"] = "true"
