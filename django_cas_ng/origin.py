@@ -8,9 +8,9 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.http.request import split_domain_port
 
-from . import log
 from .conf import cas_settings
 from .exceptions import UnpinnedHost
+from .log import client as client_log
 
 #: Host names a developer's own machine answers to; with ``DEBUG`` they need no pinning.
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
@@ -69,7 +69,7 @@ def request_origin(request: HttpRequest) -> str:
         "CAS_ROOT_PROXIED_AS to the public origin, list the public hosts in CAS_SERVICE_HOSTS, "
         "or list exact hosts in ALLOWED_HOSTS."
     )
-    log.client.error("%s", message)
+    client_log.error("%s", message)
     raise UnpinnedHost(message)
 
 

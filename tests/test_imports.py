@@ -108,5 +108,8 @@ def test_the_walk_sees_relative_and_function_level_imports(tmp_path) -> None:
 
 def test_site_origin_helpers_sit_at_the_bottom_of_the_graph() -> None:
     graph = import_graph()
-    assert graph[f"{PACKAGE}.origin"] <= {f"{PACKAGE}.conf"}
+    leaves = {f"{PACKAGE}.conf", f"{PACKAGE}.exceptions", f"{PACKAGE}.log"}
+    assert graph[f"{PACKAGE}.origin"] <= leaves
+    assert graph[f"{PACKAGE}.exceptions"] == set()
+    assert graph[f"{PACKAGE}.log"] == set()
     assert f"{PACKAGE}.client" not in graph[f"{PACKAGE}.redirects"]
