@@ -207,30 +207,62 @@ def _check_urls() -> list[CheckMessage]:
 
 
 def _check_hosts() -> list[CheckMessage]:
-    """Any-host ``ALLOWED_HOSTS`` lets the Host header shape service (and server) URLs."""
+    """E013/E016: an any-host ``ALLOWED_HOSTS`` lets the Host header shape CAS or service URLs."""
+    errors = _check_service_hosts()
     wildcard = any(h == "*" or h.startswith(".") for h in settings.ALLOWED_HOSTS)
     if not wildcard or get("CAS_ROOT_PROXIED_AS"):
-        return []
-    hint = "Set CAS_ROOT_PROXIED_AS to this site's public origin, or list exact ALLOWED_HOSTS."
+        return errors
+    hint = (
+        "Set CAS_ROOT_PROXIED_AS to this site's public origin, list the public hosts in "
+        "CAS_SERVICE_HOSTS, or list exact ALLOWED_HOSTS."
+    )
     if str(get("CAS_SERVER_URL") or "").startswith("/"):
-        return [
+        errors.append(
             _error(
                 13,
                 "CAS_SERVER_URL is a path and ALLOWED_HOSTS accepts any host: the Host header "
                 "would choose the server that validates tickets.",
                 hint,
             )
-        ]
-    if settings.DEBUG:
-        return []
-    return [
-        _warning(
-            4,
-            "ALLOWED_HOSTS accepts any host: service URLs come from the Host header, so a "
-            "ticket issued for another service of the same CAS server can be replayed here.",
-            hint,
         )
+    elif not settings.DEBUG and not get("CAS_SERVICE_HOSTS"):
+        errors.append(
+            _error(
+                16,
+                "ALLOWED_HOSTS accepts any host and no setting pins the public host: a ticket "
+                "issued to another service of the same CAS server, replayed with that service's "
+                "Host, would sign its holder in here. Logins answer 503 until this is fixed.",
+                hint,
+            )
+        )
+    return errors
+
+
+def _check_service_hosts() -> list[CheckMessage]:
+    """E015: each ``CAS_SERVICE_HOSTS`` entry is a host[:port] or an http(s) origin, no more."""
+    hosts = get("CAS_SERVICE_HOSTS")
+    if not isinstance(hosts, (list, tuple)):
+        return []  # None, or E009 reports the wrong type
+    return [
+        _error(
+            15,
+            f"CAS_SERVICE_HOSTS entry {entry!r} is neither a host name nor an http(s) origin.",
+            "Use 'www.example.org', 'www.example.org:8443' or 'https://www.example.org'.",
+        )
+        for entry in hosts
+        if isinstance(entry, str) and not _is_host_or_origin(entry)
     ]
+
+
+def _is_host_or_origin(entry: str) -> bool:
+    parts = urlsplit(entry if "://" in entry else f"//{entry}")
+    if "://" in entry and parts.scheme not in ("http", "https"):
+        return False
+    return (
+        bool(parts.hostname)
+        and parts.path in ("", "/")
+        and not (parts.query or parts.fragment or "@" in parts.netloc or "*" in entry)
+    )
 
 
 def _check_warnings() -> list[CheckMessage]:

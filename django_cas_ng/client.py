@@ -28,7 +28,7 @@ from .transport import get_http_session, validation_renew
 
 CAS_NS = "http://www.yale.edu/tp/cas"
 SAML_ASSERTION_NS = "urn:oasis:names:tc:SAML:1.0:assertion"
-_ATTRIBUTE_BLOCKS = ("attributes", "norEduPerson")
+ATTRIBUTE_BLOCKS = ("attributes", "norEduPerson")
 
 Answer = tuple[str | None, dict[str, Any], str | None]
 
@@ -82,7 +82,7 @@ def read_service_response(root: Any) -> Answer:
     pgtiou = first.findtext(f"{{{CAS_NS}}}proxyGrantingTicket")
     attributes: dict[str, Any] = {}
     for element in first:
-        if isinstance(element.tag, str) and etree.QName(element).localname in _ATTRIBUTE_BLOCKS:
+        if isinstance(element.tag, str) and etree.QName(element).localname in ATTRIBUTE_BLOCKS:
             _collect_attributes(element, attributes)
     return (user.strip() if user else None), attributes, (pgtiou.strip() if pgtiou else None)
 
@@ -281,16 +281,21 @@ class CASProxyValidateClientV3(CASClientV3):
 
 
 def get_proxy_validate_client(
-    service_url: str, request: HttpRequest | None = None
+    service_url: str, request: HttpRequest | None = None, *, accept_proxy_tickets: bool = True
 ) -> ProxyValidateClient:
-    """A client validating presented tickets at ``(p3/)proxyValidate`` for ``service_url``.
+    """A client validating presented tickets for ``service_url``.
 
-    CAS 3 uses ``/p3/proxyValidate``; every other version ``/proxyValidate``, because CAS 1 and
-    SAML 1.1 cannot report a proxy chain. It never sends ``renew`` (no proxy ticket comes from a
-    fresh login, so every one would be refused) nor ``pgtUrl``.
+    At ``(p3/)proxyValidate``: CAS 3 uses ``/p3/proxyValidate``; every other version
+    ``/proxyValidate``, because CAS 1 and SAML 1.1 cannot report a proxy chain. With
+    ``accept_proxy_tickets=False`` (no chain is allowed) at ``(p3/)serviceValidate``, where the
+    CAS server itself refuses proxy tickets. It never sends ``renew`` (no proxy ticket comes
+    from a fresh login, so every one would be refused) nor ``pgtUrl``.
     """
     v3 = request_config(request).version == "3"
-    client_class = CASProxyValidateClientV3 if v3 else CASProxyValidateClientV2
+    if accept_proxy_tickets:
+        client_class: type[Any] = CASProxyValidateClientV3 if v3 else CASProxyValidateClientV2
+    else:
+        client_class = CASClientV3 if v3 else CASClientV2
     client: ProxyValidateClient = client_class(
         service_url=service_url,
         server_url=get_server_url(request),

@@ -187,6 +187,12 @@ def _valid_networks(value: Any) -> bool:
     return True
 
 
+def _strings(value: Any) -> bool:
+    return value is None or (
+        isinstance(value, (list, tuple)) and all(isinstance(v, str) and v for v in value)
+    )
+
+
 def _valid_message(value: Any) -> bool:
     if value is None:
         return True
@@ -279,6 +285,7 @@ class CASSettings:
         _optional(Mapping, "a dict or None"),
     )
     retry_login = Setting("CAS_RETRY_LOGIN", False, "On a bad ticket go back to CAS.", bool)
+    login_nonce = Setting("CAS_LOGIN_NONCE", False, "Bind tickets to the browser's session.", bool)
     login_msg = Setting(
         "CAS_LOGIN_MSG",
         _("Login succeeded. Welcome, %s."),
@@ -309,6 +316,12 @@ class CASSettings:
     store_next = Setting("CAS_STORE_NEXT", False, "Keep next in the session.", bool)
     root_proxied_as = Setting[str | None](
         "CAS_ROOT_PROXIED_AS", None, "Public origin of the site behind a reverse proxy."
+    )
+    service_hosts = Setting[Sequence[str] | None](
+        "CAS_SERVICE_HOSTS",
+        None,
+        "Public hosts (or origins) service URLs may be built from.",
+        rule=Rule(_strings, "a list of host names or http(s) origins"),
     )
     force_ssl_service_url = Setting(
         "CAS_FORCE_SSL_SERVICE_URL", False, "Service URLs are always https.", bool

@@ -21,7 +21,7 @@ from django.urls import NoReverseMatch, reverse
 
 from .client import get_cas_client, validate_ticket
 from .conf import cas_settings
-from .exceptions import CASUnavailable, TicketValidationError
+from .exceptions import CASUnavailable, TicketValidationError, UnpinnedHost
 from .origin import get_server_url
 from .safexml import parse_xml
 from .service import get_service_url
@@ -208,6 +208,9 @@ def check_service_url(context: Context) -> Iterator[Result]:
         service = service_url(context)
     except DisallowedHost as error:
         yield Result(name, Status.ERROR, str(error), "Add the site's host to ALLOWED_HOSTS.")
+        return
+    except UnpinnedHost as error:
+        yield Result(name, Status.ERROR, str(error), "Pin the public host (docs/checks.rst E016).")
         return
     if service is None:
         yield Result(

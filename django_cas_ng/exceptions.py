@@ -29,6 +29,10 @@ class MalformedAnswer(CASUnavailable):
     unexpected element): counted apart from an unreachable server by the metrics hook."""
 
 
+class UnpinnedHost(CASUnavailable):
+    """A service URL would be built from a Host header no setting pins: answered as 503."""
+
+
 class BadLogoutRequest(CASNGError):
     """A Single Logout request that is malformed, too large or from a refused address."""
 

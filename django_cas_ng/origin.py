@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
+from django.conf import settings
 from django.http import HttpRequest
+from django.http.request import split_domain_port
 
-from .exceptions import TenantConfigurationError
+from .conf import cas_settings
+from .exceptions import TenantConfigurationError, UnpinnedHost
+from .log import client as client_log
 from .tenancy import is_multi_server, request_config
+
+#: Host names a developer's own machine answers to; with ``DEBUG`` they need no pinning.
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 
 
 def get_protocol(request: HttpRequest) -> str:
@@ -16,12 +23,57 @@ def get_protocol(request: HttpRequest) -> str:
 
 
 def public_url(request: HttpRequest, path: str) -> str:
-    """``path`` on this site's public origin: ``CAS_ROOT_PROXIED_AS``, else the request's."""
+    """``path`` on this site's public origin: ``CAS_ROOT_PROXIED_AS``, else the request's.
+
+    The request's origin is used only when its host is pinned (:func:`request_origin`).
+    """
     config = request_config(request)
     if config.root_proxied_as:
         return urljoin(config.root_proxied_as, path)
-    protocol = "https" if config.force_ssl_service_url else get_protocol(request)
-    return f"{protocol}://{request.get_host()}{path}"
+    return request_origin(request) + path
+
+
+def allowed_hosts_are_exact() -> bool:
+    """True when ``ALLOWED_HOSTS`` names hosts exactly: no ``'*'``, no ``'.domain'`` pattern."""
+    return not any(host == "*" or host.startswith(".") for host in settings.ALLOWED_HOSTS)
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost`` (and ``*.localhost``), ``127.0.0.1`` and ``[::1]``, any port."""
+    domain, _port = split_domain_port(host)
+    return domain in LOOPBACK_HOSTS or domain.endswith(".localhost")
+
+
+def request_origin(request: HttpRequest) -> str:
+    """``scheme://host`` of the request, when a setting pins its host; else :class:`UnpinnedHost`.
+
+    A host is pinned when ``CAS_SERVICE_HOSTS`` lists it (an origin there fixes the scheme
+    too), else when ``ALLOWED_HOSTS`` is exact and Django has checked it, else (with
+    ``DEBUG``) when it is a loopback host. Anything else would let the Host header choose
+    the service a ticket is validated for, so a ticket issued to another site would sign in.
+    """
+    host = request.get_host()
+    force_ssl = request_config(request).force_ssl_service_url
+    protocol = "https" if force_ssl else get_protocol(request)
+    service_hosts = cas_settings.service_hosts
+    if service_hosts:
+        for entry in service_hosts:
+            parts = urlsplit(entry if "://" in entry else f"//{entry}")
+            if parts.netloc.lower() == host.lower():
+                if parts.scheme and not force_ssl:
+                    protocol = parts.scheme
+                return f"{protocol}://{parts.netloc}"
+    elif allowed_hosts_are_exact():
+        return f"{protocol}://{host}"
+    if settings.DEBUG and is_loopback_host(host):
+        return f"{protocol}://{host}"
+    message = (
+        f"Refused to build a service URL from the unpinned Host {host[:100]!r}: set "
+        "CAS_ROOT_PROXIED_AS to the public origin, list the public hosts in CAS_SERVICE_HOSTS, "
+        "or list exact hosts in ALLOWED_HOSTS."
+    )
+    client_log.error("%s", message)
+    raise UnpinnedHost(message)
 
 
 def get_server_url(request: HttpRequest | None = None) -> str:
@@ -48,3 +100,25 @@ def get_server_url(request: HttpRequest | None = None) -> str:
 def issuing_server_url(request: HttpRequest) -> str | None:
     """The server URL to remember with a session's ticket: only with several CAS servers."""
     return get_server_url(request) if is_multi_server() else None
+
+
+def site_hostnames() -> frozenset[str]:
+    """The host names this site answers to by configuration (pinned origin, service hosts and
+    exact ``ALLOWED_HOSTS``), lower case and without ports."""
+    entries = [cas_settings.root_proxied_as or "", *(cas_settings.service_hosts or ())]
+    entries += [host for host in settings.ALLOWED_HOSTS if host != "*" and not host.startswith(".")]
+    names = set()
+    for entry in entries:
+        hostname = urlsplit(entry if "://" in entry else f"//{entry}").hostname
+        if hostname:
+            names.add(hostname)
+    return frozenset(names)
+
+
+def canonical_service(url: str) -> str:
+    """``url`` without its origin when that origin is this site's (any alias, http or https), so
+    every way of reaching one path of the site names the same service; other URLs unchanged."""
+    parts = urlsplit(url)
+    if parts.hostname is None or parts.hostname not in site_hostnames():
+        return url
+    return urlunsplit(("", "", parts.path or "/", parts.query, ""))

@@ -19,14 +19,21 @@ from django.http import HttpRequest, JsonResponse
 from django.http.response import HttpResponseBase
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
+from lxml import etree
 
 from . import log
-from .client import CAS_NS, get_proxy_validate_client, parse_cas_answer, read_service_response
+from .client import (
+    ATTRIBUTE_BLOCKS,
+    CAS_NS,
+    get_proxy_validate_client,
+    parse_cas_answer,
+    read_service_response,
+)
 from .conf import cas_settings
 from .exceptions import CASUnavailable, TicketValidationError
 from .exempt import login_not_required
 from .metrics import log_fields, measure_validation
-from .origin import public_url
+from .origin import canonical_service, public_url
 from .tickets import is_well_formed_ticket
 
 if TYPE_CHECKING:
@@ -145,10 +152,13 @@ def authenticate_proxy_ticket(
 
 
 def validate_presented_ticket(request: HttpRequest, ticket: str, service: str) -> ValidatedTicket:
-    """Ask ``(p3/)proxyValidate`` about ``ticket``; measured and reported as
+    """Ask ``(p3/)proxyValidate`` about ``ticket`` (``(p3/)serviceValidate`` when no chain is
+    allowed, so the CAS server itself refuses proxy tickets); measured and reported as
     ``cas_ticket_validated`` with sender ``'proxy'``."""
     with measure_validation("proxy", service, request):
-        client = get_proxy_validate_client(service, request)
+        client = get_proxy_validate_client(
+            service, request, accept_proxy_tickets=bool(allowed_chains(service))
+        )
         return parse_proxy_validation(client.get_verification_response(ticket))
 
 
@@ -175,18 +185,76 @@ def parse_proxy_validation(data: bytes | str) -> ValidatedTicket:
         raise TicketValidationError("The CAS answer names no user.", code=USER_REFUSED)
     # read_service_response checked that the first element is the authenticationSuccess.
     answer = next(child for child in root if isinstance(child.tag, str))
-    proxies = tuple(
-        (proxy.text or "").strip()
-        for proxy in answer.iterfind(f"{{{CAS_NS}}}proxies/{{{CAS_NS}}}proxy")
+    return ValidatedTicket(
+        username=username, attributes=dict(attributes), proxies=read_proxy_chain(answer)
     )
-    return ValidatedTicket(username=username, attributes=dict(attributes), proxies=proxies)
+
+
+PROXIES_TAG = f"{{{CAS_NS}}}proxies"
+PROXY_TAG = f"{{{CAS_NS}}}proxy"
+
+
+def read_proxy_chain(answer: Any) -> tuple[str, ...]:
+    """The ``cas:proxies/cas:proxy`` chain of an authenticationSuccess, most recent first.
+
+    Attribute blocks are the server's own data and are not searched. Any other shape (a
+    ``proxy`` outside ``proxies``, other children or text in ``proxies``,
+    an empty ``proxy``, two ``proxies``) is refused rather than read as "no proxy".
+    """
+    named = [
+        element
+        for child in answer
+        if isinstance(child.tag, str) and etree.QName(child).localname not in ATTRIBUTE_BLOCKS
+        for element in child.iter()
+        if isinstance(element.tag, str) and etree.QName(element).localname in ("proxies", "proxy")
+    ]
+    if not named:
+        return ()
+    blocks = [child for child in answer if child.tag == PROXIES_TAG]
+    proxies = [child for child in blocks[0] if isinstance(child.tag, str)] if blocks else []
+    well_formed = (
+        len(blocks) == 1
+        and proxies
+        and len(named) == 1 + len(proxies)
+        and not _has_text(blocks[0])
+        and all(
+            proxy.tag == PROXY_TAG and len(proxy) == 0 and (proxy.text or "").strip()
+            for proxy in proxies
+        )
+    )
+    if not well_formed:
+        log.proxy.warning("Refused a validation answer whose proxy chain has an unknown shape")
+        raise TicketValidationError(
+            "The CAS answer lists its proxies in an unknown form.", code=UNTRUSTED_PROXY_CHAIN
+        )
+    return tuple((proxy.text or "").strip() for proxy in proxies)
+
+
+def _has_text(element: Any) -> bool:
+    """True when ``element`` holds text of its own (outside its children)."""
+    return bool((element.text or "").strip()) or any(
+        (child.tail or "").strip() for child in element
+    )
 
 
 def allowed_chains(service: str) -> Sequence[Sequence[Any]]:
-    """The chains ``CAS_PROXY_CHAINS`` allows for ``service``: its own entry, else ``'*'``."""
+    """The chains ``CAS_PROXY_CHAINS`` allows for ``service``: its own entry, else ``'*'``.
+
+    An entry applies to every URL of the same path on this site (any alias host, http or
+    https, :func:`~django_cas_ng.origin.canonical_service`); when several do, only the chains
+    all of them allow.
+    """
     chains = cas_settings.proxy_chains
     if service in chains:
         return chains[service] or ()
+    canonical = canonical_service(service)
+    entries = [
+        list(allowed or ())
+        for key, allowed in chains.items()
+        if key != ANY_SERVICE and canonical_service(key) == canonical
+    ]
+    if entries:
+        return [chain for chain in entries[0] if all(chain in other for other in entries[1:])]
     return chains.get(ANY_SERVICE) or ()
 
 

@@ -92,8 +92,21 @@ def check_sender(request: HttpRequest) -> None:
         ip = ipaddress.ip_address(address)
     except ValueError:
         raise BadLogoutRequest(f"logout request from unparsable address {address!r}", 403) from None
-    if not any(ip in ipaddress.ip_network(net, strict=False) for net in networks):
+    forms = address_forms(ip)
+    if not any(
+        form in ipaddress.ip_network(net, strict=False) for net in networks for form in forms
+    ):
         raise BadLogoutRequest(f"logout request from {ip} is not from an allowed network", 403)
+
+
+def address_forms(
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address,
+) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    """``ip`` and its other spelling: an IPv4-mapped IPv6 address (``::ffff:10.0.0.5``, as a
+    dual-stack listener reports an IPv4 sender) and the IPv4 address it carries are one sender."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        return [ip] if ip.ipv4_mapped is None else [ip, ip.ipv4_mapped]
+    return [ip, ipaddress.IPv6Address(f"::ffff:{ip}")]
 
 
 def back_channel_xml(request: HttpRequest) -> bytes:

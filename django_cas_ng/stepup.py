@@ -504,9 +504,9 @@ class StepUpView(View):
             return login_redirect(request)
         pending_id, policy = pending_policy(request)
         landing = self.landing(request)
-        service_url = self.service_url(request, landing, pending_id)
         ticket = request.GET.get("ticket")
         try:
+            service_url = self.service_url(request, landing, pending_id)
             if not ticket:
                 return HttpResponseRedirect(self.cas_login_url(request, service_url, policy))
             at, attributes = self.validate(request, ticket, service_url, policy)

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from . import log, metrics, proxy, redirects, slo
+from . import log, login_nonce, metrics, proxy, redirects, slo
 from .client import at_server, get_cas_client
 from .conf import cas_settings
 from .exceptions import (
@@ -166,9 +166,33 @@ class LoginView(CASErrorsMixin):
             log.login.warning("Refused a malformed ticket %s", log.redact(ticket[:64]))
             return self.login_failed(request, service_url)
 
-        user = authenticate(request=request, ticket=ticket, service=service_url)
+        validation_url = self.validation_service_url(request, ticket, service_url)
+        if validation_url is None:
+            return self.login_failed(request, service_url)
+        user = authenticate(request=request, ticket=ticket, service=validation_url)
         if user is None:
             return self.login_failed(request, service_url)
+        self.sign_in(request, user, ticket)
+        self.add_message(request, cas_settings.login_msg, user)
+        return self.successful_login(request=request, next_page=landing)
+
+    def validation_service_url(
+        self, request: HttpRequest, ticket: str, service_url: str
+    ) -> str | None:
+        """The service URL the ticket was issued for: with ``CAS_LOGIN_NONCE``, the one carrying
+        this session's nonce; ``None`` when the session sent no such login."""
+        if not cas_settings.login_nonce:
+            return service_url
+        nonce = login_nonce.claim(request)
+        if nonce is None:
+            log.login.warning(
+                "Refused ticket %s: no login nonce of this session", log.redact(ticket)
+            )
+            return None
+        return login_nonce.with_nonce(service_url, nonce)
+
+    def sign_in(self, request: HttpRequest, user: Any, ticket: str) -> None:
+        """Log ``user`` in and map the ticket to the session (and its PGT) for Single Logout."""
         auth_login(request, user)
         if not request.session.session_key:
             request.session.save()
@@ -183,14 +207,14 @@ class LoginView(CASErrorsMixin):
             log.redact(ticket),
             metrics.log_fields(request),
         )
-        self.add_message(request, cas_settings.login_msg, user)
-        return self.successful_login(request=request, next_page=landing)
 
     def login_failed(self, request: HttpRequest, service_url: str) -> HttpResponse:
         """After a refused ticket: one retry at CAS when configured, else the 403 page."""
         retry = cas_settings.retry_login or request.GET.get("required")
         if retry and not request.session.pop(RETRIED_SESSION_KEY, False):
             request.session[RETRIED_SESSION_KEY] = True
+            if cas_settings.login_nonce:
+                service_url = login_nonce.issue(request, service_url)
             return HttpResponseRedirect(get_cas_client(service_url, request).get_login_url())
         raise TicketValidationError(
             _(
@@ -216,6 +240,8 @@ class LoginView(CASErrorsMixin):
                 gateway = True
             else:
                 del request.session[GATEWAY_SESSION_KEY]
+        if cas_settings.login_nonce:
+            service_url = login_nonce.issue(request, service_url)
         client = get_cas_client(service_url, request)
         if gateway:
             client.extra_login_params["gateway"] = "true"

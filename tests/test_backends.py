@@ -688,9 +688,9 @@ def test_user_from_answer_override_refuses_sign_in(login_request, release) -> No
 def test_user_from_answer_override_refuses_proxy_tickets(cas_http, settings) -> None:
     from django_cas_ng.exceptions import TicketValidationError
     from django_cas_ng.proxy_auth import authenticate_proxy_ticket
-    from tests.test_proxy_auth import P3_PROXY_VALIDATE, proxy_validate_xml
+    from tests.test_proxy_auth import P3_SERVICE_VALIDATE, proxy_validate_xml
 
     settings.AUTHENTICATION_BACKENDS = ["tests.test_backends.NoGuests"]
-    cas_http.get(P3_PROXY_VALIDATE, body=proxy_validate_xml(user="guest", proxies=()))
+    cas_http.get(P3_SERVICE_VALIDATE, body=proxy_validate_xml(user="guest", proxies=()))
     with pytest.raises(TicketValidationError):
         authenticate_proxy_ticket(RequestFactory().get("/api/"), "PT-1-abc")

@@ -140,7 +140,12 @@ BAD: list[tuple[str, dict[str, Any]]] = [
     ("W001", {"CAS_VERIFY_SSL_CERTIFICATE": False}),
     ("W002", {"SESSION_ENGINE": "django.contrib.sessions.backends.signed_cookies"}),
     ("W003", {"CAS_SERVER_URL": "http://cas.example.org/cas/", "DEBUG": False}),
-    ("W004", {"ALLOWED_HOSTS": ["*"], "DEBUG": False}),
+    ("E016", {"ALLOWED_HOSTS": ["*"], "DEBUG": False}),
+    ("E016", {"ALLOWED_HOSTS": [".example.org"], "DEBUG": False}),
+    ("E015", {"CAS_SERVICE_HOSTS": ["https://www.example.org/app/"]}),
+    ("E015", {"CAS_SERVICE_HOSTS": ["*.example.org"]}),
+    ("E015", {"CAS_SERVICE_HOSTS": ["ftp://www.example.org"]}),
+    ("E009", {"CAS_SERVICE_HOSTS": "www.example.org"}),
     (
         "W005",
         {
@@ -180,6 +185,8 @@ def test_errors_carry_a_hint_or_name_the_setting(settings) -> None:
 GOOD: list[dict[str, Any]] = [
     {"ALLOWED_HOSTS": ["*"], "CAS_ROOT_PROXIED_AS": "https://www.example.org"},
     {"ALLOWED_HOSTS": ["*"], "DEBUG": True},
+    {"ALLOWED_HOSTS": ["*"], "CAS_SERVICE_HOSTS": ["www.example.org", "https://app.example.org"]},
+    {"CAS_SERVICE_HOSTS": ["intranet.example.org:8443", "http://[2001:db8::1]:8000/"]},
     {"CAS_LOGIN_MSG": None, "CAS_LOGGED_MSG": "Signed in as %s (100%% sure)."},
     {"CAS_SLO_FRONT_CHANNEL": False},
     {"CAS_SERVER_URL": "/cas/"},
@@ -235,3 +242,10 @@ GOOD: list[dict[str, Any]] = [
 def test_checks_are_silent_on_good_setting(settings, overrides: dict[str, Any]) -> None:
     apply(settings, overrides)
     assert ids() == []
+
+
+def test_w004_is_retired_for_error_e014(settings) -> None:
+    """An any-host ALLOWED_HOSTS with no pinned public host is an error now, not a warning."""
+    apply(settings, {"ALLOWED_HOSTS": ["*"], "DEBUG": False})
+    assert "django_cas_ng.W004" not in ids()
+    assert "django_cas_ng.E016" in ids()

@@ -118,7 +118,9 @@ def test_the_walk_sees_an_import_inside_a_method(tmp_path) -> None:
 
 def test_site_origin_helpers_sit_at_the_bottom_of_the_graph() -> None:
     graph = import_graph()
-    bottom = {f"{PACKAGE}.conf", f"{PACKAGE}.exceptions"}
-    assert graph[f"{PACKAGE}.tenancy"] <= bottom
-    assert graph[f"{PACKAGE}.origin"] <= bottom | {f"{PACKAGE}.tenancy"}
+    leaves = {f"{PACKAGE}.conf", f"{PACKAGE}.exceptions", f"{PACKAGE}.log"}
+    assert graph[f"{PACKAGE}.tenancy"] <= leaves
+    assert graph[f"{PACKAGE}.origin"] <= leaves | {f"{PACKAGE}.tenancy"}
+    assert graph[f"{PACKAGE}.exceptions"] == set()
+    assert graph[f"{PACKAGE}.log"] == set()
     assert f"{PACKAGE}.client" not in graph[f"{PACKAGE}.redirects"]

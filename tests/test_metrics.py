@@ -24,7 +24,6 @@ from tests.conftest import CAS
 pytestmark = pytest.mark.django_db
 
 VALIDATE = CAS + "p3/serviceValidate"
-PROXY_VALIDATE = CAS + "p3/proxyValidate"
 TICKET = "ST-1-abcdefghijkl"
 
 
@@ -175,14 +174,15 @@ def test_an_async_receiver_is_called_when_validation_runs_under_an_event_loop(se
 
 
 def test_a_presented_proxy_ticket_sends_with_sender_proxy(cas_http, sent) -> None:
-    cas_http.get(PROXY_VALIDATE, body=proxy_validate_xml(proxies=()))
+    # No proxy chain is allowed: the ticket is validated where CAS refuses proxy tickets.
+    cas_http.get(VALIDATE, body=proxy_validate_xml(proxies=()))
     request = RequestFactory().get("/api/")
     authenticate_proxy_ticket(request, "PT-1-abc", "https://api.example.org/")
     assert [(call["sender"], call["outcome"]) for call in sent] == [("proxy", "success")]
 
 
 def test_a_refused_proxy_ticket_sends_refused(cas_http, sent) -> None:
-    cas_http.get(PROXY_VALIDATE, body=failure_xml("INVALID_TICKET"))
+    cas_http.get(VALIDATE, body=failure_xml("INVALID_TICKET"))
     with pytest.raises(TicketValidationError):
         authenticate_proxy_ticket(RequestFactory().get("/api/"), "PT-1-abc", "https://a.org/")
     assert [(call["sender"], call["outcome"]) for call in sent] == [("proxy", "refused")]

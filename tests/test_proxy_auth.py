@@ -40,6 +40,7 @@ from tests.conftest import CAS
 pytestmark = pytest.mark.django_db
 
 P3_PROXY_VALIDATE = CAS + "p3/proxyValidate"
+P3_SERVICE_VALIDATE = CAS + "p3/serviceValidate"
 PROXY_VALIDATE = CAS + "proxyValidate"
 SERVICE = "http://testserver/api/whoami/"
 FIXED_SERVICE = "https://api.example.org/"
@@ -133,7 +134,7 @@ def test_accepts_ticket_from_query_parameter(chains, cas_http) -> None:
 
 
 def test_accepts_service_ticket_without_any_chain_configured(settings, cas_http) -> None:
-    cas_http.get(P3_PROXY_VALIDATE, body=proxy_validate_xml(proxies=()))
+    cas_http.get(P3_SERVICE_VALIDATE, body=proxy_validate_xml(proxies=()))
     response = get(ticket="ST-1-direct")
     assert response.status_code == 200
     assert body(response)["proxies"] == []
@@ -148,7 +149,7 @@ def test_fixed_service_is_what_the_ticket_is_validated_for(chains, cas_http) -> 
 
 def test_default_service_is_on_public_origin_behind_a_proxy(settings, cas_http) -> None:
     settings.CAS_ROOT_PROXIED_AS = "https://www.example.org"
-    cas_http.get(P3_PROXY_VALIDATE, body=proxy_validate_xml(proxies=()))
+    cas_http.get(P3_SERVICE_VALIDATE, body=proxy_validate_xml(proxies=()))
     get(path="/api/whoami/?page=2")
     assert sent(cas_http.calls[0])["service"] == ["https://www.example.org/api/whoami/"]
 
@@ -214,7 +215,7 @@ def test_refuses_chain_not_on_allow_list_with_401(settings, cas_http) -> None:
 
 
 def test_refuses_proxy_ticket_when_no_chain_is_configured(settings, cas_http) -> None:
-    cas_http.get(P3_PROXY_VALIDATE, body=proxy_validate_xml())
+    cas_http.get(P3_SERVICE_VALIDATE, body=proxy_validate_xml())
     assert body(get())["code"] == "UNTRUSTED_PROXY_CHAIN"
 
 

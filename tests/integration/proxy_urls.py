@@ -77,5 +77,6 @@ urlpatterns = [
     path("a/call/", call_back_end),
     path("b/api/whoami/", whoami),
     path("b/api/strict/", whoami),
+    path("b/api/unlisted/", whoami),
     path("b/drf/whoami/", DRFWhoAmI.as_view()),
 ]

@@ -152,6 +152,17 @@ def test_chain_not_on_allow_list_is_refused(deployment, alice) -> None:
     assert report["body"]["code"] == "UNTRUSTED_PROXY_CHAIN"
 
 
+def test_a_service_with_no_allowed_chain_has_the_cas_server_refuse_proxy_tickets(
+    deployment, alice
+) -> None:
+    """No CAS_PROXY_CHAINS entry: B validates at /p3/serviceValidate, which refuses any PT."""
+    report = call_through_a(deployment, alice, "b/api/unlisted/")
+
+    assert report["ticket"].startswith("PT-")
+    assert report["status"] == 401, deployment.b.log_tail()
+    assert report["body"]["code"] not in ("UNTRUSTED_PROXY_CHAIN", "USER_REFUSED")
+
+
 def test_reused_proxy_ticket_is_refused(deployment, alice) -> None:
     target = deployment.b.url + "b/api/whoami/"
     report = call_through_a(deployment, alice, "b/api/whoami/")
