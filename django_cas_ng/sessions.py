@@ -61,6 +61,14 @@ def record_session_ticket(session_key: str, ticket: str, server_url: str | None 
     SessionTicket.objects.record(mapping_key(session_key), ticket, server_url)
 
 
+def map_login(session: SessionBase, ticket: str, server_url: str | None = None) -> None:
+    """Map the ticket a login was opened with to the session's current key, and note that key
+    in the session, so the response-time check (``follow_session_key``) has nothing to redo."""
+    key = mapping_key(session.session_key or "")
+    record_session_ticket(key, ticket, server_url)
+    session[MAPPED_KEY_SESSION_KEY] = key
+
+
 def remember_ticket(session: SessionBase, ticket: str) -> None:
     """Note in the session the ticket it was opened with, so its mapping can follow a new key."""
     session[TICKET_SESSION_KEY] = ticket

@@ -41,7 +41,7 @@ from .redirects import clean_next_page, is_local_url
 from .service import get_service_url
 from .sessions import (
     forget_session,
-    record_session_ticket,
+    map_login,
     server_for_session,
     ticket_for_session,
 )
@@ -199,7 +199,7 @@ class LoginView(CASErrorsMixin):
         for key in (GATEWAY_SESSION_KEY, RETRIED_SESSION_KEY):
             request.session.pop(key, None)
         session_key = request.session.session_key or ""
-        record_session_ticket(session_key, ticket, issuing_server_url(request))
+        map_login(request.session, ticket, issuing_server_url(request))
         proxy.claim_pgt(request, user, session_key)
         log.login.info(
             "Signed in %s (ticket %s)%s",

@@ -197,6 +197,14 @@ def test_mapping_upsert_is_one_insert_on_conflict_where_supported() -> None:
     assert list(SessionTicket.objects.values_list("ticket", flat=True)) == ["ST-2"]
 
 
+def test_a_login_writes_its_mapping_once(client: Client, cas_http) -> None:
+    cas_http.get(CAS + "p3/serviceValidate", body=success_xml("alice"))
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/accounts/login/", {"ticket": "ST-1-once", "next": "/"})
+    writes = [q for q in queries if "INSERT INTO" in q["sql"] and "sessionticket" in q["sql"]]
+    assert len(writes) == 1
+
+
 def test_mapping_upsert_without_on_conflict_support_still_keeps_one_row(monkeypatch) -> None:
     monkeypatch.setattr(connection.features, "supports_update_conflicts", False)
     record_session_ticket("k" * 32, "ST-1")
