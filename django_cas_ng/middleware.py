@@ -64,6 +64,8 @@ class CASMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
         self.get_response = get_response
         self.is_async = iscoroutinefunction(get_response)
+        self._custom_request_hook = self._overrides("process_request")
+        self._custom_response_hook = self._overrides("process_response")
         if self.is_async:
             markcoroutinefunction(self)
             # Django adapts process_view to the handler's mode: give it a coroutine, unless a
@@ -158,13 +160,13 @@ class CASMiddleware:
 
     async def aprocess_request(self, request: HttpRequest) -> Response | None:
         """:meth:`process_request` under ASGI."""
-        if self._overrides("process_request"):
+        if self._custom_request_hook:
             return await sync_to_async(self.process_request)(request)
         return self.process_request(request)
 
     async def aprocess_response(self, request: HttpRequest, response: Response) -> Response:
         """:meth:`process_response` under ASGI."""
-        if self._overrides("process_response"):
+        if self._custom_response_hook:
             return await sync_to_async(self.process_response)(request, response)
         if session_key_moved(request):
             await sync_to_async(follow_session_key)(request)
