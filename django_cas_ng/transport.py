@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import heapq
 import http.client
+import itertools
 import os
 import socket
 import threading
@@ -48,16 +50,14 @@ class _Deadline:
         self.expires = time.monotonic() + seconds
         self.expired = False
         self._connections: list[Any] = []
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
 
     def __enter__(self) -> _Deadline:
         self._token = _current_deadline.set(self)
-        self._timer.start()
+        self._ticket = _watchdog.watch(self)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self._timer.cancel()
+        _watchdog.forget(self._ticket)
         _current_deadline.reset(self._token)
 
     def watch(self, connection: Any) -> None:
@@ -71,13 +71,59 @@ class _Deadline:
         reason = f"overall deadline {self.seconds:g}s"
         return CASUnavailable(f"CAS server {host} did not answer in time ({reason})")
 
-    def _expire(self) -> None:
+    def expire(self) -> None:
         self.expired = True
         for connection in self._connections:
             sock = getattr(connection, "sock", None)
             if sock is not None:
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
+
+
+class _Watchdog:
+    """One thread per process that expires the deadlines of calls still running when their
+    time is up (a thread per call would cost more than many a CAS answer takes)."""
+
+    def __init__(self) -> None:
+        self._wakeup = threading.Condition()
+        self._pending: dict[int, _Deadline] = {}
+        self._queue: list[tuple[float, int]] = []
+        self._tickets = itertools.count()
+        self._pid: int | None = None
+
+    def watch(self, deadline: _Deadline) -> int:
+        """Expire ``deadline`` when its time is up, unless forgotten first; returns its ticket."""
+        with self._wakeup:
+            if self._pid != os.getpid():  # first use, or a forked child without the thread
+                self._pid = os.getpid()
+                threading.Thread(
+                    target=self._run, name="django_cas_ng deadlines", daemon=True
+                ).start()
+            ticket = next(self._tickets)
+            self._pending[ticket] = deadline
+            heapq.heappush(self._queue, (deadline.expires, ticket))
+            self._wakeup.notify()
+        return ticket
+
+    def forget(self, ticket: int) -> None:
+        with self._wakeup:
+            self._pending.pop(ticket, None)
+
+    def _run(self) -> None:
+        with self._wakeup:
+            while True:
+                now = time.monotonic()
+                while self._queue and (
+                    self._queue[0][1] not in self._pending or self._queue[0][0] <= now
+                ):
+                    _expires, ticket = heapq.heappop(self._queue)
+                    deadline = self._pending.pop(ticket, None)
+                    if deadline is not None:
+                        deadline.expire()
+                self._wakeup.wait(self._queue[0][0] - now if self._queue else None)
+
+
+_watchdog = _Watchdog()
 
 
 _current_deadline: contextvars.ContextVar[_Deadline | None] = contextvars.ContextVar(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 import time
 
 import pytest
@@ -344,3 +345,11 @@ def test_session_factory_session_gets_our_tls_options(settings, cas_http) -> Non
     validate_ticket(get_cas_client(SERVICE), "ST-1")
     sent = cas_http.calls[0].request.req_kwargs
     assert (sent["verify"], sent["cert"]) == ("/etc/ssl/private-ca.pem", "/etc/ssl/client.pem")
+
+
+def test_calls_to_cas_share_one_deadline_thread(cas_http) -> None:
+    cas_http.get(CAS + "p3/serviceValidate", body=success_xml("alice"))
+    for number in range(5):
+        validate_ticket(get_cas_client("https://app.example.org/"), f"ST-{number}")
+    watchdogs = [t for t in threading.enumerate() if t.name == "django_cas_ng deadlines"]
+    assert len(watchdogs) == 1
