@@ -63,13 +63,11 @@ class CASBackend(ModelBackend):
             log.login.warning("Refused ticket %s: %s", log.redact(ticket), mapped.reason)
             return None
         user = mapped.user
+        if not self._apply_released(user, mapped, ticket):
+            return None
         if request is not None:
             self.remember_login(request, mapped, pgtiou)
             remember_ticket(request.session, ticket)
-        # Even without attributes: a staff/admin flag must go once the affiliation does.
-        self.apply_affiliations(user, mapped.attributes)
-        if mapped.attributes:
-            self.apply_attributes(user, mapped.attributes)
         cas_user_authenticated.send(
             sender=self,
             user=user,
@@ -82,6 +80,23 @@ class CASBackend(ModelBackend):
             request=request,
         )
         return user
+
+    def _apply_released(self, user: AbstractBaseUser, mapped: MappedUser, ticket: str) -> bool:
+        """Apply affiliations and attributes; False when they leave a user who may not sign in."""
+        # Even without attributes: a staff/admin flag must go once the affiliation does.
+        self.apply_affiliations(user, mapped.attributes)
+        if not mapped.attributes:
+            return True
+        self.apply_attributes(user, mapped.attributes)
+        # An attribute may have just deactivated the user: refuse now, not on the next page.
+        if self.user_can_authenticate(cast("User", user)):
+            return True
+        log.login.warning(
+            "Refused ticket %s: user_can_authenticate refused %s after its attributes",
+            log.redact(ticket),
+            mapped.username,
+        )
+        return False
 
     def validate(
         self, request: HttpRequest | None, ticket: str, service: str

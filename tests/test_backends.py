@@ -417,6 +417,17 @@ def test_attributes_of_an_inactive_user_are_not_stored(login_request, release) -
     assert "attributes" not in login_request.session
 
 
+def test_user_deactivated_by_a_released_attribute_is_refused(
+    login_request, release, settings
+) -> None:
+    """An ``is_active`` attribute of false refuses this sign-in, not only the next request."""
+    settings.CAS_APPLY_ATTRIBUTES_TO_USER = True
+    release("alice", {"is_active": "false", "mail": "alice@example.org"})
+    assert sign_in(login_request) is None
+    assert User.objects.get(username="alice").is_active is False
+    assert "attributes" not in login_request.session
+
+
 def test_attributes_refused_by_bad_attributes_reject_are_not_stored(login_request, release) -> None:
     class NobodyAllowed(CASBackend):
         def bad_attributes_reject(self, request, username, attributes) -> bool:
