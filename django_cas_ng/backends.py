@@ -137,6 +137,8 @@ class CASBackend(ModelBackend):
         if not name:
             return self._refused("", attributes, "the CAS answer names no usable username")
         name = self.clean_username(name)
+        if cas_settings.create_user and not _fits_username_field(name):
+            return self._refused("", attributes, "the CAS username is too long for the user model")
         if attributes and self.bad_attributes_reject(request, name, attributes):
             return self._refused(name, attributes, f"bad_attributes_reject refused {name}")
         attributes = self.rename_attributes(attributes)
@@ -305,6 +307,13 @@ _NEVER_APPLIED = frozenset({"password", "last_login"})
 _AUDITED_FIELDS = frozenset({"is_staff", "is_superuser"})
 _TRUE = frozenset({"true", "1", "yes", "on", "t", "y"})
 _FALSE = frozenset({"false", "0", "no", "off", "f", "n", ""})
+
+
+def _fits_username_field(name: str) -> bool:
+    """Whether the user model's username column can hold ``name`` (PostgreSQL raises if not)."""
+    user_model = get_user_model()
+    max_length = getattr(user_model._meta.get_field(user_model.USERNAME_FIELD), "max_length", None)
+    return max_length is None or len(name) <= max_length
 
 
 def writable_fields(

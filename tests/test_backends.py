@@ -96,6 +96,13 @@ def test_username_attribute_is_not_applied_for_saml(login_request, cas_http, set
     assert sign_in(login_request).username == "alice"
 
 
+def test_username_longer_than_the_user_model_allows_is_refused(login_request, release) -> None:
+    """A name the username column cannot hold refuses the sign-in (PostgreSQL would raise)."""
+    release("a" * 151)
+    assert sign_in(login_request) is None
+    assert not User.objects.exists()
+
+
 def test_force_change_username_case_lower(login_request, release, settings) -> None:
     settings.CAS_FORCE_CHANGE_USERNAME_CASE = "lower"
     release("Alice")
