@@ -63,13 +63,11 @@ class CASBackend(ModelBackend):
             log.login.warning("Refused ticket %s: %s", log.redact(ticket), mapped.reason)
             return None
         user = mapped.user
+        if not self._apply_released(user, mapped, ticket):
+            return None
         if request is not None:
             self.remember_login(request, mapped, pgtiou)
             remember_ticket(request.session, ticket)
-        # Even without attributes: a staff/admin flag must go once the affiliation does.
-        self.apply_affiliations(user, mapped.attributes)
-        if mapped.attributes:
-            self.apply_attributes(user, mapped.attributes)
         cas_user_authenticated.send(
             sender=self,
             user=user,
@@ -82,6 +80,23 @@ class CASBackend(ModelBackend):
             request=request,
         )
         return user
+
+    def _apply_released(self, user: AbstractBaseUser, mapped: MappedUser, ticket: str) -> bool:
+        """Apply affiliations and attributes; False when they leave a user who may not sign in."""
+        # Even without attributes: a staff/admin flag must go once the affiliation does.
+        self.apply_affiliations(user, mapped.attributes)
+        if not mapped.attributes:
+            return True
+        self.apply_attributes(user, mapped.attributes)
+        # An attribute may have just deactivated the user: refuse now, not on the next page.
+        if self.user_can_authenticate(cast("User", user)):
+            return True
+        log.login.warning(
+            "Refused ticket %s: user_can_authenticate refused %s after its attributes",
+            log.redact(ticket),
+            mapped.username,
+        )
+        return False
 
     def validate(
         self, request: HttpRequest | None, ticket: str, service: str
@@ -122,6 +137,8 @@ class CASBackend(ModelBackend):
         if not name:
             return self._refused("", attributes, "the CAS answer names no usable username")
         name = self.clean_username(name)
+        if cas_settings.create_user and not _fits_username_field(name):
+            return self._refused("", attributes, "the CAS username is too long for the user model")
         if attributes and self.bad_attributes_reject(request, name, attributes):
             return self._refused(name, attributes, f"bad_attributes_reject refused {name}")
         attributes = self.rename_attributes(attributes)
@@ -290,6 +307,13 @@ _NEVER_APPLIED = frozenset({"password", "last_login"})
 _AUDITED_FIELDS = frozenset({"is_staff", "is_superuser"})
 _TRUE = frozenset({"true", "1", "yes", "on", "t", "y"})
 _FALSE = frozenset({"false", "0", "no", "off", "f", "n", ""})
+
+
+def _fits_username_field(name: str) -> bool:
+    """Whether the user model's username column can hold ``name`` (PostgreSQL raises if not)."""
+    user_model = get_user_model()
+    max_length = getattr(user_model._meta.get_field(user_model.USERNAME_FIELD), "max_length", None)
+    return max_length is None or len(name) <= max_length
 
 
 def writable_fields(

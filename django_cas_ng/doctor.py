@@ -37,6 +37,11 @@ SERVER_SIDE_ENGINES = {
     "django.contrib.sessions.backends.cache",
     "django.contrib.sessions.backends.file",
 }
+#: Engines that keep sessions in Django's cache (``SESSION_CACHE_ALIAS``).
+CACHED_ENGINES = {
+    "django.contrib.sessions.backends.cached_db",
+    "django.contrib.sessions.backends.cache",
+}
 VERSION_LABELS = {"CAS_2_SAML_1_0": "SAML 1.1"}
 VALIDATION_PATHS = {
     "1": "validate",
@@ -343,13 +348,30 @@ def _is_well_formed_failure(version: str, body: bytes) -> bool:
     return False
 
 
+def _session_cache_backend() -> str:
+    """The cache backend class path the cache session engines use."""
+    from django.conf import settings
+
+    caches = getattr(settings, "CACHES", {})
+    return str(caches.get(settings.SESSION_CACHE_ALIAS, {}).get("BACKEND", ""))
+
+
 def check_session_engine(context: Context) -> Iterator[Result]:
     """Single Logout needs sessions the site can find and delete by key."""
     from django.conf import settings
 
     name = "Single Logout"
     engine = settings.SESSION_ENGINE
-    if engine in SERVER_SIDE_ENGINES:
+    if engine in CACHED_ENGINES and _session_cache_backend().endswith(".LocMemCache"):
+        yield Result(
+            name,
+            Status.WARNING,
+            f"SESSION_ENGINE {engine} caches sessions in LocMemCache, which each server process "
+            "keeps for itself: a logout request from CAS reaching one process cannot end a "
+            "session another one holds.",
+            "Use a shared cache (Redis, Memcached) for sessions, or the db engine.",
+        )
+    elif engine in SERVER_SIDE_ENGINES:
         yield Result(name, Status.OK, f"SESSION_ENGINE {engine} keeps sessions on the server.")
     elif engine == "django.contrib.sessions.backends.signed_cookies":
         yield Result(

@@ -96,6 +96,13 @@ def test_username_attribute_is_not_applied_for_saml(login_request, cas_http, set
     assert sign_in(login_request).username == "alice"
 
 
+def test_username_longer_than_the_user_model_allows_is_refused(login_request, release) -> None:
+    """A name the username column cannot hold refuses the sign-in (PostgreSQL would raise)."""
+    release("a" * 151)
+    assert sign_in(login_request) is None
+    assert not User.objects.exists()
+
+
 def test_force_change_username_case_lower(login_request, release, settings) -> None:
     settings.CAS_FORCE_CHANGE_USERNAME_CASE = "lower"
     release("Alice")
@@ -414,6 +421,17 @@ def test_attributes_of_an_inactive_user_are_not_stored(login_request, release) -
     User.objects.create(username="alice", is_active=False)
     release("alice", {"mail": "alice@example.org"})
     sign_in(login_request)
+    assert "attributes" not in login_request.session
+
+
+def test_user_deactivated_by_a_released_attribute_is_refused(
+    login_request, release, settings
+) -> None:
+    """An ``is_active`` attribute of false refuses this sign-in, not only the next request."""
+    settings.CAS_APPLY_ATTRIBUTES_TO_USER = True
+    release("alice", {"is_active": "false", "mail": "alice@example.org"})
+    assert sign_in(login_request) is None
+    assert User.objects.get(username="alice").is_active is False
     assert "attributes" not in login_request.session
 
 

@@ -150,8 +150,24 @@ def test_the_session_engine_decides_whether_single_logout_can_work(
     settings: Any, engine: str, status: Status
 ) -> None:
     settings.SESSION_ENGINE = engine
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache"}}
 
     assert only(doctor.check_session_engine).status is status
+
+
+@pytest.mark.parametrize(
+    "engine",
+    ["django.contrib.sessions.backends.cache", "django.contrib.sessions.backends.cached_db"],
+)
+def test_sessions_cached_in_a_per_process_cache_are_a_warning(settings: Any, engine: str) -> None:
+    """LocMemCache is per process: a logout request reaching one worker misses the others."""
+    settings.SESSION_ENGINE = engine
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+    result = only(doctor.check_session_engine)
+
+    assert result.status is Status.WARNING
+    assert "LocMemCache" in result.message
 
 
 def test_no_proxy_callback_is_fine() -> None:
