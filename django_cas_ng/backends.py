@@ -43,6 +43,17 @@ class MappedUser:
     reason: str = ""
 
 
+#: Set on the request when CAS accepted the ticket but this site refused the account, so the
+#: view can say so instead of blaming the ticket.
+ACCOUNT_REFUSED_ATTRIBUTE = "cas_account_refused"
+
+
+def _mark_account_refused(request: HttpRequest | None) -> None:
+    """Mark the request as refused by this site, not by the CAS server."""
+    if request is not None:
+        setattr(request, ACCOUNT_REFUSED_ATTRIBUTE, True)
+
+
 class CASBackend(ModelBackend):
     """Authenticates a user from a CAS service ticket."""
 
@@ -61,9 +72,11 @@ class CASBackend(ModelBackend):
         mapped = self.user_from_answer(request, username, attributes)
         if mapped.user is None:
             log.login.warning("Refused ticket %s: %s", log.redact(ticket), mapped.reason)
+            _mark_account_refused(request)
             return None
         user = mapped.user
         if not self._apply_released(user, mapped, ticket):
+            _mark_account_refused(request)
             return None
         if request is not None:
             self.remember_login(request, mapped, pgtiou)

@@ -26,6 +26,7 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from . import log, login_nonce, metrics, proxy, redirects, slo
+from .backends import ACCOUNT_REFUSED_ATTRIBUTE
 from .client import at_server, get_cas_client
 from .conf import cas_settings
 from .exceptions import (
@@ -210,6 +211,14 @@ class LoginView(CASErrorsMixin):
 
     def login_failed(self, request: HttpRequest, service_url: str) -> HttpResponse:
         """After a refused ticket: one retry at CAS when configured, else the 403 page."""
+        if getattr(request, ACCOUNT_REFUSED_ATTRIBUTE, False):
+            # Another trip to CAS would bring back the same account.
+            raise TicketValidationError(
+                _(
+                    "The CAS server signed you in, but this site does not allow your account "
+                    "to sign in. Contact the site's administrators if you think it should."
+                )
+            )
         retry = cas_settings.retry_login or request.GET.get("required")
         if retry and not request.session.pop(RETRIED_SESSION_KEY, False):
             request.session[RETRIED_SESSION_KEY] = True

@@ -68,6 +68,22 @@ def test_refused_ticket_gives_403_page_that_says_why(client: Client, cas_http) -
     assert b"did not accept" in response.content
 
 
+def test_account_refused_by_the_site_gives_403_page_that_says_so(client: Client, cas_http) -> None:
+    get_user_model().objects.create_user("alice", is_active=False)
+    cas_http.get(VALIDATE, body=success_xml("alice"))
+    response = client.get("/accounts/login/?ticket=ST-1-abc")
+    assert response.status_code == 403
+    assert b"does not allow your account" in response.content
+    assert b"did not accept" not in response.content
+
+
+def test_account_refused_by_the_site_is_not_retried_at_cas(client: Client, cas_http, settings) -> None:
+    settings.CAS_RETRY_LOGIN = True
+    get_user_model().objects.create_user("alice", is_active=False)
+    cas_http.get(VALIDATE, body=success_xml("alice"))
+    assert client.get("/accounts/login/?ticket=ST-1-abc").status_code == 403
+
+
 def test_unreachable_cas_server_gives_503(client: Client, cas_http) -> None:
     cas_http.get(VALIDATE, body=requests.ConnectionError("refused"))
     response = client.get("/accounts/login/?ticket=ST-1-abc")
