@@ -72,7 +72,8 @@ class CASBackend(ModelBackend):
         mapped = self.user_from_answer(request, username, attributes)
         if mapped.user is None:
             log.login.warning("Refused ticket %s: %s", log.redact(ticket), mapped.reason)
-            _mark_account_refused(request)
+            if username:  # CAS 1 and SAML 1.1 refuse a ticket by naming no user
+                _mark_account_refused(request)
             return None
         user = mapped.user
         if not self._apply_released(user, mapped, ticket):

@@ -84,6 +84,14 @@ def test_account_refused_by_the_site_is_not_retried_at_cas(client: Client, cas_h
     assert client.get("/accounts/login/?ticket=ST-1-abc").status_code == 403
 
 
+def test_cas_1_refusal_naming_no_user_blames_the_ticket(client: Client, cas_http, settings) -> None:
+    settings.CAS_VERSION = "1"
+    cas_http.get(CAS + "validate", body="no\n\n")
+    response = client.get("/accounts/login/?ticket=ST-forged")
+    assert response.status_code == 403
+    assert b"did not accept" in response.content
+
+
 def test_unreachable_cas_server_gives_503(client: Client, cas_http) -> None:
     cas_http.get(VALIDATE, body=requests.ConnectionError("refused"))
     response = client.get("/accounts/login/?ticket=ST-1-abc")
