@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from asgiref.sync import iscoroutinefunction, sync_to_async
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest, JsonResponse
 from django.http.response import HttpResponseBase
@@ -325,6 +326,25 @@ def unavailable() -> JsonResponse:
     )
 
 
+def _admit(request: HttpRequest, service: str | None, realm: str) -> JsonResponse | None:
+    """Let the request in as the ticket's user (``None``), or the 401/503 answer refusing it."""
+    ticket = ticket_from_request(request)
+    if ticket is None:
+        return unauthorized(
+            NO_TICKET, "A CAS ticket is required: send 'Authorization: CAS <ticket>'.", realm
+        )
+    try:
+        accepted = authenticate_proxy_ticket(request, ticket, service)
+    except TicketValidationError as error:
+        return unauthorized(error.code or "INVALID_TICKET", str(error), realm)
+    except CASUnavailable as error:
+        log.client.error("CAS server unavailable: %s", error)
+        return unavailable()
+    request.user = cast("User", accepted.user)
+    setattr(request, REQUEST_ATTRIBUTE, accepted)
+    return None
+
+
 def proxy_ticket_required(
     view: View | None = None, *, service: str | None = None, realm: str = "api"
 ) -> Any:
@@ -337,28 +357,29 @@ def proxy_ticket_required(
     """
 
     def decorator(view_func: View) -> View:
-        @wraps(view_func)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-            ticket = ticket_from_request(request)
-            if ticket is None:
-                return unauthorized(
-                    NO_TICKET,
-                    "A CAS ticket is required: send 'Authorization: CAS <ticket>'.",
-                    realm,
-                )
-            try:
-                accepted = authenticate_proxy_ticket(request, ticket, service)
-            except TicketValidationError as error:
-                return unauthorized(error.code or "INVALID_TICKET", str(error), realm)
-            except CASUnavailable as error:
-                log.client.error("CAS server unavailable: %s", error)
-                return unavailable()
-            request.user = cast("User", accepted.user)
-            setattr(request, REQUEST_ATTRIBUTE, accepted)
-            response = view_func(request, *args, **kwargs)
-            patch_vary_headers(response, ("Authorization",))
-            return response
+        if iscoroutinefunction(view_func):
 
-        return login_not_required(csrf_exempt(wrapper))  # type: ignore[return-value]
+            async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+                # Validation is a blocking call to the CAS server: off the event loop.
+                refusal = await sync_to_async(_admit)(request, service, realm)
+                if refusal is not None:
+                    return refusal
+                response = await view_func(request, *args, **kwargs)
+                patch_vary_headers(response, ("Authorization",))
+                return response
+
+            wrapped: Any = wraps(view_func)(async_wrapper)
+        else:
+
+            def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+                refusal = _admit(request, service, realm)
+                if refusal is not None:
+                    return refusal
+                response = view_func(request, *args, **kwargs)
+                patch_vary_headers(response, ("Authorization",))
+                return response
+
+            wrapped = wraps(view_func)(wrapper)
+        return login_not_required(csrf_exempt(wrapped))  # type: ignore[no-any-return]
 
     return decorator(view) if view is not None else decorator

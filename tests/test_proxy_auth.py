@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from asgiref.sync import async_to_sync
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.test import Client, RequestFactory
@@ -66,6 +67,11 @@ def fixed(request: HttpRequest) -> HttpResponse:
     return JsonResponse(whoami_body(request))
 
 
+@proxy_ticket_required
+async def async_whoami(request: HttpRequest) -> HttpResponse:
+    return JsonResponse(whoami_body(request))
+
+
 urlpatterns = [
     path("api/whoami/", whoami),
     path("api/fixed/", fixed),
@@ -109,6 +115,22 @@ def test_accepts_proxy_ticket_from_allowed_chain(chains, cas_http) -> None:
         "attributes": {"email": "a@x.org"},
     }
     assert sent(cas_http.calls[0]) == {"ticket": ["PT-1-abc"], "service": [SERVICE]}
+
+
+def test_async_view_accepts_proxy_ticket_from_allowed_chain(chains, cas_http) -> None:
+    cas_http.get(P3_PROXY_VALIDATE, body=proxy_validate_xml())
+    request = RequestFactory().get("/api/whoami/", HTTP_AUTHORIZATION="CAS PT-1-abc")
+
+    response = async_to_sync(async_whoami)(request)
+
+    assert response.status_code == 200
+    assert body(response)["user"] == "alice"
+    assert response["Vary"] == "Authorization"
+
+
+def test_async_view_without_ticket_is_401() -> None:
+    response = async_to_sync(async_whoami)(RequestFactory().get("/api/whoami/"))
+    assert response.status_code == 401
 
 
 def test_validates_at_proxy_validate_for_cas_2(chains, cas_http) -> None:
