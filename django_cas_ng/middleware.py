@@ -111,21 +111,17 @@ class CASMiddleware:
         view_kwargs: Any,
     ) -> Response | None:
         """Take over Django's login/logout views and guard the admin (sync mode)."""
-        view_class = _view_class(view_func)
-        if view_class is not None:
-            if issubclass(view_class, _CAS_VIEWS):
-                return None
-            replacement = self.replacement_view(view_class)
-            if replacement is not None:
-                return cast(Response, replacement(request))
-        if not self.is_admin_view(request, view_func):
-            return None
-        if view_func.__name__ == "logout":
-            return HttpResponseRedirect(reverse(cas_settings.logout_url_name))
-        user = request.user
-        if user.is_authenticated and user.is_staff:
-            return None
-        return self.refuse_admin(request, user)
+        step, target = self.route(request, view_func)
+        if step == "replace":
+            return cast(Response, target(request))
+        if step == "guard":
+            user = request.user
+            return (
+                None
+                if user.is_authenticated and user.is_staff
+                else self.refuse_admin(request, user)
+            )
+        return cast("Response | None", target)
 
     async def aprocess_view(
         self,
@@ -135,22 +131,33 @@ class CASMiddleware:
         view_kwargs: Any,
     ) -> Response | None:
         """:meth:`process_view` under ASGI: the user from ``auser()``, blocking work in a thread."""
+        step, target = self.route(request, view_func)
+        if step == "replace":
+            response: Response = await sync_to_async(target)(request)
+            return response
+        if step == "guard":
+            user = await _auser(request)
+            if user.is_authenticated and user.is_staff:
+                return None
+            return await sync_to_async(self.refuse_admin)(request, user)
+        return cast("Response | None", target)
+
+    def route(self, request: HttpRequest, view_func: ViewFunc) -> tuple[str, Any]:
+        """What ``process_view`` does, decided without the user or blocking work, for both modes:
+        ``("answer", response or None)``, ``("replace", our view)`` or ``("guard", None)`` (an
+        admin page: staff pass, others are refused)."""
         view_class = _view_class(view_func)
         if view_class is not None:
             if issubclass(view_class, _CAS_VIEWS):
-                return None
+                return "answer", None
             replacement = self.replacement_view(view_class)
             if replacement is not None:
-                response: Response = await sync_to_async(replacement)(request)
-                return response
+                return "replace", replacement
         if not self.is_admin_view(request, view_func):
-            return None
+            return "answer", None
         if view_func.__name__ == "logout":
-            return HttpResponseRedirect(reverse(cas_settings.logout_url_name))
-        user = await _auser(request)
-        if user.is_authenticated and user.is_staff:
-            return None
-        return await sync_to_async(self.refuse_admin)(request, user)
+            return "answer", HttpResponseRedirect(reverse(cas_settings.logout_url_name))
+        return "guard", None
 
     def process_response(self, request: HttpRequest, response: Response) -> Response:
         """Keep the Single Logout mapping on the session's current key (after ``cycle_key``)."""
