@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
-from tests.cluster.services import REPO_ROOT, ServiceUnavailable, postgresql
+from tests.cluster.services import run_on_postgresql
 
 pytestmark = pytest.mark.cluster
 
@@ -24,22 +22,7 @@ CHILD = "from tests.test_proxy_postgresql import race; race()"
 
 
 def test_concurrent_late_claims_keep_the_pgt_on_postgresql() -> None:
-    try:
-        with postgresql() as database:
-            child = subprocess.run(
-                [sys.executable, "-c", CHILD],
-                cwd=REPO_ROOT,
-                env={**os.environ, "RACE_DATABASE": json.dumps(database)},
-                capture_output=True,
-                text=True,
-                timeout=120,
-            )
-    except ServiceUnavailable as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"PostgreSQL unavailable: {exc}")
-    assert child.returncode == 0, child.stderr[-3000:]
-    outcome = json.loads(child.stdout.strip().splitlines()[-1])
+    outcome = run_on_postgresql(CHILD, "RACE_DATABASE", timeout=120)
 
     assert outcome["rows"] == [["PGT-1", "session-1"]]
     assert outcome["claimed"] == {"first": True, "second": True}

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
-from tests.cluster.services import REPO_ROOT, ServiceUnavailable, postgresql
+from tests.cluster.services import run_on_postgresql
 
 pytestmark = pytest.mark.cluster
 
@@ -24,23 +22,7 @@ CHILD = "from tests.test_sessions_postgresql import child; child()"
 @pytest.fixture(scope="module")
 def outcome() -> dict:
     """What the child observed on PostgreSQL."""
-    try:
-        with postgresql() as database:
-            run = subprocess.run(
-                [sys.executable, "-c", CHILD],
-                cwd=REPO_ROOT,
-                env={**os.environ, "PG_DATABASE": json.dumps(database)},
-                capture_output=True,
-                text=True,
-                timeout=180,
-            )
-    except ServiceUnavailable as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"PostgreSQL unavailable: {exc}")
-    assert run.returncode == 0, run.stderr[-3000:]
-    result: dict = json.loads(run.stdout.strip().splitlines()[-1])
-    return result
+    return run_on_postgresql(CHILD, "PG_DATABASE")
 
 
 def test_mapping_upsert_is_one_on_conflict_insert_on_postgresql(outcome) -> None:

@@ -14,6 +14,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -167,3 +168,29 @@ class Node:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
+
+
+def run_on_postgresql(code: str, env_name: str, timeout: float = 180) -> dict[str, Any]:
+    """Run ``code`` in a child Python whose ``env_name`` holds a throwaway PostgreSQL database
+    (JSON); return the JSON object of its last output line. Skips (outside CI) without one."""
+    import json
+
+    import pytest
+
+    try:
+        with postgresql() as database:
+            child = subprocess.run(
+                [sys.executable, "-c", code],
+                cwd=REPO_ROOT,
+                env={**os.environ, env_name: json.dumps(database)},
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+            )
+    except ServiceUnavailable as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"PostgreSQL unavailable: {exc}")
+    assert child.returncode == 0, child.stderr[-3000:]
+    outcome: dict[str, Any] = json.loads(child.stdout.strip().splitlines()[-1])
+    return outcome
