@@ -49,6 +49,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         *_check_hosts(),
         *_check_login_required_middleware(),
         *_check_api_predicate(),
+        *_check_response_format(),
     ]
 
 
@@ -316,6 +317,20 @@ def _check_api_predicate() -> list[CheckMessage]:
     if not callable(predicate):
         return [_error(14, f"CAS_API_REQUEST_PREDICATE {value!r} is not callable.", hint)]
     return []
+
+
+def _check_response_format() -> list[CheckMessage]:
+    """W020: JSON answers asked of a protocol version that has none."""
+    version = str(get("CAS_VERSION"))
+    if get("CAS_RESPONSE_FORMAT") != "JSON" or version not in ("1", "CAS_2_SAML_1_0"):
+        return []
+    return [
+        _warning(
+            20,
+            f"CAS_RESPONSE_FORMAT is 'JSON' but CAS_VERSION {version!r} has no JSON answers.",
+            "Use CAS_VERSION '2' or '3', or set CAS_RESPONSE_FORMAT = 'XML'.",
+        )
+    ]
 
 
 LOGIN_REQUIRED_MIDDLEWARE = "django.contrib.auth.middleware.LoginRequiredMiddleware"

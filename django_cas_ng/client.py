@@ -11,8 +11,19 @@ import cas
 import requests
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
+from django.utils.translation import get_language
 from lxml import etree
 
+from .answers import (
+    ATTRIBUTE_BLOCKS,
+    CAS_NS,
+    SAML_ASSERTION_NS,
+    Answer,
+    parse_cas_answer,
+    parse_proxy_answer,
+    read_service_response,
+    saml_attributes,
+)
 from .conf import cas_settings
 from .exceptions import (
     CASUnavailable,
@@ -22,15 +33,27 @@ from .exceptions import (
     TicketValidationError,
 )
 from .origin import get_server_url
-from .safexml import parse_xml
 from .tenancy import request_config
-from .transport import get_http_session, validation_renew
+from .transport import (
+    check_deadline,
+    get_http_session,
+    validation_deadline,
+    validation_format,
+    validation_renew,
+)
 
-CAS_NS = "http://www.yale.edu/tp/cas"
-SAML_ASSERTION_NS = "urn:oasis:names:tc:SAML:1.0:assertion"
-ATTRIBUTE_BLOCKS = ("attributes", "norEduPerson")
-
-Answer = tuple[str | None, dict[str, Any], str | None]
+__all__ = [
+    "ATTRIBUTE_BLOCKS",
+    "CAS_NS",
+    "SAML_ASSERTION_NS",
+    "CASClient",
+    "get_cas_client",
+    "get_proxy_validate_client",
+    "parse_cas_answer",
+    "parse_proxy_answer",
+    "read_service_response",
+    "validate_ticket",
+]
 
 
 class CASClient(Protocol):
@@ -57,65 +80,6 @@ class ProxyValidateClient(CASClient, Protocol):
     """A client of ``(p3/)proxyValidate``, whose raw answer the caller reads itself."""
 
     def get_verification_response(self, ticket: str) -> bytes: ...
-
-
-def parse_cas_answer(data: bytes | str) -> Any:
-    """The root of a CAS server's XML answer; unreadable or unsafe XML is CASUnavailable."""
-    try:
-        return parse_xml(data)
-    except MalformedXML as exc:
-        raise MalformedAnswer(f"CAS answer refused: {exc}") from None
-
-
-def read_service_response(root: Any) -> Answer:
-    """(user, attributes, pgtiou) of a parsed CAS 2/3 answer; a refusal raises its code."""
-    first = next((child for child in root if isinstance(child.tag, str)), None)
-    if first is None:
-        raise MalformedAnswer("CAS answer has no authenticationSuccess or Failure element")
-    name = etree.QName(first).localname
-    if name == "authenticationFailure":
-        code = first.get("code", "UNKNOWN")
-        raise TicketValidationError((first.text or "").strip()[:200], code=code)
-    if name != "authenticationSuccess":
-        raise MalformedAnswer(f"unexpected CAS answer element {name!r}")
-    user = first.findtext(f"{{{CAS_NS}}}user")
-    pgtiou = first.findtext(f"{{{CAS_NS}}}proxyGrantingTicket")
-    attributes: dict[str, Any] = {}
-    for element in first:
-        if isinstance(element.tag, str) and etree.QName(element).localname in ATTRIBUTE_BLOCKS:
-            _collect_attributes(element, attributes)
-    return (user.strip() if user else None), attributes, (pgtiou.strip() if pgtiou else None)
-
-
-def _collect_attributes(element: Any, attributes: dict[str, Any]) -> None:
-    for child in element:
-        if not isinstance(child.tag, str):
-            continue
-        name = etree.QName(child).localname
-        if name == "attraStyle":
-            continue
-        value = child.text
-        if name in attributes:
-            existing = attributes[name]
-            attributes[name] = (
-                [*existing, value] if isinstance(existing, list) else [existing, value]
-            )
-        else:
-            attributes[name] = value
-
-
-def parse_proxy_answer(data: bytes | str) -> str:
-    """The ticket of a ``cas:proxySuccess`` answer; ``ProxyError(code, message)`` otherwise."""
-    root = parse_cas_answer(data)
-    ticket = root.findtext(f"{{{CAS_NS}}}proxySuccess/{{{CAS_NS}}}proxyTicket")
-    if ticket and ticket.strip():
-        return str(ticket.strip())
-    # The protocol says proxyFailure; some servers (django-cas-server) send authenticationFailure.
-    for name in ("proxyFailure", "authenticationFailure"):
-        failure = root.find(f"{{{CAS_NS}}}{name}")
-        if failure is not None:
-            raise ProxyError(failure.get("code", "UNKNOWN"), (failure.text or "").strip()[:200])
-    raise ProxyError("INVALID_RESPONSE", "The CAS server answered neither proxySuccess nor failure")
 
 
 class _ProxyTicketMixin:
@@ -151,7 +115,14 @@ class _RenewMixin:
 
 
 class _HardenedXMLMixin(_RenewMixin, _ProxyTicketMixin):
-    """Reads CAS 2/3 answers with the hardened parser instead of python-cas's ElementTree."""
+    """Reads CAS 2/3 answers (XML or JSON) with the hardened parser instead of python-cas's
+    ElementTree; asks for JSON when ``response_format`` is ``'JSON'``."""
+
+    response_format = "XML"
+
+    def get_verification_response(self, ticket: str) -> bytes:
+        with validation_format(self.response_format == "JSON"):
+            return super().get_verification_response(ticket)  # type: ignore[misc,no-any-return]
 
     @classmethod
     def parse_response_xml(cls, response: bytes) -> Answer:
@@ -176,7 +147,8 @@ class CASClientWithSAMLV1(_HardenedXMLMixin, cas.CASClientWithSAMLV1):  # type: 
     python-cas reads the answer with ElementTree, which expands entities: the answer is parsed
     here first with the hardened parser and handed on re-serialised, so no DTD reaches it.
     Servers release a multi-valued attribute as several ``Attribute`` elements of one name;
-    python-cas keeps only the last, so such attributes are made lists here, in order.
+    python-cas keeps only the last, so attributes are read again here (lists in order, an
+    ``Attribute`` with no value an empty list).
     """
 
     _saml_root: Any = None
@@ -184,26 +156,24 @@ class CASClientWithSAMLV1(_HardenedXMLMixin, cas.CASClientWithSAMLV1):  # type: 
     def fetch_saml_validation(self, ticket: str) -> requests.Response:
         response: requests.Response = super().fetch_saml_validation(ticket)
         self._saml_root = parse_cas_answer(response.content)
-        response._content = etree.tostring(self._saml_root)
+        # python-cas fails on an Attribute without values; they are read here instead.
+        handed_on = etree.fromstring(etree.tostring(self._saml_root))
+        for attribute in list(handed_on.iter(f"{{{SAML_ASSERTION_NS}}}Attribute")):
+            parent = attribute.getparent()
+            if (
+                parent is not None
+                and attribute.find(f"{{{SAML_ASSERTION_NS}}}AttributeValue") is None
+            ):
+                parent.remove(attribute)
+        response._content = etree.tostring(handed_on)
         return response
 
     def verify_ticket(self, ticket: str, **kwargs: Any) -> tuple[Any, Any, Any]:
         self._saml_root = None
         username, attributes, pgtiou = super().verify_ticket(ticket, **kwargs)
         if username and isinstance(attributes, dict) and self._saml_root is not None:
-            attributes.update(_saml_multi_valued_attributes(self._saml_root))
+            attributes.update(saml_attributes(self._saml_root))
         return username, attributes, pgtiou
-
-
-def _saml_multi_valued_attributes(root: Any) -> dict[str, list[str | None]]:
-    """The attributes of a SAML 1.1 answer that carry more than one value, as lists."""
-    values: dict[str, list[str | None]] = {}
-    for attribute in root.iter(f"{{{SAML_ASSERTION_NS}}}Attribute"):
-        name = attribute.get("AttributeName")
-        if name:
-            found = values.setdefault(name, [])
-            found.extend(v.text for v in attribute.iter(f"{{{SAML_ASSERTION_NS}}}AttributeValue"))
-    return {name: found for name, found in values.items() if len(found) > 1}
 
 
 CLIENT_CLASSES: dict[str, type[Any]] = {
@@ -234,7 +204,12 @@ def get_cas_client(service_url: str | None = None, request: HttpRequest | None =
     }
     if version != "1":
         kwargs["proxy_callback"] = config.proxy_callback
+    if config.login_method:
+        kwargs["extra_login_params"]["method"] = config.login_method
+    if config.send_locale:
+        kwargs["extra_login_params"]["locale"] = get_language()
     client: CASClient = client_class(**kwargs)
+    client.response_format = config.response_format  # type: ignore[attr-defined]
     return client
 
 
@@ -248,7 +223,9 @@ def at_server(client: CASClient, server_url: str | None) -> CASClient:
 def validate_ticket(client: CASClient, ticket: str) -> Answer:
     """Run python-cas validation; unusable answers become CASUnavailable, never a 500."""
     try:
-        username, attributes, pgtiou = client.verify_ticket(ticket)
+        with validation_deadline():
+            username, attributes, pgtiou = client.verify_ticket(ticket)
+            check_deadline()
     except (CASUnavailable, TicketValidationError):
         raise
     except (
@@ -305,4 +282,5 @@ def get_proxy_validate_client(
         session=get_http_session(),
         proxy_callback=None,
     )
+    client.response_format = request_config(request).response_format  # type: ignore[attr-defined]
     return client

@@ -267,6 +267,20 @@ class CASSettings:
         int,
         POSITIVE_INT,
     )
+    response_format = Setting(
+        "CAS_RESPONSE_FORMAT",
+        "XML",
+        "Format asked of CAS 2/3 validation: 'XML' or 'JSON' (sends format=JSON).",
+        str,
+        Rule(lambda v: v in ("XML", "JSON"), "'XML' or 'JSON'"),
+    )
+    max_attribute_values = Setting(
+        "CAS_MAX_ATTRIBUTE_VALUES",
+        1000,
+        "Most values kept per released attribute; more are dropped with a log line.",
+        int,
+        POSITIVE_INT,
+    )
     session_factory = Setting[Callable[[], Any] | None](
         "CAS_SESSION_FACTORY",
         None,
@@ -283,6 +297,15 @@ class CASSettings:
         "Extra query parameters on the CAS login URL.",
         _str_mapping,
         _optional(Mapping, "a dict or None"),
+    )
+    login_method = Setting[str | None](
+        "CAS_LOGIN_METHOD",
+        None,
+        "method= sent on the login URL ('POST': CAS posts the ticket back); None sends none.",
+        rule=Rule(lambda v: v in (None, "GET", "POST"), "None, 'GET' or 'POST'"),
+    )
+    send_locale = Setting(
+        "CAS_SEND_LOCALE", False, "Send the active language as locale= on the login URL.", bool
     )
     retry_login = Setting("CAS_RETRY_LOGIN", False, "On a bad ticket go back to CAS.", bool)
     login_nonce = Setting("CAS_LOGIN_NONCE", False, "Bind tickets to the browser's session.", bool)

@@ -48,6 +48,9 @@ class _Deadline:
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.expires = time.monotonic() + seconds
+        overall = _validation_expires.get()
+        if overall is not None and overall < self.expires:
+            self.expires = overall
         self.expired = False
         self._connections: list[Any] = []
 
@@ -137,6 +140,56 @@ _renew_validation: contextvars.ContextVar[bool] = contextvars.ContextVar(
 )
 
 
+#: When the validation under way (HTTP call and reading of the answer) must be over.
+_validation_expires: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "django_cas_ng_validation_expires", default=None
+)
+#: Set while a client asking for JSON answers validates (``format=JSON``).
+_json_validation: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "django_cas_ng_json_validation", default=False
+)
+#: Validation endpoints that answer JSON when asked (CAS 1 and SAML 1.1 cannot).
+_FORMAT_PATHS = ("serviceValidate", "proxyValidate")
+
+
+def overall_seconds() -> float:
+    """The overall deadline of one call to CAS: connect plus read timeout."""
+    timeout = cas_settings.timeout
+    return float(sum(timeout))
+
+
+@contextlib.contextmanager
+def validation_deadline() -> Iterator[None]:
+    """Within the block, the HTTP call and the reading of its answer share one deadline."""
+    if _validation_expires.get() is not None:
+        yield
+        return
+    token = _validation_expires.set(time.monotonic() + overall_seconds())
+    try:
+        yield
+    finally:
+        _validation_expires.reset(token)
+
+
+def check_deadline() -> None:
+    """CASUnavailable when the validation under way is past its overall deadline."""
+    expires = _validation_expires.get()
+    if expires is not None and time.monotonic() > expires:
+        raise CASUnavailable(
+            f"CAS answer not read within the overall deadline {overall_seconds():g}s"
+        )
+
+
+@contextlib.contextmanager
+def validation_format(json: bool) -> Iterator[None]:
+    """Within the block, validation requests carry ``format=JSON`` when ``json`` is true."""
+    token = _json_validation.set(json)
+    try:
+        yield
+    finally:
+        _json_validation.reset(token)
+
+
 @contextlib.contextmanager
 def validation_renew(renew: bool) -> Iterator[None]:
     """Within the block, validation requests carry ``renew=true`` when ``renew`` is true."""
@@ -208,8 +261,12 @@ class CASAdapter(HTTPAdapter):
         url = request.url or ""
         if _renew_validation.get() and urlsplit(url).path.endswith(_RENEW_PATHS):
             request.prepare_url(url, {"renew": "true"})
+        if _json_validation.get() and urlsplit(url).path.endswith(_FORMAT_PATHS):
+            request.prepare_url(request.url or url, {"format": "JSON"})
         host = urlsplit(url).netloc
         response = self._send_within_deadline(request, kwargs, host)
+        # CAS answers are UTF-8 whatever the Content-Type says (CAS 1's text/plain has none).
+        response.encoding = "utf-8"
         if response.status_code >= 500:
             raise CASUnavailable(f"CAS server {host} answered HTTP {response.status_code}")
         if response.is_redirect:

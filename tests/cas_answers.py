@@ -108,3 +108,14 @@ def front_channel(xml: str) -> str:
     compressor = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
     packed = compressor.compress(xml.encode()) + compressor.flush()
     return base64.b64encode(packed).decode()
+
+
+def many_values_xml(name: str, count: int, user: str = "alice") -> str:
+    """A CAS 3 success releasing values 0 .. ``count``-1 of attribute ``name``; the CAS
+    namespace is the default one, as some servers write it, to fit many values in the cap."""
+    values = "".join(f"<{name}>{i}</{name}>" for i in range(count))
+    return (
+        '<serviceResponse xmlns="http://www.yale.edu/tp/cas"><authenticationSuccess>'
+        f"<user>{user}</user><attributes>{values}</attributes></authenticationSuccess>"
+        "</serviceResponse>"
+    )

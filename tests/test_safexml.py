@@ -6,7 +6,7 @@ from unittest import mock
 
 import pytest
 
-from django_cas_ng import client, proxy_auth, slo
+from django_cas_ng import answers, proxy_auth, slo
 from django_cas_ng.client import get_cas_client, validate_ticket
 from django_cas_ng.exceptions import BadLogoutRequest, CASUnavailable, MalformedXML
 from django_cas_ng.safexml import parse_xml
@@ -86,6 +86,6 @@ def test_logout_request_with_a_utf16_dtd_is_a_bad_logout_request() -> None:
 
 def test_proxy_validation_answer_is_parsed_once() -> None:
     answer = success_xml("alice")
-    with mock.patch.object(client, "parse_xml", wraps=client.parse_xml) as parse:
+    with mock.patch.object(answers, "parse_xml", wraps=answers.parse_xml) as parse:
         assert proxy_auth.parse_proxy_validation(answer).username == "alice"
     assert parse.call_count == 1

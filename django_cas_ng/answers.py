@@ -1,0 +1,244 @@
+"""Reading CAS 2/3 answers in every dialect servers send: XML in the CAS namespace or another
+one (EU Login), JSON (``format=JSON``), and attributes in the standard, RubyCAS and name/value
+layouts; in linear time, with a cap on values per attribute, within the overall deadline.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from lxml import etree
+
+from . import log
+from .conf import cas_settings
+from .exceptions import MalformedAnswer, MalformedXML, ProxyError, TicketValidationError
+from .safexml import parse_xml
+from .transport import check_deadline
+
+CAS_NS = "http://www.yale.edu/tp/cas"
+SAML_ASSERTION_NS = "urn:oasis:names:tc:SAML:1.0:assertion"
+ATTRIBUTE_BLOCKS = ("attributes", "norEduPerson")
+#: Children of authenticationSuccess that are protocol, not attributes (RubyCAS layout).
+_PROTOCOL_ELEMENTS = frozenset({"user", "proxyGrantingTicket", "proxies", *ATTRIBUTE_BLOCKS})
+#: Marker some servers add to say which attribute layout they use; never an attribute.
+_STYLE_MARKER = "attraStyle"
+#: How many elements are read between two looks at the deadline.
+_DEADLINE_STRIDE = 4096
+
+Answer = tuple[str | None, dict[str, Any], str | None]
+
+
+def parse_cas_answer(data: bytes | str) -> Any:
+    """The root of a CAS answer (XML, or JSON rebuilt as CAS XML), its elements in the CAS
+    namespace; unreadable or unsafe answers are :class:`MalformedAnswer`."""
+    if _looks_like_json(data):
+        return json_answer_as_xml(data)
+    try:
+        root = parse_xml(data)
+    except MalformedXML as exc:
+        raise MalformedAnswer(f"CAS answer refused: {exc}") from None
+    return adopt_cas_namespace(root)
+
+
+def _looks_like_json(data: bytes | str) -> bool:
+    head = data[:64].lstrip()
+    return head[:1] in (b"{", "{")
+
+
+def adopt_cas_namespace(root: Any) -> Any:
+    """An answer whose ``serviceResponse`` is in another namespace (EU Login's) or none, read
+    by local names: its elements in that namespace move to the CAS one."""
+    qname = etree.QName(root)
+    if qname.namespace == CAS_NS or qname.localname != "serviceResponse":
+        return root
+    foreign = qname.namespace
+    for element in root.iter():
+        if isinstance(element.tag, str) and etree.QName(element).namespace == foreign:
+            element.tag = f"{{{CAS_NS}}}{etree.QName(element).localname}"
+    return root
+
+
+def read_service_response(root: Any) -> Answer:
+    """(user, attributes, pgtiou) of a parsed CAS 2/3 answer; a refusal raises its code."""
+    first = next((child for child in root if isinstance(child.tag, str)), None)
+    if first is None:
+        raise MalformedAnswer("CAS answer has no authenticationSuccess or Failure element")
+    name = etree.QName(first).localname
+    if name == "authenticationFailure":
+        code = first.get("code", "UNKNOWN")
+        raise TicketValidationError((first.text or "").strip()[:200], code=code)
+    if name != "authenticationSuccess":
+        raise MalformedAnswer(f"unexpected CAS answer element {name!r}")
+    pgtiou = first.findtext(f"{{{CAS_NS}}}proxyGrantingTicket")
+    attributes = read_attributes(first)
+    return _user(first), attributes, (pgtiou.strip() if pgtiou else None)
+
+
+def _user(success: Any) -> str | None:
+    """The direct ``user`` child, else (as python-cas read it for 5.1) the first one below."""
+    user = success.find(f"{{{CAS_NS}}}user")
+    if user is None:
+        user = success.find(f".//{{{CAS_NS}}}user")
+    text = user.text if user is not None else None
+    return text.strip() if text else None
+
+
+class AttributeValues:
+    """Attribute values gathered in order, in linear time, at most ``cap`` per name."""
+
+    def __init__(self, cap: int | None = None) -> None:
+        self.cap = cas_settings.max_attribute_values if cap is None else cap
+        self.values: dict[str, list[Any]] = {}
+        self.capped: set[str] = set()
+        self._seen = 0
+
+    def add(self, name: str, value: Any) -> None:
+        self._seen += 1
+        if self._seen % _DEADLINE_STRIDE == 0:
+            check_deadline()
+        found = self.values.setdefault(name, [])
+        if len(found) < self.cap:
+            found.append(value)
+        else:
+            self.capped.add(name)
+
+    def declare(self, name: str) -> None:
+        """An attribute released with no value: an empty list."""
+        self.values.setdefault(name, [])
+
+    def result(self) -> dict[str, Any]:
+        """One value as itself, several as a list (python-cas's shape); logs capped names."""
+        for name in sorted(self.capped):
+            log.client.warning(
+                "CAS answer released more than %d values of attribute %r; kept the first %d "
+                "(raise CAS_MAX_ATTRIBUTE_VALUES to keep more)",
+                self.cap,
+                name,
+                self.cap,
+            )
+        return {name: found[0] if len(found) == 1 else found for name, found in self.values.items()}
+
+
+def read_attributes(success: Any) -> dict[str, Any]:
+    """The attributes of an authenticationSuccess in any layout: ``cas:attributes`` (and
+    ``norEduPerson``) children, RubyCAS elements directly under it, and name/value pairs."""
+    gathered = AttributeValues()
+    for child in _elements(success):
+        local = etree.QName(child).localname
+        if local in ATTRIBUTE_BLOCKS:
+            for element in _elements(child):
+                _add_element(gathered, element)
+        elif local == "attribute" or (local not in _PROTOCOL_ELEMENTS and not _has_elements(child)):
+            _add_element(gathered, child)
+    return gathered.result()
+
+
+def _add_element(gathered: AttributeValues, element: Any) -> None:
+    local = etree.QName(element).localname
+    if local == "attribute" and (element.get("name") or _has_elements(element, "name")):
+        name = element.get("name") or element.findtext(f"{{{CAS_NS}}}name") or ""
+        if "value" in element.attrib:
+            value = element.get("value")
+        else:
+            value = element.findtext(f"{{{CAS_NS}}}value")
+        if name and name != _STYLE_MARKER:
+            gathered.add(name, value)
+    elif local != _STYLE_MARKER:
+        gathered.add(local, element.text)
+
+
+def _elements(parent: Any) -> Iterable[Any]:
+    return (child for child in parent if isinstance(child.tag, str))
+
+
+def _has_elements(element: Any, name: str | None = None) -> bool:
+    """Whether ``element`` has element children (named ``name``, when given)."""
+    return any(name is None or etree.QName(child).localname == name for child in _elements(element))
+
+
+def parse_proxy_answer(data: bytes | str) -> str:
+    """The ticket of a ``cas:proxySuccess`` answer; ``ProxyError(code, message)`` otherwise."""
+    root = parse_cas_answer(data)
+    ticket = root.findtext(f"{{{CAS_NS}}}proxySuccess/{{{CAS_NS}}}proxyTicket")
+    if ticket and ticket.strip():
+        return str(ticket.strip())
+    # The protocol says proxyFailure; some servers (django-cas-server) send authenticationFailure.
+    for name in ("proxyFailure", "authenticationFailure"):
+        failure = root.find(f"{{{CAS_NS}}}{name}")
+        if failure is not None:
+            raise ProxyError(failure.get("code", "UNKNOWN"), (failure.text or "").strip()[:200])
+    raise ProxyError("INVALID_RESPONSE", "The CAS server answered neither proxySuccess nor failure")
+
+
+# --- JSON answers (Apereo CAS's renderer, asked for with format=JSON) --------------------------
+
+
+def json_answer_as_xml(data: bytes | str) -> Any:
+    """A JSON ``serviceResponse`` rebuilt as the CAS XML answer it stands for, so one reader
+    serves both; attributes become name/value pairs (JSON names need not be XML names)."""
+    text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
+    try:
+        document = json.loads(text)
+        body = document["serviceResponse"]
+        root = etree.Element(f"{{{CAS_NS}}}serviceResponse", nsmap={"cas": CAS_NS})
+        for kind, content in body.items():
+            _json_element(root, str(kind), content)
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        raise MalformedAnswer(f"CAS JSON answer refused: {exc.__class__.__name__}") from None
+    return root
+
+
+def _json_element(root: Any, kind: str, content: dict[str, Any]) -> None:
+    element = etree.SubElement(root, f"{{{CAS_NS}}}{kind}")
+    if kind.endswith("Failure"):
+        element.set("code", _json_text(content.get("code")) or "UNKNOWN")
+        element.text = _json_text(content.get("description"))
+        return
+    for name, value in content.items():
+        if name == "attributes":
+            _json_attributes(etree.SubElement(element, f"{{{CAS_NS}}}attributes"), value)
+        elif name == "proxies":
+            proxies = etree.SubElement(element, f"{{{CAS_NS}}}proxies")
+            for proxy in _json_list(value):
+                etree.SubElement(proxies, f"{{{CAS_NS}}}proxy").text = _json_text(proxy)
+        else:
+            etree.SubElement(element, f"{{{CAS_NS}}}{name}").text = _json_text(value)
+
+
+def _json_attributes(block: Any, attributes: dict[str, Any]) -> None:
+    for name, value in attributes.items():
+        for item in _json_list(value):
+            pair = etree.SubElement(block, f"{{{CAS_NS}}}attribute", name=str(name))
+            if item is not None:
+                pair.set("value", _json_text(item) or "")
+
+
+def _json_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _json_text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value) if isinstance(value, (dict, list)) else str(value)
+
+
+# --- SAML 1.1 ----------------------------------------------------------------------------------
+
+
+def saml_attributes(root: Any) -> dict[str, Any]:
+    """Every ``Attribute`` of a SAML 1.1 answer: repeated ones gathered in order, one with no
+    ``AttributeValue`` an empty list."""
+    gathered = AttributeValues()
+    for attribute in root.iter(f"{{{SAML_ASSERTION_NS}}}Attribute"):
+        name = attribute.get("AttributeName")
+        if not name:
+            continue
+        gathered.declare(name)
+        for value in attribute.iter(f"{{{SAML_ASSERTION_NS}}}AttributeValue"):
+            gathered.add(name, value.text)
+    return gathered.result()
