@@ -170,8 +170,11 @@ def is_local_url(host_url: str, url: str) -> bool:
     url = url.strip()
     host = urlsplit(host_url)
     target = urlsplit(url)
+    # A scheme-relative URL ("//a.com") keeps the page's scheme, as 5.1 read it; Django's
+    # check would take it for http.
+    absolute = f"{host.scheme}:{url}" if target.netloc and not target.scheme else url
     if not url_has_allowed_host_and_scheme(
-        url, allowed_hosts={host.netloc}, require_https=host.scheme == "https"
+        absolute, allowed_hosts={host.netloc}, require_https=host.scheme == "https"
     ):
         return False
     if not target.netloc:

@@ -2,8 +2,10 @@
 sessions of the ticket it names.
 
 Back channel: the CAS server POSTs ``logoutRequest=<XML>`` (or the bare XML) to the service URL.
-Front channel: the browser GETs the service URL with ``logoutRequest=<base64 of raw-deflated
-XML>``, sometimes with a JSONP ``callback``.
+Front channel: the browser GETs the service URL with ``logoutRequest=<base64 of deflated
+XML>`` (Apereo CAS: zlib-wrapped, RFC 1950; raw deflate is accepted too), sometimes with a
+JSONP ``callback``; CAS 4.0 sends it as ``SAMLRequest`` with a ``RelayState`` that the service
+hands back to the server's ``/logout`` so it can go on to the next service.
 """
 
 from __future__ import annotations
@@ -13,21 +15,26 @@ import binascii
 import ipaddress
 import re
 import zlib
+from urllib.parse import urlencode, urljoin
 
-from django.http import HttpRequest, HttpResponse, RawPostDataException
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, RawPostDataException
 from lxml import etree
 
 from . import log
 from .conf import cas_settings
 from .exceptions import BadLogoutRequest, MalformedXML
-from .origin import issuing_server_url
+from .origin import get_server_url, issuing_server_url
 from .safexml import parse_xml
 from .sessions import end_sessions_for_tickets
 
 SAMLP_NS = "urn:oasis:names:tc:SAML:2.0:protocol"
 PARAM = "logoutRequest"
+#: The front-channel parameter of CAS 4.0 servers, and the state to hand back to them.
+SAML_PARAM = "SAMLRequest"
+RELAY_STATE = "RelayState"
+_MAX_RELAY_STATE = 1024
 _XML_CONTENT_TYPES = {"text/xml", "application/xml", "application/soap+xml"}
-_FORM_CONTENT_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
+FORM_CONTENT_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
 #: SessionIndex values accepted in one logout request; a CAS server sends one.
 MAX_SESSION_INDEXES = 20
 _JSONP_CALLBACK = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*", re.ASCII)
@@ -42,7 +49,7 @@ def is_back_channel(request: HttpRequest) -> bool:
         return False
     if request.content_type in _XML_CONTENT_TYPES:
         return True
-    if request.content_type in _FORM_CONTENT_TYPES:
+    if request.content_type in FORM_CONTENT_TYPES:
         return _declared_length(request) > cas_settings.slo_max_bytes or PARAM in request.POST
     return False
 
@@ -53,10 +60,15 @@ def is_front_channel(request: HttpRequest) -> bool:
     ``CAS_SLO_FRONT_CHANNEL`` ``None`` (default) accepts it unless
     ``CAS_SLO_ALLOWED_NETWORKS`` restricts who may log users out.
     """
-    if request.method != "GET" or PARAM not in request.GET:
+    if request.method != "GET" or not front_channel_param(request):
         return False
     enabled = cas_settings.slo_front_channel
     return enabled if enabled is not None else cas_settings.slo_allowed_networks is None
+
+
+def front_channel_param(request: HttpRequest) -> str | None:
+    """The query parameter carrying a front-channel logout request, if any."""
+    return next((name for name in (PARAM, SAML_PARAM) if name in request.GET), None)
 
 
 def _declared_length(request: HttpRequest) -> int:
@@ -122,7 +134,7 @@ def back_channel_xml(request: HttpRequest) -> bytes:
 
 
 def front_channel_xml(encoded: str) -> bytes:
-    """Decode ``base64(raw deflate(XML))`` without inflating more than the size cap."""
+    """Decode ``base64(deflate(XML))``, zlib-wrapped or raw, without inflating past the cap."""
     limit = cas_settings.slo_max_bytes
     if len(encoded) > limit:
         raise BadLogoutRequest(f"logout request exceeds {limit} bytes", status=413)
@@ -132,14 +144,17 @@ def front_channel_xml(encoded: str) -> bytes:
         packed = base64.b64decode(normalised + "=" * (-len(normalised) % 4))
     except (binascii.Error, ValueError):
         raise BadLogoutRequest("logoutRequest is not base64") from None
-    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
-    try:
-        xml = inflater.decompress(packed, limit)
-    except zlib.error:
-        return packed  # some servers send it base64-encoded but not deflated
-    if inflater.unconsumed_tail:
-        raise BadLogoutRequest(f"logout request inflates past {limit} bytes", status=413)
-    return xml
+    # Apereo CAS (Java's Deflater) wraps the stream in zlib's header and checksum; others not.
+    for wbits in (zlib.MAX_WBITS, -zlib.MAX_WBITS):
+        inflater = zlib.decompressobj(wbits)
+        try:
+            xml = inflater.decompress(packed, limit)
+        except zlib.error:
+            continue
+        if inflater.unconsumed_tail:
+            raise BadLogoutRequest(f"logout request inflates past {limit} bytes", status=413)
+        return xml
+    return packed  # some servers send it base64-encoded but not deflated
 
 
 def session_indexes(xml: bytes) -> list[str]:
@@ -177,11 +192,22 @@ def sender_server(request: HttpRequest) -> str | None:
     return issuing_server_url(request)
 
 
+def back_to_server(request: HttpRequest, relay_state: str) -> str:
+    """The CAS server's logout URL that resumes its front-channel logout (CAS 4.0's flow, as
+    java-cas-client and pac4j answer it): ``/logout?_eventId=next&RelayState=...``."""
+    query = urlencode({"_eventId": "next", RELAY_STATE: relay_state})
+    return f"{urljoin(get_server_url(request), 'logout')}?{query}"
+
+
 def handle(request: HttpRequest) -> HttpResponse:
     """Serve a back- or front-channel Single Logout request; errors raise BadLogoutRequest."""
     if is_front_channel(request):
-        ended = end_sessions(front_channel_xml(request.GET[PARAM]), sender_server(request))
+        param = front_channel_param(request) or PARAM
+        ended = end_sessions(front_channel_xml(request.GET[param]), sender_server(request))
         log.slo.debug("Front-channel Single Logout ended %d session(s)", ended)
+        relay_state = request.GET.get(RELAY_STATE)
+        if relay_state and len(relay_state) <= _MAX_RELAY_STATE:
+            return HttpResponseRedirect(back_to_server(request, relay_state))
         callback = request.GET.get("callback")
         # The same body whatever was ended: an anonymous caller learns nothing from it.
         if callback and len(callback) <= 128 and _JSONP_CALLBACK.fullmatch(callback):

@@ -543,6 +543,7 @@ class StepUpView(View):
         client = get_cas_client(service_url, request)
         client.renew = True
         client.extra_login_params.pop("gateway", None)
+        client.extra_login_params.pop("method", None)  # the step-up view reads GET tickets
         client.extra_login_params.update(policy.extra_params)
         return str(client.get_login_url())
 

@@ -127,6 +127,14 @@ def with_gateway_mark(service_url: str) -> str:
     return f"{service_url}{'&' if '?' in service_url else '?'}{GATEWAY_MARK}=1"
 
 
+def posted_ticket(request: HttpRequest) -> str | None:
+    """A ticket in a form POST: Apereo CAS's answer to ``method=POST`` (an auto-submitting
+    form, hence no CSRF token), validated exactly like one in the query string."""
+    if request.method != "POST" or request.content_type not in slo.FORM_CONTENT_TYPES:
+        return None
+    return request.POST.get("ticket") or None
+
+
 @method_decorator([csrf_exempt, login_not_required], name="dispatch")
 class LoginView(CASErrorsMixin):
     """Sends the browser to CAS, validates the ticket it brings back, and signs the user in.
@@ -144,12 +152,15 @@ class LoginView(CASErrorsMixin):
     def post(self, request: HttpRequest) -> HttpResponse:
         if slo.is_back_channel(request):
             return slo.handle(request)
+        if posted_ticket(request):
+            return self.login(request)
         landing = redirects.login_landing(request)
         return self.redirect_to_cas(request, get_service_url(request, landing), landing)
 
     def login(self, request: HttpRequest) -> HttpResponse:
-        """The GET flow: already signed in, redirect to CAS, or validate the returned ticket."""
-        ticket = request.GET.get("ticket")
+        """Already signed in, redirect to CAS, or validate the returned ticket (in the query,
+        or posted by the CAS server's form with ``method=POST``)."""
+        ticket = request.GET.get("ticket") or posted_ticket(request)
         from_gateway = returns_from_gateway(request) or (
             cas_settings.gateway and request.session.get(GATEWAY_SESSION_KEY) == "sent"
         )
