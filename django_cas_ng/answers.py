@@ -43,8 +43,8 @@ def parse_cas_answer(data: bytes | str) -> Any:
 
 
 def _looks_like_json(data: bytes | str) -> bool:
-    head = data[:64].lstrip()
-    return head[:1] in (b"{", "{")
+    head = data[:64].decode("utf-8", "replace") if isinstance(data, bytes) else data[:64]
+    return head.lstrip().lstrip("\ufeff").startswith("{")
 
 
 def adopt_cas_namespace(root: Any) -> Any:
@@ -178,7 +178,8 @@ def parse_proxy_answer(data: bytes | str) -> str:
 def json_answer_as_xml(data: bytes | str) -> Any:
     """A JSON ``serviceResponse`` rebuilt as the CAS XML answer it stands for, so one reader
     serves both; attributes become name/value pairs (JSON names need not be XML names)."""
-    text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
+    text = data.decode("utf-8-sig", errors="replace") if isinstance(data, bytes) else data
+    text = text.lstrip("\ufeff")
     try:
         document = json.loads(text)
         body = document["serviceResponse"]
@@ -200,6 +201,8 @@ def _json_element(root: Any, kind: str, content: dict[str, Any]) -> None:
         if name == "attributes":
             _json_attributes(etree.SubElement(element, f"{{{CAS_NS}}}attributes"), value)
         elif name == "proxies":
+            if not value:
+                continue  # an empty chain is no chain (an empty cas:proxies is refused)
             proxies = etree.SubElement(element, f"{{{CAS_NS}}}proxies")
             for proxy in _json_list(value):
                 etree.SubElement(proxies, f"{{{CAS_NS}}}proxy").text = _json_text(proxy)

@@ -36,6 +36,7 @@ from .exempt import login_not_required
 from .metrics import log_fields, measure_validation
 from .origin import canonical_service, public_url
 from .tickets import is_well_formed_ticket
+from .transport import check_deadline, validation_deadline
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -160,7 +161,10 @@ def validate_presented_ticket(request: HttpRequest, ticket: str, service: str) -
         client = get_proxy_validate_client(
             service, request, accept_proxy_tickets=bool(allowed_chains(service))
         )
-        return parse_proxy_validation(client.get_verification_response(ticket))
+        with validation_deadline():
+            validated = parse_proxy_validation(client.get_verification_response(ticket))
+            check_deadline()
+        return validated
 
 
 def parse_proxy_validation(data: bytes | str) -> ValidatedTicket:

@@ -66,3 +66,26 @@ def test_the_overall_deadline_covers_reading_the_answer(
 
     monkeypatch.setattr(cas_client, "parse_cas_answer", slow_parse)
     assert _sign_in(client) == 503
+
+
+def test_the_overall_deadline_covers_reading_a_presented_ticket_answer(
+    cas_http: responses.RequestsMock, settings, monkeypatch
+) -> None:
+    from django.test import RequestFactory
+
+    from django_cas_ng import proxy_auth
+    from django_cas_ng.exceptions import CASUnavailable
+    from django_cas_ng.proxy_auth import validate_presented_ticket
+
+    settings.CAS_TIMEOUT = (0.05, 0.05)
+    service = "http://testserver/api/"
+    cas_http.get(CAS + "p3/serviceValidate", body=many_values_xml("m", 3))
+    parse = proxy_auth.parse_proxy_validation
+
+    def slow_parse(data: bytes | str) -> object:
+        time.sleep(0.3)
+        return parse(data)
+
+    monkeypatch.setattr(proxy_auth, "parse_proxy_validation", slow_parse)
+    with pytest.raises(CASUnavailable, match="deadline"):
+        validate_presented_ticket(RequestFactory().get("/api/"), "PT-1-abc", service)

@@ -363,3 +363,14 @@ def test_is_local_url_accepts_a_scheme_relative_url_of_the_same_host(
     host_url: str, url: str, local: bool
 ) -> None:
     assert is_local_url(host_url, url) is local
+
+
+def test_json_success_with_an_empty_proxy_list_is_no_proxy() -> None:
+    answer = json.loads(apereo_json_success("alice"))
+    answer["serviceResponse"]["authenticationSuccess"]["proxies"] = []
+    assert parse_proxy_validation(json.dumps(answer)).proxies == ()
+
+
+def test_json_answer_with_a_byte_order_mark_is_read() -> None:
+    answer = "\ufeff" + apereo_json_success("alice")
+    assert parse_proxy_validation(answer.encode("utf-8")).username == "alice"
