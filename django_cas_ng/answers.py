@@ -123,14 +123,20 @@ class AttributeValues:
 
 def read_attributes(success: Any) -> dict[str, Any]:
     """The attributes of an authenticationSuccess in any layout: ``cas:attributes`` (and
-    ``norEduPerson``) children, RubyCAS elements directly under it, and name/value pairs."""
+    ``norEduPerson``) children; without them, RubyCAS elements and name/value pairs directly
+    under it. The layouts are alternatives, as phpCAS reads them: django-cas-server writes
+    every attribute twice, in a block and as a name/value pair."""
     gathered = AttributeValues()
-    for child in _elements(success):
-        local = etree.QName(child).localname
-        if local in ATTRIBUTE_BLOCKS:
-            for element in _elements(child):
+    children = list(_elements(success))
+    blocks = [child for child in children if etree.QName(child).localname in ATTRIBUTE_BLOCKS]
+    if any(_has_elements(block) for block in blocks):
+        for block in blocks:
+            for element in _elements(block):
                 _add_element(gathered, element)
-        elif local == "attribute" or (local not in _PROTOCOL_ELEMENTS and not _has_elements(child)):
+        return gathered.result()
+    for child in children:
+        local = etree.QName(child).localname
+        if local == "attribute" or (local not in _PROTOCOL_ELEMENTS and not _has_elements(child)):
             _add_element(gathered, child)
     return gathered.result()
 

@@ -271,3 +271,23 @@ def saml_success_with_empty_attribute(name: str, empty: str) -> str:
 def cas1_success(user: str) -> bytes:
     """CAS 1 ``/validate`` success: two lines, UTF-8 (sent as text/plain with no charset)."""
     return f"yes\n{user}\n".encode()
+
+
+def both_layouts_success(user: str = "alice", attributes: Mapping[str, Any] | None = None) -> str:
+    """django-cas-server's CAS 3 answer: every attribute in ``cas:attributes`` and again as a
+    name/value pair directly under authenticationSuccess."""
+    block = "".join(
+        f"<cas:{name}>{v}</cas:{name}>"
+        for name, value in (attributes or {}).items()
+        for v in _values(value)
+    )
+    pairs = "".join(
+        f'<cas:attribute name="{name}" value="{v}"/>'
+        for name, value in (attributes or {}).items()
+        for v in _values(value)
+    )
+    return (
+        f"<cas:serviceResponse {CAS_NS}><cas:authenticationSuccess><cas:user>{user}</cas:user>"
+        f"<cas:attributes>{block}</cas:attributes>{pairs}"
+        "</cas:authenticationSuccess></cas:serviceResponse>"
+    )

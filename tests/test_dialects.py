@@ -26,6 +26,7 @@ from tests.cas_answers import (
     apereo_json_failure,
     apereo_json_proxy_success,
     apereo_json_success,
+    both_layouts_success,
     cas1_success,
     eu_login_failure,
     eu_login_success,
@@ -150,8 +151,9 @@ RELEASED = {"mail": "alice@example.org", "memberOf": ["staff", "library"]}
         name_value_success("alice", RELEASED, in_block=True),
         apereo_json_success("alice", RELEASED),
         eu_login_success("alice", RELEASED),
+        both_layouts_success("alice", RELEASED),
     ],
-    ids=["rubycas", "name-value", "name-value-in-attributes", "apereo-json", "eu-login"],
+    ids=["rubycas", "name-value", "name-value-in-attributes", "apereo-json", "eu-login", "both"],
 )
 def test_attributes_of_every_layout_are_read_with_multiple_values(
     client: Client, cas_http: responses.RequestsMock, answer: str
