@@ -17,6 +17,17 @@ from .exceptions import MalformedAnswer, MalformedXML, ProxyError, TicketValidat
 from .safexml import parse_xml
 from .transport import check_deadline
 
+__all__ = [
+    "AttributeValues",
+    "adopt_cas_namespace",
+    "json_answer_as_xml",
+    "parse_cas_answer",
+    "parse_proxy_answer",
+    "read_attributes",
+    "read_service_response",
+    "saml_attributes",
+]
+
 CAS_NS = "http://www.yale.edu/tp/cas"
 SAML_ASSERTION_NS = "urn:oasis:names:tc:SAML:1.0:assertion"
 ATTRIBUTE_BLOCKS = ("attributes", "norEduPerson")

@@ -40,6 +40,9 @@ TENANT_SETTINGS = frozenset(
         "CAS_EXTRA_LOGIN_PARAMS",
         "CAS_RENEW",
         "CAS_LOGOUT_COMPLETELY",
+        "CAS_RESPONSE_FORMAT",
+        "CAS_LOGIN_METHOD",
+        "CAS_SEND_LOCALE",
     }
 )
 #: Where the configuration of a request is cached.

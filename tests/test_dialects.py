@@ -376,3 +376,15 @@ def test_json_success_with_an_empty_proxy_list_is_no_proxy() -> None:
 def test_json_answer_with_a_byte_order_mark_is_read() -> None:
     answer = "\ufeff" + apereo_json_success("alice")
     assert parse_proxy_validation(answer.encode("utf-8")).username == "alice"
+
+
+def test_a_tenant_may_ask_its_server_for_json(
+    client: Client, cas_http: responses.RequestsMock, settings
+) -> None:
+    settings.CAS_CONFIG_RESOLVER = lambda request: {"CAS_RESPONSE_FORMAT": "JSON"}
+    cas_http.get(
+        P3_VALIDATE,
+        body=apereo_json_success("alice"),
+        match=[matchers.query_param_matcher({"format": "JSON"}, strict_match=False)],
+    )
+    assert sign_in(client).status_code == 302
