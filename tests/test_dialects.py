@@ -388,3 +388,11 @@ def test_a_tenant_may_ask_its_server_for_json(
         match=[matchers.query_param_matcher({"format": "JSON"}, strict_match=False)],
     )
     assert sign_in(client).status_code == 302
+
+
+def test_a_posted_ticket_faces_the_login_nonce_too(
+    client: Client, cas_http: responses.RequestsMock, settings
+) -> None:
+    settings.CAS_LOGIN_NONCE = True
+    assert client.post(LOGIN, {"ticket": "ST-1-abc"}).status_code == 403
+    assert len(cas_http.calls) == 0
