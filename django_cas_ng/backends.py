@@ -16,7 +16,7 @@ from django.db import IntegrityError, models
 from django.db.models import Field
 from django.http import HttpRequest
 
-from . import log
+from . import identities, log
 from .client import get_cas_client, validate_ticket
 from .conf import cas_settings
 from .exceptions import TicketValidationError
@@ -156,7 +156,10 @@ class CASBackend(ModelBackend):
         if attributes and self.bad_attributes_reject(request, name, attributes):
             return self._refused(name, attributes, f"bad_attributes_reject refused {name}")
         attributes = self.rename_attributes(attributes)
-        user, created = self.get_or_create_user(name, attributes)
+        try:
+            user, created = self.find_user(request, name, attributes)
+        except identities.IdentityRefused as refusal:
+            return self._refused(name, attributes, str(refusal))
         if user is None:
             return self._refused(name, attributes, f"no local user {name} (CAS_CREATE_USER off)")
         if not self.user_can_authenticate(cast("User", user)):
@@ -212,6 +215,15 @@ class CASBackend(ModelBackend):
             if cas_name in attributes and cas_name != local_name:
                 attributes[local_name] = attributes.pop(cas_name)
         return attributes
+
+    def find_user(
+        self, request: HttpRequest | None, username: str, attributes: Mapping[str, Any]
+    ) -> tuple[AbstractBaseUser | None, bool]:
+        """The user of a CAS answer: by (server, id) with several CAS servers or a stable id
+        (:mod:`~django_cas_ng.identities`), else :meth:`get_or_create_user` by name, as 5.1."""
+        if identities.in_use():
+            return identities.user_for_identity(self, request, username, attributes)
+        return self.get_or_create_user(username, attributes)
 
     def get_or_create_user(
         self, username: str, attributes: Mapping[str, Any]

@@ -391,6 +391,13 @@ class CASSettings:
     staff_affiliation = Setting[str | None](
         "CAS_STAFF_AFFILIATION", None, "Affiliation that makes the user staff."
     )
+    # Identities, groups and access rules (docs/identities.rst).
+    user_id_attribute = Setting[str | None](
+        "CAS_USER_ID_ATTRIBUTE",
+        None,
+        "Attribute holding an immutable user id; users are found by it, not by name.",
+        rule=_optional(str, "an attribute name or None"),
+    )
 
     # The middleware.
     admin_redirect = Setting("CAS_ADMIN_REDIRECT", True, "Send admin logins to CAS.", bool)
