@@ -289,21 +289,37 @@ def bind_request_user(request: HttpRequest) -> None:
 
 @register(Tags.security)
 def check_identities(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """``django_cas_ng.E040``: several CAS servers, but no ``CASMiddleware`` to bind sessions."""
-    if not is_multi_server():
-        return []
-    base = "django_cas_ng.middleware.CASMiddleware"
-    for entry in getattr(settings, "MIDDLEWARE", None) or []:
-        try:
-            if issubclass(import_string(entry), import_string(base)):
-                return []
-        except (ImportError, TypeError):
-            continue
+    """``django_cas_ng.E040``: several CAS servers, but no ``CASMiddleware`` to bind sessions;
+    ``E041``: a stable id attribute with CAS 1, which releases no attributes."""
+    errors: list[CheckMessage] = []
+    if cas_settings.user_id_attribute and str(cas_settings.version) == "1":
+        errors.append(
+            Error(
+                "CAS_USER_ID_ATTRIBUTE is set but CAS_VERSION is '1', whose answers carry no "
+                "attributes: every sign-in would be refused.",
+                hint="Use CAS 2 with attributes, CAS 3 or SAML 1.1, or unset the attribute.",
+                id="django_cas_ng.E041",
+            )
+        )
+    if not is_multi_server() or _has_cas_middleware():
+        return errors
     return [
+        *errors,
         Error(
             "Several CAS servers are configured but CASMiddleware is not in MIDDLEWARE: a "
             "session signed in at one server would be signed in on every tenant's host.",
-            hint=f"Add '{base}' after AuthenticationMiddleware.",
+            hint="Add 'django_cas_ng.middleware.CASMiddleware' after AuthenticationMiddleware.",
             id="django_cas_ng.E040",
-        )
+        ),
     ]
+
+
+def _has_cas_middleware() -> bool:
+    base = import_string("django_cas_ng.middleware.CASMiddleware")
+    for entry in getattr(settings, "MIDDLEWARE", None) or []:
+        try:
+            if issubclass(import_string(entry), base):
+                return True
+        except (ImportError, TypeError):
+            continue
+    return False

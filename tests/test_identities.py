@@ -245,3 +245,69 @@ def test_single_server_login_issues_no_identity_query(client, cas_http) -> None:
 
 #: Queries of a single-server sign-in of an existing user, as on main before identities.
 SINGLE_SERVER_LOGIN_QUERIES = 10
+
+
+# --- a stable id: found by it, username in step with the CAS name -------------------------
+
+
+@pytest.fixture
+def stable_id(settings):
+    settings.CAS_USER_ID_ATTRIBUTE = "employeeNumber"
+    return settings
+
+
+def sign_in_as(client: Client, cas_http: responses.RequestsMock, name: str, **attributes) -> int:
+    cas_http.get(CAS + "p3/serviceValidate", body=success_xml(name, attributes))
+    response = client.get(f"{LOGIN}?ticket=ST-{name}")
+    return response.status_code
+
+
+def test_a_stable_id_adopts_the_account_of_the_name_once(stable_id, client, cas_http) -> None:
+    alice = User.objects.create_user("alice")
+    assert sign_in_as(client, cas_http, "alice", employeeNumber="E-1") == 302
+    assert client.session["_auth_user_id"] == str(alice.pk)
+    assert CASIdentity.objects.get().uid == "E-1"
+
+
+def test_a_renamed_user_keeps_the_account_and_the_username_follows(stable_id, cas_http) -> None:
+    first, second = Client(), Client()
+    sign_in_as(first, cas_http, "alice", employeeNumber="E-1")
+    sign_in_as(second, cas_http, "alicia", employeeNumber="E-1")
+    assert first.session["_auth_user_id"] == second.session["_auth_user_id"]
+    assert User.objects.get().get_username() == "alicia"
+
+
+def test_a_reused_name_does_not_inherit_the_first_owners_account(stable_id, cas_http) -> None:
+    first, second = Client(), Client()
+    sign_in_as(first, cas_http, "alice", employeeNumber="E-1")
+    sign_in_as(second, cas_http, "alice", employeeNumber="E-2")
+    assert first.session["_auth_user_id"] != second.session["_auth_user_id"]
+    assert sorted(User.objects.values_list("username", flat=True)) == ["alice", "alice-2"]
+
+
+@pytest.mark.parametrize("attributes", [{}, {"employeeNumber": ["E-1", "E-2"]}])
+def test_an_answer_without_a_single_stable_id_is_refused_with_a_log_line(
+    stable_id, client, cas_http, caplog, attributes
+) -> None:
+    User.objects.create_user("alice")
+    assert sign_in_as(client, cas_http, "alice", **attributes) == 403
+    assert "_auth_user_id" not in client.session
+    assert "no single employeeNumber (stable id)" in caplog.text
+
+
+def test_a_name_linked_ahead_learns_its_stable_id_at_first_sign_in(
+    stable_id, two_servers, cas_http
+) -> None:
+    alice = User.objects.create_user("alice")
+    call_command("cas_link_users", CAS_A, stdout=StringIO())
+    client = Client()
+    cas_http.get(CAS_A + "p3/serviceValidate", body=success_xml("alice", {"employeeNumber": "E-1"}))
+    assert client.get(f"{LOGIN}?ticket=ST-1", HTTP_HOST="a.example").status_code == 302
+    assert client.session["_auth_user_id"] == str(alice.pk)
+    row = CASIdentity.objects.get()
+    assert (row.uid, row.linked_by_name) == ("E-1", False)
+
+
+def test_a_stable_id_with_cas_1_is_an_error(stable_id) -> None:
+    stable_id.CAS_VERSION = "1"
+    assert [m.id for m in check_identities()] == ["django_cas_ng.E041"]
