@@ -16,7 +16,7 @@ from django.db import IntegrityError, models
 from django.db.models import Field
 from django.http import HttpRequest
 
-from . import identities, log
+from . import identities, log, mirror
 from .client import get_cas_client, validate_ticket
 from .conf import cas_settings
 from .exceptions import TicketValidationError
@@ -276,7 +276,7 @@ class CASBackend(ModelBackend):
         return [str(v) for v in values if v]
 
     def apply_affiliations(self, user: AbstractBaseUser, attributes: Mapping[str, Any]) -> None:
-        """Groups, handlers and staff/superuser flags from the released affiliations."""
+        """Groups, handlers and flags from the released affiliations and attributes."""
         affiliations = self.affiliations(attributes)
         groups = getattr(user, "groups", None)
         if cas_settings.map_affiliations and groups is not None:
@@ -285,14 +285,12 @@ class CASBackend(ModelBackend):
         for handler in cas_settings.affiliations_handlers:
             if callable(handler):
                 handler(user, affiliations)
-        flags = {}
-        if cas_settings.staff_affiliation:
-            flags["is_staff"] = cas_settings.staff_affiliation in affiliations
-        if cas_settings.admin_affiliation:
-            flags["is_superuser"] = cas_settings.admin_affiliation in affiliations
-        changed = [name for name, value in flags.items() if _set_if_changed(user, name, value)]
+        # Flags (5.1's staff/admin affiliations, CAS_USER_FLAGS) and groups follow CAS both ways.
+        released = {**attributes, cas_settings.affiliations_key: affiliations}
+        changed = mirror.apply_flags(user, released)
         if changed:
             user.save(update_fields=changed)
+        mirror.mirror_groups(user, attributes)
 
     def apply_attributes(self, user: AbstractBaseUser, attributes: Mapping[str, Any]) -> None:
         """Copy released attributes onto same-named fields (``CAS_APPLY_ATTRIBUTES_TO_USER``).

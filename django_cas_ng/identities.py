@@ -17,6 +17,7 @@ from django.contrib.auth import BACKEND_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.core.checks import CheckMessage, Error, Tags, register
+from django.core.exceptions import FieldDoesNotExist
 from django.db import IntegrityError, router, transaction
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
@@ -301,6 +302,7 @@ def check_identities(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
                 id="django_cas_ng.E041",
             )
         )
+    errors += _check_mirroring()
     if not is_multi_server() or _has_cas_middleware():
         return errors
     return [
@@ -312,6 +314,37 @@ def check_identities(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
             id="django_cas_ng.E040",
         ),
     ]
+
+
+def _check_mirroring() -> list[CheckMessage]:
+    """E042: groups to mirror but none the site lets CAS manage; E043: a flag that is not a
+    boolean field of the user model."""
+    errors: list[CheckMessage] = []
+    if cas_settings.groups_attribute and not cas_settings.managed_groups:
+        errors.append(
+            Error(
+                "CAS_GROUPS_ATTRIBUTE is set but CAS_MANAGED_GROUPS is not: CAS would not know "
+                "which groups it may add and remove.",
+                hint="Set CAS_MANAGED_GROUPS to a group name prefix or a list of group names.",
+                id="django_cas_ng.E042",
+            )
+        )
+    user_model = get_user_model()
+    for field in cas_settings.user_flags:
+        try:
+            kind = user_model._meta.get_field(field).get_internal_type()
+        except FieldDoesNotExist:
+            kind = None
+        if kind != "BooleanField":
+            errors.append(
+                Error(
+                    f"CAS_USER_FLAGS names {field!r}, which is not a boolean field of "
+                    f"{user_model._meta.label}.",
+                    hint="Name BooleanFields of the user model only (is_staff, is_superuser...).",
+                    id="django_cas_ng.E043",
+                )
+            )
+    return errors
 
 
 def _has_cas_middleware() -> bool:

@@ -61,3 +61,21 @@ def test_a_user_renamed_at_cas_signs_in_to_the_same_account(
     assert after.pk == before.pk
     assert after.get_username() == "caroline"
     assert User.objects.count() == 1
+
+
+def test_an_affiliation_removed_at_cas_takes_the_flag_and_group_away(
+    site: Any, live_server: Any, directory: CASServer
+) -> None:
+    site.CAS_USER_FLAGS = {"is_staff": {"affiliation": ["staff", "faculty"]}}
+    site.CAS_GROUPS_ATTRIBUTE = "affiliation"
+    site.CAS_MANAGED_GROUPS = ["staff", "faculty", "member"]
+    before = signed_in_user(live_server, directory, "carol")
+    assert before.is_staff
+    assert sorted(before.groups.values_list("name", flat=True)) == ["member", "staff"]
+
+    directory.set_attributes("carol", {"employeeNumber": "E-1001", "affiliation": ["member"]})
+    after = signed_in_user(live_server, directory, "carol")
+
+    assert after.pk == before.pk
+    assert not after.is_staff
+    assert list(after.groups.values_list("name", flat=True)) == ["member"]
