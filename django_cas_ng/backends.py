@@ -16,11 +16,11 @@ from django.db import IntegrityError, models
 from django.db.models import Field
 from django.http import HttpRequest
 
-from . import identities, log, mirror
+from . import access, identities, log, mirror
 from .client import get_cas_client, validate_ticket
 from .conf import cas_settings
 from .exceptions import TicketValidationError
-from .metrics import REFUSED, SUCCESS, measure_validation
+from .metrics import DENIED, REFUSED, SUCCESS, Measurement, measure_validation
 from .sessions import remember_ticket
 from .signals import cas_user_authenticated
 from .tenancy import request_config
@@ -48,10 +48,11 @@ class MappedUser:
 ACCOUNT_REFUSED_ATTRIBUTE = "cas_account_refused"
 
 
-def _mark_account_refused(request: HttpRequest | None) -> None:
-    """Mark the request as refused by this site, not by the CAS server."""
+def _mark_account_refused(request: HttpRequest | None, message: str | None = None) -> None:
+    """Mark the request as refused by this site, not by the CAS server (``message``: what the
+    403 page says instead of the general text)."""
     if request is not None:
-        setattr(request, ACCOUNT_REFUSED_ATTRIBUTE, True)
+        setattr(request, ACCOUNT_REFUSED_ATTRIBUTE, message or True)
 
 
 class CASBackend(ModelBackend):
@@ -81,6 +82,7 @@ class CASBackend(ModelBackend):
             return None
         if request is not None:
             self.remember_login(request, mapped, pgtiou)
+            access.note_session_limit(request, mapped.attributes)
             remember_ticket(request.session, ticket)
         cas_user_authenticated.send(
             sender=self,
@@ -128,6 +130,12 @@ class CASBackend(ModelBackend):
                 refusal, measurement.outcome = error, REFUSED
             else:
                 measurement.outcome = SUCCESS if answer[0] else REFUSED
+                measurement.rule = self.access_rule(answer[1]) if answer[0] else None
+                if measurement.rule:
+                    measurement.outcome = DENIED
+        if measurement.rule:
+            self._denied(request, ticket, measurement)
+            return None
         if refusal is None:
             return answer
         log.login.warning(
@@ -140,6 +148,22 @@ class CASBackend(ModelBackend):
             measurement.milliseconds,
         )
         return None
+
+    def access_rule(self, attributes: Mapping[str, Any]) -> str | None:
+        """The name of the ``CAS_ACCESS_RULES`` rule (or ``CAS_LONG_TERM_LOGIN``) refusing these
+        attributes (after ``CAS_RENAME_ATTRIBUTES``), else None."""
+        return access.refusing_rule(self.rename_attributes(dict(attributes)))
+
+    def _denied(self, request: HttpRequest | None, ticket: str, measurement: Measurement) -> None:
+        rule = str(measurement.rule)
+        log.login.warning(
+            "Refused ticket %s: access rule %r outcome=%s ms=%d",
+            log.redact(ticket),
+            rule,
+            measurement.outcome,
+            measurement.milliseconds,
+        )
+        _mark_account_refused(request, access.refusal_message(rule))
 
     def user_from_answer(
         self, request: HttpRequest | None, username: str | None, attributes: Mapping[str, Any]

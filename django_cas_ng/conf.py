@@ -219,6 +219,22 @@ def _flag_rules(value: Any) -> bool:
     )
 
 
+def _access_rules(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and all(
+        isinstance(rule, Mapping)
+        and isinstance(rule.get("name"), str)
+        and bool(rule["name"])
+        and set(rule) <= {"name", "require", "refuse"}
+        and ("require" in rule or "refuse" in rule)
+        and all(_value_lists(rule[key]) for key in ("require", "refuse") if key in rule)
+        for rule in value
+    )
+
+
+def _mapping_list(value: Any) -> Sequence[Mapping[str, Any]]:
+    return cast("Sequence[Mapping[str, Any]]", value or [])
+
+
 POSITIVE_INT = Rule(lambda v: isinstance(v, int) and v > 0, "a positive int")
 NON_EMPTY_STR = Rule(lambda v: isinstance(v, str) and bool(v), "a non-empty string")
 MESSAGE = Rule(_valid_message, "None or a text with exactly one %s for the username")
@@ -436,6 +452,22 @@ class CASSettings:
         "Boolean user field -> {attribute: [values]}; set when any value is released.",
         _any_mapping,
         Rule(lambda v: _flag_rules(v), "a dict: field name -> {attribute: [values]}"),
+    )
+    access_rules = Setting(
+        "CAS_ACCESS_RULES",
+        [],
+        "Rules {name, require: {attribute: [values]}, refuse: {...}} a sign-in must pass.",
+        _mapping_list,
+        Rule(lambda v: _access_rules(v), "a list of {'name', 'require' and/or 'refuse'} dicts"),
+    )
+    long_term_login = Setting[str | int](
+        "CAS_LONG_TERM_LOGIN",
+        "allow",
+        "A 'remember me' sign-in: 'allow', 'refuse', or the session's life in seconds.",
+        rule=Rule(
+            lambda v: v in ("allow", "refuse") or (POSITIVE_INT.accepts(v) and v is not True),
+            "'allow', 'refuse' or a positive number of seconds",
+        ),
     )
 
     # The middleware.

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
-from django.core.checks import CheckMessage, Error, Tags, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.core.exceptions import FieldDoesNotExist
 from django.db import IntegrityError, router, transaction
 from django.http import HttpRequest
@@ -303,6 +303,16 @@ def check_identities(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
             )
         )
     errors += _check_mirroring()
+    limit = cas_settings.long_term_login
+    if isinstance(limit, int) and limit >= settings.SESSION_COOKIE_AGE:
+        errors.append(
+            Warning(
+                f"CAS_LONG_TERM_LOGIN gives 'remember me' sign-ins {limit} s, not less than "
+                f"SESSION_COOKIE_AGE ({settings.SESSION_COOKIE_AGE} s): it shortens nothing.",
+                hint="Give it fewer seconds than SESSION_COOKIE_AGE, or 'allow' / 'refuse'.",
+                id="django_cas_ng.W040",
+            )
+        )
     if not is_multi_server() or _has_cas_middleware():
         return errors
     return [
