@@ -214,7 +214,7 @@ def link_users(server: str, dry_run: bool = False) -> tuple[int, int]:
         return unbound.count(), len(pairs)
     with transaction.atomic(using=router.db_for_write(CASIdentity)):
         moved = unbound.update(server_url=server)
-        CASIdentity.objects.bulk_create(
+        rows = [
             CASIdentity(
                 server_url=server,
                 uid=str(value),
@@ -224,7 +224,9 @@ def link_users(server: str, dry_run: bool = False) -> tuple[int, int]:
             )
             for pk, value in pairs
             if value
-        )
+        ]
+        # A value two users share (CAS_LOCAL_NAME_FIELD) links the first one only.
+        CASIdentity.objects.bulk_create(rows, ignore_conflicts=True)
     return moved, len(pairs)
 
 
@@ -256,7 +258,7 @@ def _signed_in_by_cas(backend_path: Any) -> bool:
 
 def _checked(request: HttpRequest, user: Any) -> Any:
     if user.is_authenticated and not session_is_bound(request):
-        log.login.warning(
+        log.login.info(
             "Session of %s was signed in at another CAS server: anonymous on host %s",
             user.get_username(),
             request.get_host(),

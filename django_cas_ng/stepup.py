@@ -422,7 +422,8 @@ def _require_same_user(
     name = answer_username(request, username, attributes)
     if identities.in_use():
         # Several servers or a stable id: the answer's (server, id) must be this user's.
-        same = name is not None and identities.user_of_answer(request, name, attributes) == (
+        renamed = cas_backend(request).rename_attributes(dict(attributes))
+        same = name is not None and identities.user_of_answer(request, name, renamed) == (
             request.user.pk
         )
     else:

@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.test import Client
 from django.urls import path
 
+from django_cas_ng.backends import CASBackend
 from django_cas_ng.conf import REGISTRY
 from django_cas_ng.proxy_auth import proxy_ticket_required
 from django_cas_ng.signals import cas_ticket_validated
@@ -166,3 +167,15 @@ def test_a_long_term_session_life_that_shortens_nothing_is_a_warning(settings) -
 
     settings.CAS_LONG_TERM_LOGIN = settings.SESSION_COOKIE_AGE
     assert [m.id for m in check_identities()] == ["django_cas_ng.W040"]
+
+
+class OwnRuleBackend(CASBackend):
+    def access_rule(self, attributes: Any) -> str | None:
+        return "weekdays only"
+
+
+def test_a_backend_may_decide_the_access_rule_in_code(settings, client, cas_http) -> None:
+    settings.AUTHENTICATION_BACKENDS = [f"{__name__}.OwnRuleBackend"]
+    response = sign_in(client, cas_http, affiliation="staff")
+    assert response.status_code == 403
+    assert "weekdays only" in response.content.decode()

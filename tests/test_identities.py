@@ -4,6 +4,7 @@ server that signed them in, and a single-server site unchanged."""
 from __future__ import annotations
 
 from io import StringIO
+from typing import Any
 
 import pytest
 import responses
@@ -16,6 +17,7 @@ from django.test import AsyncClient, Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import path
 
+from django_cas_ng.backends import CASBackend
 from django_cas_ng.identities import check_identities
 from django_cas_ng.models import CASIdentity
 from django_cas_ng.proxy_auth import proxy_ticket_required
@@ -311,3 +313,14 @@ def test_a_name_linked_ahead_learns_its_stable_id_at_first_sign_in(
 def test_a_stable_id_with_cas_1_is_an_error(stable_id) -> None:
     stable_id.CAS_VERSION = "1"
     assert [m.id for m in check_identities()] == ["django_cas_ng.E041"]
+
+
+class OwnLookupBackend(CASBackend):
+    def find_user(self, request: Any, username: str, attributes: Any) -> Any:
+        return User.objects.get_or_create(username=f"cas-{username}")[0], False
+
+
+def test_a_backend_may_find_users_its_own_way(settings, client, cas_http) -> None:
+    settings.AUTHENTICATION_BACKENDS = [f"{__name__}.OwnLookupBackend"]
+    sign_in_as(client, cas_http, "alice")
+    assert User.objects.get(pk=client.session["_auth_user_id"]).get_username() == "cas-alice"
