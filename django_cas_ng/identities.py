@@ -18,6 +18,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.core.exceptions import FieldDoesNotExist
+from django.core.signals import setting_changed
 from django.db import IntegrityError, router, transaction
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
@@ -267,10 +268,25 @@ def _checked(request: HttpRequest, user: Any) -> Any:
     return user
 
 
+#: ``is_multi_server()`` as last computed, for the check every request makes; reset when
+#: ``CAS_SERVER_URL`` or ``CAS_CONFIG_RESOLVER`` changes (``setting_changed``).
+_multi_server: list[bool] = []
+
+
+def _forget_multi_server(sender: Any, setting: str, **kwargs: Any) -> None:
+    if setting in ("CAS_SERVER_URL", "CAS_CONFIG_RESOLVER"):
+        _multi_server.clear()
+
+
+setting_changed.connect(_forget_multi_server, dispatch_uid="django_cas_ng.identities.multi")
+
+
 def bind_request_user(request: HttpRequest) -> None:
     """With several CAS servers, make ``request.user`` (and ``auser()``) anonymous when the
     session was signed in at another server. Lazy: nothing runs until the user is read."""
-    if not is_multi_server() or not hasattr(request, "user"):
+    if not _multi_server:
+        _multi_server.append(is_multi_server())
+    if not _multi_server[0] or not hasattr(request, "user"):
         return
     user = request.user
     request.user = SimpleLazyObject(lambda: _checked(request, user))  # type: ignore[assignment]
