@@ -51,7 +51,7 @@ ACCOUNT_REFUSED_ATTRIBUTE = "cas_account_refused"
 def _mark_account_refused(request: HttpRequest | None, message: str | None = None) -> None:
     """Mark the request as refused by this site, not by the CAS server (``message``: what the
     403 page says instead of the general text)."""
-    if request is not None:
+    if request is not None and not isinstance(getattr(request, ACCOUNT_REFUSED_ATTRIBUTE, 0), str):
         setattr(request, ACCOUNT_REFUSED_ATTRIBUTE, message or True)
 
 
@@ -183,6 +183,8 @@ class CASBackend(ModelBackend):
         try:
             user, created = self.find_user(request, name, attributes)
         except identities.IdentityRefused as refusal:
+            if isinstance(refusal, identities.MissingStableId):
+                _mark_account_refused(request, refusal.page_message())
             return self._refused(name, attributes, str(refusal))
         if user is None:
             return self._refused(name, attributes, f"no local user {name} (CAS_CREATE_USER off)")

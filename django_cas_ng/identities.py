@@ -23,6 +23,7 @@ from django.db import IntegrityError, router, transaction
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
 
 from . import log
 from .conf import cas_settings
@@ -35,6 +36,7 @@ from .tenancy import is_multi_server
 __all__ = [
     "SERVER_SESSION_KEY",
     "IdentityRefused",
+    "MissingStableId",
     "bind_request_user",
     "check_identities",
     "identity_server",
@@ -51,7 +53,18 @@ MAX_USERNAME_TRIES = 20
 
 
 class IdentityRefused(Exception):
-    """The CAS answer cannot be mapped to an identity (no stable id); the message says why."""
+    """The CAS answer cannot be mapped to an identity; the message says why (for the log)."""
+
+
+class MissingStableId(IdentityRefused):
+    """The answer lacks a single value of ``CAS_USER_ID_ATTRIBUTE``."""
+
+    def page_message(self) -> str:
+        """What the 403 page tells the user."""
+        return _(
+            "The CAS server signed you in, but did not release the identifier this site "
+            "knows your account by. Contact the site's administrators."
+        )
 
 
 class UserFactory(Protocol):
@@ -82,7 +95,7 @@ def stable_uid(name: str, attributes: Mapping[str, Any]) -> str:
     if isinstance(value, (list, tuple)):
         value = value[0] if len(value) == 1 else None
     if value is None or not str(value).strip():
-        raise IdentityRefused(f"the CAS answer for {name} has no single {attribute} (stable id)")
+        raise MissingStableId(f"the CAS answer for {name} has no single {attribute} (stable id)")
     return str(value).strip()
 
 

@@ -292,7 +292,10 @@ def test_an_answer_without_a_single_stable_id_is_refused_with_a_log_line(
     stable_id, client, cas_http, caplog, attributes
 ) -> None:
     User.objects.create_user("alice")
-    assert sign_in_as(client, cas_http, "alice", **attributes) == 403
+    cas_http.get(CAS + "p3/serviceValidate", body=success_xml("alice", attributes))
+    response = client.get(f"{LOGIN}?ticket=ST-1")
+    assert response.status_code == 403
+    assert "did not release the identifier" in response.content.decode()
     assert "_auth_user_id" not in client.session
     assert "no single employeeNumber (stable id)" in caplog.text
 
