@@ -48,6 +48,8 @@ __all__ = [
     "user_of_answer",
 ]
 
+#: Longest server URL, id and name an identity row holds.
+IDENTITY_MAX_LENGTH = 255
 #: How many numbered usernames (``name-2`` ...) are tried for a new user before giving up.
 MAX_USERNAME_TRIES = 20
 
@@ -120,6 +122,8 @@ def user_for_identity(
     """
     server = identity_server(request)
     uid = stable_uid(name, attributes)
+    if max(len(server), len(uid), len(name)) > IDENTITY_MAX_LENGTH:
+        raise IdentityRefused(f"server URL, id or name of {name[:64]} longer than 255 characters")
     row = find_identity(server, uid, name)
     if row is not None:
         _follow_rename(row, server, name)
@@ -164,16 +168,25 @@ def _unlinked_user(name: str) -> AbstractBaseUser | None:
 
 def _candidates(server: str, name: str) -> list[str]:
     """Usernames a new user of ``name`` may get, in order of preference."""
-    qualified = f"{name}@{urlsplit(server).netloc}" if server else name
-    first = [name, qualified] if server else [name]
-    return first + [f"{qualified}-{n}" for n in range(2, MAX_USERNAME_TRIES + 2)]
+    numbers = range(2, MAX_USERNAME_TRIES + 2)
+    if not server:
+        return [name] + [f"{name}-{n}" for n in numbers]
+    qualified = f"{name}@{urlsplit(server).netloc}"
+    # The plain-name numbers are for names too long to qualify within the username field.
+    return [
+        name,
+        qualified,
+        *(f"{qualified}-{n}" for n in numbers),
+        *(f"{name}-{n}" for n in numbers),
+    ]
 
 
 def _free_username(server: str, name: str, exclude_pk: Any = None) -> str | None:
     """The first candidate username no other user holds."""
     user_model = get_user_model()
     field = user_model.USERNAME_FIELD
-    candidates = _candidates(server, name)
+    max_length = getattr(user_model._meta.get_field(field), "max_length", None) or 10**6
+    candidates = [c for c in _candidates(server, name) if len(c) <= max_length]
     taken = set(
         user_model._default_manager.filter(**{f"{field}__in": candidates})
         .exclude(pk=exclude_pk)

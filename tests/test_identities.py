@@ -327,3 +327,16 @@ def test_a_backend_may_find_users_its_own_way(settings, client, cas_http) -> Non
     settings.AUTHENTICATION_BACKENDS = [f"{__name__}.OwnLookupBackend"]
     sign_in_as(client, cas_http, "alice")
     assert User.objects.get(pk=client.session["_auth_user_id"]).get_username() == "cas-alice"
+
+
+def test_a_qualified_username_too_long_for_the_user_model_is_skipped(two_servers, cas_http) -> None:
+    name = "a" * 140
+    User.objects.create_user(name)
+    client = Client()
+    sign_in(client, "b.example", cas_http, "ST-1-b", user=name)
+    username = User.objects.get(pk=client.session["_auth_user_id"]).get_username()
+    assert username == f"{name}-2"
+
+
+def test_an_id_longer_than_an_identity_holds_is_refused(stable_id, client, cas_http) -> None:
+    assert sign_in_as(client, cas_http, "alice", employeeNumber="9" * 300) == 403
