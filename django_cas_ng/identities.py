@@ -26,6 +26,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from . import log
+from .checks import _has_subclass
 from .conf import cas_settings
 from .exceptions import TenantConfigurationError
 from .models import CASIdentity
@@ -402,11 +403,5 @@ def _check_mirroring() -> list[CheckMessage]:
 
 
 def _has_cas_middleware() -> bool:
-    base = import_string("django_cas_ng.middleware.CASMiddleware")
-    for entry in getattr(settings, "MIDDLEWARE", None) or []:
-        try:
-            if issubclass(import_string(entry), base):
-                return True
-        except (ImportError, TypeError):
-            continue
-    return False
+    middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
+    return _has_subclass(middleware, "django_cas_ng.middleware.CASMiddleware")
