@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import log
-from .models import ProxyGrantingTicket, SessionTicket
+from .models import CASIdentity, ProxyGrantingTicket, SessionTicket
 from .sessions import forget_session, get_user_from_session, session_store_class
 from .signals import cas_user_logout
 
@@ -190,7 +190,18 @@ class ProxyGrantingTicketAdmin(_ReadOnlyCASAdmin):
         return ticket
 
 
+class CASIdentityAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Which (server, id) signs in which user; add a row to link a second server's name."""
+
+    list_display = ("server_url", "uid", "name", "user", "linked_by_name", "created")
+    list_filter = ("server_url",)
+    search_fields = ("uid", "name")
+    raw_id_fields = ("user",)
+    list_select_related = ["user"]
+
+
 # Importable without the admin app (the default site needs it), e.g. by tools that walk modules.
 if apps.is_installed("django.contrib.admin"):
     admin.site.register(SessionTicket, SessionTicketAdmin)
     admin.site.register(ProxyGrantingTicket, ProxyGrantingTicketAdmin)
+    admin.site.register(CASIdentity, CASIdentityAdmin)

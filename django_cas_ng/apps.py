@@ -12,6 +12,10 @@ class DjangoCasNgConfig(AppConfig):
     default_auto_field = "django.db.models.AutoField"
 
     def ready(self) -> None:
-        from . import checks, stepup  # noqa: F401  (registers the checks)
+        from django.contrib.auth.signals import user_logged_in
+
+        from . import access, checks, identities, stepup  # noqa: F401  (registers the checks)
+
+        user_logged_in.connect(access.apply_session_limit, dispatch_uid="django_cas_ng.access")
 
         install_redaction()

@@ -16,11 +16,11 @@ from django.db import IntegrityError, models
 from django.db.models import Field
 from django.http import HttpRequest
 
-from . import log
+from . import access, identities, log, mirror
 from .client import get_cas_client, validate_ticket
 from .conf import cas_settings
 from .exceptions import TicketValidationError
-from .metrics import REFUSED, SUCCESS, measure_validation
+from .metrics import DENIED, REFUSED, SUCCESS, Measurement, measure_validation
 from .sessions import remember_ticket
 from .signals import cas_user_authenticated
 from .tenancy import request_config
@@ -48,10 +48,11 @@ class MappedUser:
 ACCOUNT_REFUSED_ATTRIBUTE = "cas_account_refused"
 
 
-def _mark_account_refused(request: HttpRequest | None) -> None:
-    """Mark the request as refused by this site, not by the CAS server."""
-    if request is not None:
-        setattr(request, ACCOUNT_REFUSED_ATTRIBUTE, True)
+def _mark_account_refused(request: HttpRequest | None, message: str | None = None) -> None:
+    """Mark the request as refused by this site, not by the CAS server (``message``: what the
+    403 page says instead of the general text)."""
+    if request is not None and not isinstance(getattr(request, ACCOUNT_REFUSED_ATTRIBUTE, 0), str):
+        setattr(request, ACCOUNT_REFUSED_ATTRIBUTE, message or True)
 
 
 class CASBackend(ModelBackend):
@@ -81,6 +82,7 @@ class CASBackend(ModelBackend):
             return None
         if request is not None:
             self.remember_login(request, mapped, pgtiou)
+            access.note_session_limit(request, mapped.attributes)
             remember_ticket(request.session, ticket)
         cas_user_authenticated.send(
             sender=self,
@@ -128,6 +130,12 @@ class CASBackend(ModelBackend):
                 refusal, measurement.outcome = error, REFUSED
             else:
                 measurement.outcome = SUCCESS if answer[0] else REFUSED
+                measurement.rule = self.access_rule(answer[1]) if answer[0] else None
+                if measurement.rule:
+                    measurement.outcome = DENIED
+        if measurement.rule:
+            self._denied(request, ticket, measurement)
+            return None
         if refusal is None:
             return answer
         log.login.warning(
@@ -140,6 +148,22 @@ class CASBackend(ModelBackend):
             measurement.milliseconds,
         )
         return None
+
+    def access_rule(self, attributes: Mapping[str, Any]) -> str | None:
+        """The name of the ``CAS_ACCESS_RULES`` rule (or ``CAS_LONG_TERM_LOGIN``) refusing these
+        attributes (after ``CAS_RENAME_ATTRIBUTES``), else None."""
+        return access.refusing_rule(self.rename_attributes(dict(attributes)))
+
+    def _denied(self, request: HttpRequest | None, ticket: str, measurement: Measurement) -> None:
+        rule = str(measurement.rule)
+        log.login.warning(
+            "Refused ticket %s: access rule %r outcome=%s ms=%d",
+            log.redact(ticket),
+            rule,
+            measurement.outcome,
+            measurement.milliseconds,
+        )
+        _mark_account_refused(request, access.refusal_message(rule))
 
     def user_from_answer(
         self, request: HttpRequest | None, username: str | None, attributes: Mapping[str, Any]
@@ -156,7 +180,12 @@ class CASBackend(ModelBackend):
         if attributes and self.bad_attributes_reject(request, name, attributes):
             return self._refused(name, attributes, f"bad_attributes_reject refused {name}")
         attributes = self.rename_attributes(attributes)
-        user, created = self.get_or_create_user(name, attributes)
+        try:
+            user, created = self.find_user(request, name, attributes)
+        except identities.IdentityRefused as refusal:
+            if isinstance(refusal, identities.MissingStableId):
+                _mark_account_refused(request, refusal.page_message())
+            return self._refused(name, attributes, str(refusal))
         if user is None:
             return self._refused(name, attributes, f"no local user {name} (CAS_CREATE_USER off)")
         if not self.user_can_authenticate(cast("User", user)):
@@ -213,6 +242,15 @@ class CASBackend(ModelBackend):
                 attributes[local_name] = attributes.pop(cas_name)
         return attributes
 
+    def find_user(
+        self, request: HttpRequest | None, username: str, attributes: Mapping[str, Any]
+    ) -> tuple[AbstractBaseUser | None, bool]:
+        """The user of a CAS answer: by (server, id) with several CAS servers or a stable id
+        (:mod:`~django_cas_ng.identities`), else :meth:`get_or_create_user` by name, as 5.1."""
+        if identities.in_use():
+            return identities.user_for_identity(self, request, username, attributes)
+        return self.get_or_create_user(username, attributes)
+
     def get_or_create_user(
         self, username: str, attributes: Mapping[str, Any]
     ) -> tuple[AbstractBaseUser | None, bool]:
@@ -264,7 +302,7 @@ class CASBackend(ModelBackend):
         return [str(v) for v in values if v]
 
     def apply_affiliations(self, user: AbstractBaseUser, attributes: Mapping[str, Any]) -> None:
-        """Groups, handlers and staff/superuser flags from the released affiliations."""
+        """Groups, handlers and flags from the released affiliations and attributes."""
         affiliations = self.affiliations(attributes)
         groups = getattr(user, "groups", None)
         if cas_settings.map_affiliations and groups is not None:
@@ -273,14 +311,12 @@ class CASBackend(ModelBackend):
         for handler in cas_settings.affiliations_handlers:
             if callable(handler):
                 handler(user, affiliations)
-        flags = {}
-        if cas_settings.staff_affiliation:
-            flags["is_staff"] = cas_settings.staff_affiliation in affiliations
-        if cas_settings.admin_affiliation:
-            flags["is_superuser"] = cas_settings.admin_affiliation in affiliations
-        changed = [name for name, value in flags.items() if _set_if_changed(user, name, value)]
+        # Flags (5.1's staff/admin affiliations, CAS_USER_FLAGS) and groups follow CAS both ways.
+        released = {**attributes, cas_settings.affiliations_key: affiliations}
+        changed = mirror.apply_flags(user, released)
         if changed:
             user.save(update_fields=changed)
+        mirror.mirror_groups(user, attributes)
 
     def apply_attributes(self, user: AbstractBaseUser, attributes: Mapping[str, Any]) -> None:
         """Copy released attributes onto same-named fields (``CAS_APPLY_ATTRIBUTES_TO_USER``).

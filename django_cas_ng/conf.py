@@ -202,6 +202,39 @@ def _valid_message(value: Any) -> bool:
     return text.count("%s") == 1 and text.replace("%s", "").replace("%%", "").count("%") == 0
 
 
+def _value_lists(value: Any) -> bool:
+    """{attribute: [values]}: attribute names to non-empty lists of strings."""
+    return isinstance(value, Mapping) and all(
+        isinstance(name, str)
+        and isinstance(values, (list, tuple, set, frozenset))
+        and bool(values)
+        and all(isinstance(v, str) for v in values)
+        for name, values in value.items()
+    )
+
+
+def _flag_rules(value: Any) -> bool:
+    return isinstance(value, Mapping) and all(
+        isinstance(field, str) and _value_lists(rule) for field, rule in value.items()
+    )
+
+
+def _access_rules(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and all(
+        isinstance(rule, Mapping)
+        and isinstance(rule.get("name"), str)
+        and bool(rule["name"])
+        and set(rule) <= {"name", "require", "refuse"}
+        and ("require" in rule or "refuse" in rule)
+        and all(_value_lists(rule[key]) for key in ("require", "refuse") if key in rule)
+        for rule in value
+    )
+
+
+def _mapping_list(value: Any) -> Sequence[Mapping[str, Any]]:
+    return cast("Sequence[Mapping[str, Any]]", value or [])
+
+
 POSITIVE_INT = Rule(lambda v: isinstance(v, int) and v > 0, "a positive int")
 NON_EMPTY_STR = Rule(lambda v: isinstance(v, str) and bool(v), "a non-empty string")
 MESSAGE = Rule(_valid_message, "None or a text with exactly one %s for the username")
@@ -413,6 +446,51 @@ class CASSettings:
     )
     staff_affiliation = Setting[str | None](
         "CAS_STAFF_AFFILIATION", None, "Affiliation that makes the user staff."
+    )
+    # Identities, groups and access rules (docs/identities.rst).
+    user_id_attribute = Setting[str | None](
+        "CAS_USER_ID_ATTRIBUTE",
+        None,
+        "Attribute holding an immutable user id; users are found by it, not by name.",
+        rule=_optional(str, "an attribute name or None"),
+    )
+    groups_attribute = Setting[str | None](
+        "CAS_GROUPS_ATTRIBUTE",
+        None,
+        "Attribute whose values are the user's groups, mirrored at each sign-in.",
+        rule=_optional(str, "an attribute name or None"),
+    )
+    managed_groups = Setting[str | Sequence[str] | None](
+        "CAS_MANAGED_GROUPS",
+        None,
+        "Groups CAS may add and remove: a name prefix, or a list of names.",
+        rule=Rule(
+            lambda v: v is None or (isinstance(v, str) and bool(v)) or _strings(v),
+            "a non-empty name prefix, a list of group names or None",
+        ),
+    )
+    user_flags = Setting(
+        "CAS_USER_FLAGS",
+        {},
+        "Boolean user field -> {attribute: [values]}; set when any value is released.",
+        _any_mapping,
+        Rule(lambda v: _flag_rules(v), "a dict: field name -> {attribute: [values]}"),
+    )
+    access_rules = Setting(
+        "CAS_ACCESS_RULES",
+        [],
+        "Rules {name, require: {attribute: [values]}, refuse: {...}} a sign-in must pass.",
+        _mapping_list,
+        Rule(lambda v: _access_rules(v), "a list of {'name', 'require' and/or 'refuse'} dicts"),
+    )
+    long_term_login = Setting[str | int](
+        "CAS_LONG_TERM_LOGIN",
+        "allow",
+        "A 'remember me' sign-in: 'allow', 'refuse', or the session's life in seconds.",
+        rule=Rule(
+            lambda v: v in ("allow", "refuse") or (POSITIVE_INT.accepts(v) and v is not True),
+            "'allow', 'refuse' or a positive number of seconds",
+        ),
     )
 
     # The middleware.

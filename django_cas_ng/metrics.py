@@ -16,6 +16,7 @@ from .exceptions import CASUnavailable, MalformedAnswer, TicketValidationError
 from .signals import cas_ticket_validated
 
 __all__ = [
+    "DENIED",
     "ERROR",
     "MALFORMED",
     "OUTCOMES",
@@ -38,8 +39,10 @@ UNAVAILABLE = "unavailable"
 MALFORMED = "malformed"
 #: Anything else went wrong while validating (a bug, a broken session factory).
 ERROR = "error"
+#: The CAS server accepted the ticket, but an access rule of this site refused the user.
+DENIED = "denied"
 #: Every value ``outcome`` takes: few enough to be a metrics label.
-OUTCOMES = frozenset({SUCCESS, REFUSED, UNAVAILABLE, MALFORMED, ERROR})
+OUTCOMES = frozenset({SUCCESS, REFUSED, UNAVAILABLE, MALFORMED, ERROR, DENIED})
 
 #: Attribute of the request holding its last :class:`Measurement`, for the log line.
 REQUEST_ATTRIBUTE = "_cas_ng_validation"
@@ -51,6 +54,8 @@ class Measurement:
 
     outcome: str = SUCCESS
     duration: float = 0.0
+    #: The access rule that refused the user (outcome ``denied``), else None.
+    rule: str | None = None
 
     @property
     def milliseconds(self) -> int:
@@ -100,6 +105,7 @@ def _report(sender: Any, measurement: Measurement, service: str) -> None:
         duration=measurement.duration,
         version=str(cas_settings.version),
         service=service,
+        rule=measurement.rule,
     )
 
 

@@ -22,7 +22,7 @@ from django.http.response import HttpResponseBase
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from . import api
+from . import api, identities
 from .conf import cas_settings
 from .sessions import follow_session_key, session_key_moved
 from .views import CallbackView, LoginView, LogoutView
@@ -101,6 +101,7 @@ class CASMiddleware:
                 "CASMiddleware needs django.contrib.auth.middleware.AuthenticationMiddleware "
                 "before it in MIDDLEWARE."
             )
+        identities.bind_request_user(request)
         return None
 
     def process_view(

@@ -18,7 +18,13 @@ from .proxy_exchange import exchange_pgt
 from .session_store import live_keys
 from .tenancy import request_config
 
-__all__ = ["SESSION_KEY_MAXLENGTH", "ProxyError", "ProxyGrantingTicket", "SessionTicket"]
+__all__ = [
+    "SESSION_KEY_MAXLENGTH",
+    "CASIdentity",
+    "ProxyError",
+    "ProxyGrantingTicket",
+    "SessionTicket",
+]
 
 #: Longest session key stored; longer keys (signed-cookie sessions) are truncated to it.
 SESSION_KEY_MAXLENGTH = 736
@@ -254,3 +260,34 @@ class ProxyGrantingTicket(models.Model):
         """A proxy ticket for ``service`` on behalf of the signed-in user, or ProxyError."""
         ticket: str = cls.objects.proxy_ticket(request, service)
         return ticket
+
+
+class CASIdentity(models.Model):
+    """Who a CAS server says a local user is: (server, id) -> user, as OIDC's (iss, sub).
+
+    Used only on a site with several CAS servers or a stable id attribute (see
+    docs/identities.rst); a single-server site finds users by name, as 5.1 did.
+    """
+
+    #: The server that names the user; empty on a single-server site (its only server).
+    server_url = models.CharField(max_length=255, blank=True)
+    #: The CAS name, or the value of ``CAS_USER_ID_ATTRIBUTE`` when a site sets it.
+    uid = models.CharField(max_length=255)
+    #: The CAS name last seen (differs from ``uid`` with a stable id).
+    name = models.CharField(max_length=255, blank=True)
+    #: True for a row linked by name ahead of time (``cas_link_users``) whose id is not yet known.
+    linked_by_name = models.BooleanField(default=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, related_name="cas_identities", on_delete=models.CASCADE
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "CAS identity"
+        verbose_name_plural = "CAS identities"
+        constraints = [
+            models.UniqueConstraint(fields=["server_url", "uid"], name="cas_ng_identity_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"CASIdentity({self.server_url or '-'}, {self.uid})"

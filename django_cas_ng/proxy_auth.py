@@ -33,7 +33,7 @@ from .client import (
 from .conf import cas_settings
 from .exceptions import CASUnavailable, TicketValidationError
 from .exempt import login_not_required
-from .metrics import log_fields, measure_validation
+from .metrics import DENIED, log_fields, measure_validation
 from .origin import canonical_service, public_url
 from .tickets import is_well_formed_ticket
 from .transport import check_deadline, validation_deadline
@@ -157,14 +157,20 @@ def validate_presented_ticket(request: HttpRequest, ticket: str, service: str) -
     """Ask ``(p3/)proxyValidate`` about ``ticket`` (``(p3/)serviceValidate`` when no chain is
     allowed, so the CAS server itself refuses proxy tickets); measured and reported as
     ``cas_ticket_validated`` with sender ``'proxy'``."""
-    with measure_validation("proxy", service, request):
+    with measure_validation("proxy", service, request) as measurement:
         client = get_proxy_validate_client(
             service, request, accept_proxy_tickets=bool(allowed_chains(service))
         )
         with validation_deadline():
             validated = parse_proxy_validation(client.get_verification_response(ticket))
             check_deadline()
-        return validated
+        measurement.rule = cas_backend().access_rule(validated.attributes)
+        if measurement.rule:
+            measurement.outcome = DENIED
+    if measurement.rule:
+        log.proxy.warning("Refused ticket %s: access rule %r", log.redact(ticket), measurement.rule)
+        raise TicketValidationError("This user may not use this service.", code=USER_REFUSED)
+    return validated
 
 
 def parse_proxy_validation(data: bytes | str) -> ValidatedTicket:

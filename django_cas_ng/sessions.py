@@ -43,6 +43,8 @@ __all__ = [
 #: Session entries remembering the login's ticket and the session key it is mapped under.
 TICKET_SESSION_KEY = "_cas_ng_ticket"
 MAPPED_KEY_SESSION_KEY = "_cas_ng_mapped_key"
+#: Session entry naming the CAS server that signed the session in (several servers only).
+SERVER_SESSION_KEY = "_cas_ng_server"
 
 
 def get_user_from_session(session: SessionBase) -> AbstractBaseUser | AnonymousUser:
@@ -67,6 +69,8 @@ def map_login(session: SessionBase, ticket: str, server_url: str | None = None) 
     key = mapping_key(session.session_key or "")
     record_session_ticket(key, ticket, server_url)
     session[MAPPED_KEY_SESSION_KEY] = key
+    if server_url is not None:
+        session[SERVER_SESSION_KEY] = server_url
 
 
 def remember_ticket(session: SessionBase, ticket: str) -> None:

@@ -14,5 +14,6 @@ cas_user_logout = Signal()
 #: Sent once per ticket validation at the CAS server (sign-in, presented proxy tickets,
 #: step-up), success or not, for metrics. ``sender`` is the backend class, ``'proxy'`` or
 #: ``'stepup'``; keyword arguments: ``outcome`` (see ``django_cas_ng.metrics.OUTCOMES``),
-#: ``duration`` (seconds), ``version``, ``service``. Never the ticket.
+#: ``duration`` (seconds), ``version``, ``service``, ``rule`` (the access rule that refused the
+#: user, outcome ``denied``; else None). Never the ticket.
 cas_ticket_validated = Signal()

@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
 
-from . import api, log, redirects
+from . import api, identities, log, redirects
 from .backends import CASBackend
 from .client import get_cas_client, validate_ticket
 from .conf import cas_settings, get
@@ -186,7 +186,9 @@ def has_fresh_stepup(request: HttpRequest, policy: StepUpPolicy) -> bool:
         return False
     try:
         age = time.time() - float(record["at"])
-        same_user = record["user"] == expected_username(request.user)
+        same_user = record["user"] == expected_username(request.user) and (
+            record.get("server", "") == identities.identity_server(request)
+        )
         params = dict(record["params"])
         attributes = dict(record["attributes"])
     except (KeyError, TypeError, ValueError):
@@ -418,7 +420,15 @@ def _require_same_user(
 ) -> None:
     """The answer names the user already signed in to this site."""
     name = answer_username(request, username, attributes)
-    if name is None or name != expected_username(request.user):
+    if identities.in_use():
+        # Several servers or a stable id: the answer's (server, id) must be this user's.
+        renamed = cas_backend(request).rename_attributes(dict(attributes))
+        same = name is not None and identities.user_of_answer(request, name, renamed) == (
+            request.user.pk
+        )
+    else:
+        same = name is not None and name == expected_username(request.user)
+    if not same:
         raise StepUpRefused(
             _("You signed in again as a different user from the one signed in to this site.")
         )
@@ -469,6 +479,7 @@ def record_stepup(
     """Remember the step-up: later requests within ``max_age`` need no CAS round trip."""
     request.session[SESSION_KEY] = {
         "user": expected_username(request.user),
+        "server": identities.identity_server(request),
         "at": at,
         "params": dict(policy.extra_params),
         "attributes": {

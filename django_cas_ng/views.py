@@ -222,10 +222,13 @@ class LoginView(CASErrorsMixin):
 
     def login_failed(self, request: HttpRequest, service_url: str) -> HttpResponse:
         """After a refused ticket: one retry at CAS when configured, else the 403 page."""
-        if getattr(request, ACCOUNT_REFUSED_ATTRIBUTE, False):
+        refused = getattr(request, ACCOUNT_REFUSED_ATTRIBUTE, False)
+        if refused:
             # Another trip to CAS would bring back the same account.
             raise TicketValidationError(
-                _(
+                refused
+                if isinstance(refused, str)
+                else _(
                     "The CAS server signed you in, but this site does not allow your account "
                     "to sign in. Contact the site's administrators if you think it should."
                 )

@@ -198,3 +198,13 @@ def test_with_cache_sessions_the_user_still_shows(client: Client, settings: Any)
 
     assert "carol" in page
     assert 'alt="True"' in page
+
+
+def test_identities_are_listed_and_have_an_add_form_in_the_admin(admin_client: Client) -> None:
+    from django_cas_ng.models import CASIdentity
+
+    alice = User.objects.create_user("alice")
+    CASIdentity.objects.create(server_url="https://cas-a.example.org/cas/", uid="alice", user=alice)
+    assert "cas-a.example.org" in admin_client.get(changelist(CASIdentity)).content.decode()
+    add_page = admin_client.get(reverse("admin:django_cas_ng_casidentity_add"))
+    assert add_page.status_code == 200

@@ -102,3 +102,28 @@ def test_upgraded_rows_have_no_server_and_are_ended_by_any_servers_logout(upstre
     assert apps.get_model(APP, "SessionTicket").objects.get().server_url is None
     found = Current.objects.for_tickets(["ST-1"]).issued_by("https://cas-b.example.org/cas/")
     assert list(found.values_list("session_key", flat=True)) == ["a" * 32]
+
+
+def test_identities_migrate_forward_from_5_1_data(upstream_db) -> None:
+    upstream_db.get_model(APP, "SessionTicket").objects.create(session_key="a" * 32, ticket="ST-1")
+    apps = migrate([(APP, "0007_casidentity")])
+    assert apps.get_model(APP, "SessionTicket").objects.get().ticket == "ST-1"
+    assert not apps.get_model(APP, "CASIdentity").objects.exists()
+
+
+def test_identities_migrate_forward_from_main_data() -> None:
+    executor = MigrationExecutor(connection)
+    latest = executor.loader.graph.leaf_nodes(APP)
+    apps = migrate([(APP, "0006_sessionticket_server_url")])
+    try:
+        apps.get_model(APP, "SessionTicket").objects.create(
+            session_key="b" * 32, ticket="ST-2", server_url="https://cas-a.example.org/cas/"
+        )
+        apps = migrate([(APP, "0007_casidentity")])
+        row = apps.get_model(APP, "SessionTicket").objects.get()
+        assert (row.ticket, row.server_url) == ("ST-2", "https://cas-a.example.org/cas/")
+        user = apps.get_model("auth", "User").objects.create(username="alice")
+        identity = apps.get_model(APP, "CASIdentity")
+        identity.objects.create(server_url="https://cas-a.example.org/cas/", uid="alice", user=user)
+    finally:
+        migrate(latest)

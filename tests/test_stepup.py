@@ -24,6 +24,7 @@ from django.urls import path
 from django.views import View
 
 from django_cas_ng import stepup
+from django_cas_ng.models import CASIdentity
 from django_cas_ng.stepup import (
     PENDING_SESSION_KEY,
     SESSION_KEY,
@@ -512,6 +513,12 @@ def test_stepup_goes_to_the_tenants_server_and_reads_its_cas_version(
         "CAS_SERVER_URL": tenant_server,
         "CAS_VERSION": "3",
     }
+    # Signed in at the tenant's server: the session and the identity say so.
+    session = alice.session
+    session["_cas_ng_server"] = tenant_server
+    session.save()
+    user = get_user_model().objects.get(username="alice")
+    CASIdentity.objects.create(server_url=tenant_server, uid="alice", name="alice", user=user)
     to_cas = alice.get(alice.get("/payroll/").url)
     assert to_cas.url.startswith(tenant_server + "login?")
     cas_http.get(tenant_server + "p3/serviceValidate", body=stepup_answer())

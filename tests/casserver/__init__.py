@@ -268,6 +268,39 @@ class CASServer:
     ) -> None:
         self.stop()
 
+    def set_attributes(self, username: str, attributes: Mapping[str, AttributeValue]) -> None:
+        """Change what the running server releases for ``username`` from its next sign-in."""
+        self.attributes[username] = dict(attributes)
+        self._write_config()
+
+    def rename_user(self, old: str, new: str) -> None:
+        """Rename a user of the running server (same password and attributes), as a directory
+        that changes a NetID does."""
+        if self._workdir is None:
+            raise CASServerError("the CAS server is not started")
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "settings"}
+        env["CAS_HARNESS_DIR"] = str(self._workdir)
+        env.pop("PYTHONPATH", None)
+        command = [str(ensure_cas_venv()), str(PROJECT_DIR / "rename_user.py"), old, new]
+        result = subprocess.run(
+            command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True, check=False
+        )
+        if result.returncode != 0:
+            raise CASServerError(f"could not rename {old} to {new}: {result.stderr[-2000:]}")
+        self.users[new] = self.users.pop(old)
+        if old in self.attributes:
+            self.attributes[new] = self.attributes.pop(old)
+        self._write_config()
+
+    def _write_config(self) -> None:
+        if self._workdir is None:
+            raise CASServerError("the CAS server is not started")
+        config = self._workdir / "config.json"
+        data = json.loads(config.read_text())
+        data["users"], data["attributes"] = self.users, self.attributes
+        config.with_suffix(".tmp").write_text(json.dumps(data))
+        config.with_suffix(".tmp").replace(config)
+
     def login(
         self, session: requests.Session, service: str, username: str, password: str
     ) -> requests.Response:

@@ -8,16 +8,32 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from django.http import HttpRequest
+from django.contrib.sessions.backends.db import SessionStore
+from django.http import HttpRequest, HttpResponse
+from django.urls import path
 
 from django_cas_ng.models import SessionTicket
+from django_cas_ng.proxy_auth import proxy_ticket_required
 from django_cas_ng.transport import reset_http_sessions
+from tests import urls as suite_urls
 from tests.cas_answers import logout_request
 from tests.casserver import CASServer
-from tests.integration.browser import Browser
+from tests.integration.browser import Browser, query_of
 from tests.integration.conftest import ATTRIBUTES, USERS
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.urls(__name__),
+]
+
+
+@proxy_ticket_required
+def whoami(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(str(request.user.pk))
+
+
+urlpatterns = [*suite_urls.urlpatterns, path("api/whoami/", whoami)]
 
 
 @pytest.fixture(scope="module")
@@ -134,3 +150,43 @@ def test_logout_goes_to_the_tenants_server(browser_at: Any) -> None:
     b.session.get(b_logout.headers["Location"], timeout=15)
     assert not b.has_cas_sso_session()
     assert not a.is_signed_in() and not b.is_signed_in()
+
+
+def user_id_of(browser: Browser) -> str:
+    """The user our app's session of ``browser`` is signed in as."""
+    return str(SessionStore(session_key=browser.session_key)["_auth_user_id"])
+
+
+def test_server_bs_alice_is_not_server_as_alice(browser_at: Any) -> None:
+    a, b = browser_at("127.0.0.1"), browser_at("localhost")
+    a.sign_in("alice")
+    b.sign_in("alice")
+
+    assert a.is_signed_in() and b.is_signed_in()
+    assert user_id_of(a) != user_id_of(b)
+    assert a.get("/").text == "home alice"
+    assert b.get("/").text.startswith("home alice@127.0.0.1:")
+
+
+def test_a_session_signed_in_at_server_b_is_not_signed_in_on_host_a(browser_at: Any) -> None:
+    a, b = browser_at("127.0.0.1"), browser_at("localhost")
+    b.sign_in("alice")
+    # The same session cookie, presented to tenant A's host.
+    a.session.cookies.set("sessionid", b.session_key, domain="127.0.0.1")
+
+    assert not a.is_signed_in()
+    assert a.get("/").text == "home "
+    assert b.is_signed_in()
+
+
+def test_a_ticket_validated_by_server_b_is_not_server_as_user(browser_at: Any) -> None:
+    a, b = browser_at("127.0.0.1"), browser_at("localhost")
+    a.sign_in("alice")
+    api = b.live + "/api/whoami/"
+    answer = b.cas.login(b.session, api, "alice", "alice-password")
+    ticket = query_of(answer.headers["Location"])["ticket"][0]
+
+    called = b.get(api, headers={"Authorization": f"CAS {ticket}"})
+
+    assert called.status_code == 200, called.text
+    assert called.text != user_id_of(a)

@@ -1,7 +1,6 @@
 """CAS auth class: passwords from the server's Django users, attributes from the harness config."""
 
 import copy
-import functools
 import json
 import os
 from pathlib import Path
@@ -10,9 +9,9 @@ from typing import Any
 from cas_server.auth import DjangoAuthUser
 
 
-@functools.cache
 def configured_attributes() -> dict[str, dict[str, Any]]:
-    """The ``attributes`` mapping the harness passed in config.json (username -> attributes)."""
+    """The ``attributes`` mapping in config.json (username -> attributes), read at each sign-in
+    so a test can change what CAS releases (``CASServer.set_attributes``)."""
     config = json.loads((Path(os.environ["CAS_HARNESS_DIR"]) / "config.json").read_text())
     return config["attributes"]
 

@@ -1,0 +1,407 @@
+"""Who a CAS user is: the (server, id) -> user mapping of sites with several CAS servers or a
+stable id attribute, and the binding of a session to the server that signed it in.
+
+A single-server site without ``CAS_USER_ID_ATTRIBUTE`` never reaches this module's queries: its
+users are found by name, as in 5.1. See docs/identities.rst.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, SESSION_KEY, get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.core.exceptions import FieldDoesNotExist
+from django.core.signals import setting_changed
+from django.db import IntegrityError, router, transaction
+from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
+
+from . import log
+from .checks import _has_subclass
+from .conf import cas_settings
+from .exceptions import TenantConfigurationError
+from .models import CASIdentity
+from .origin import get_server_url
+from .sessions import SERVER_SESSION_KEY
+from .tenancy import is_multi_server
+
+__all__ = [
+    "SERVER_SESSION_KEY",
+    "IdentityRefused",
+    "MissingStableId",
+    "bind_request_user",
+    "check_identities",
+    "identity_server",
+    "in_use",
+    "link_users",
+    "session_is_bound",
+    "stable_uid",
+    "user_for_identity",
+    "user_of_answer",
+]
+
+#: Longest server URL, id and name an identity row holds.
+IDENTITY_MAX_LENGTH = 255
+#: How many numbered usernames (``name-2`` ...) are tried for a new user before giving up.
+MAX_USERNAME_TRIES = 20
+
+
+class IdentityRefused(Exception):
+    """The CAS answer cannot be mapped to an identity; the message says why (for the log)."""
+
+
+class MissingStableId(IdentityRefused):
+    """The answer lacks a single value of ``CAS_USER_ID_ATTRIBUTE``."""
+
+    def page_message(self) -> str:
+        """What the 403 page tells the user."""
+        return _(
+            "The CAS server signed you in, but did not release the identifier this site "
+            "knows your account by. Contact the site's administrators."
+        )
+
+
+class UserFactory(Protocol):
+    """What this module needs of ``CASBackend``: its hooks for new users."""
+
+    def configure_user(self, user: AbstractBaseUser) -> AbstractBaseUser: ...
+
+    def get_user_id(self, attributes: Mapping[str, Any] | None) -> str: ...
+
+
+def in_use() -> bool:
+    """True when users are found through :class:`CASIdentity` rather than by name."""
+    return is_multi_server() or bool(cas_settings.user_id_attribute)
+
+
+def identity_server(request: HttpRequest | None) -> str:
+    """The server an identity belongs to: the request's CAS server with several servers, else
+    ``''`` (the site's only server, whatever its URL)."""
+    return get_server_url(request) if is_multi_server() else ""
+
+
+def stable_uid(name: str, attributes: Mapping[str, Any]) -> str:
+    """The id a user is known by: ``CAS_USER_ID_ATTRIBUTE``'s value, else the CAS name."""
+    attribute = cas_settings.user_id_attribute
+    if not attribute:
+        return name
+    value = attributes.get(attribute)
+    if isinstance(value, (list, tuple)):
+        value = value[0] if len(value) == 1 else None
+    if value is None or not str(value).strip():
+        raise MissingStableId(f"the CAS answer for {name} has no single {attribute} (stable id)")
+    return str(value).strip()
+
+
+def find_identity(server: str, uid: str, name: str) -> CASIdentity | None:
+    """The identity row of (server, uid); a row linked by name ahead of time learns its id."""
+    rows = CASIdentity.objects.select_related("user")
+    row: CASIdentity | None = rows.filter(server_url=server, uid=uid).first()
+    if row is None and uid != name:
+        row = rows.filter(server_url=server, uid=name, linked_by_name=True).first()
+        if row is not None:
+            row.uid, row.linked_by_name = uid, False
+            row.save(update_fields=["uid", "linked_by_name"])
+    return row
+
+
+def user_for_identity(
+    backend: UserFactory, request: HttpRequest | None, name: str, attributes: Mapping[str, Any]
+) -> tuple[AbstractBaseUser | None, bool]:
+    """The user of the CAS answer's identity, created when ``CAS_CREATE_USER`` allows.
+
+    Raises :class:`IdentityRefused` when a stable id is configured but not released.
+    """
+    server = identity_server(request)
+    uid = stable_uid(name, attributes)
+    if max(len(server), len(uid), len(name)) > IDENTITY_MAX_LENGTH:
+        raise IdentityRefused(f"server URL, id or name of {name[:64]} longer than 255 characters")
+    row = find_identity(server, uid, name)
+    if row is not None:
+        _follow_rename(row, server, name)
+        return row.user, False
+    adopted = None if server else _unlinked_user(name)
+    if adopted is None and not cas_settings.create_user:
+        return None, False
+    try:
+        with transaction.atomic(using=router.db_for_write(CASIdentity)):
+            user = adopted or _new_user(backend, server, name, attributes)
+            CASIdentity.objects.create(server_url=server, uid=uid, name=name, user=user)
+    except IntegrityError:
+        # A concurrent first sign-in of the same identity won; use its row.
+        row = find_identity(server, uid, name)
+        if row is None:
+            raise
+        return row.user, False
+    log.login.info("New CAS identity %s at %s -> user %s", uid, server or "-", user.get_username())
+    if adopted is None:
+        return backend.configure_user(user), True
+    return user, False
+
+
+def user_of_answer(request: HttpRequest, name: str, attributes: Mapping[str, Any]) -> Any:
+    """The pk of the user a CAS answer's identity maps to, or None (no such identity)."""
+    try:
+        uid = stable_uid(name, attributes)
+    except IdentityRefused:
+        return None
+    row = find_identity(identity_server(request), uid, name)
+    return None if row is None else row.user_id
+
+
+def _unlinked_user(name: str) -> AbstractBaseUser | None:
+    """Single server with a stable id: the account 5.1 would have used, if no id claims it."""
+    user_model = get_user_model()
+    field = cas_settings.local_name_field or user_model.USERNAME_FIELD
+    users = user_model._default_manager.filter(**{field: name, "cas_identities__isnull": True})
+    user: AbstractBaseUser | None = users.first()
+    return user
+
+
+def _candidates(server: str, name: str) -> list[str]:
+    """Usernames a new user of ``name`` may get, in order of preference."""
+    numbers = range(2, MAX_USERNAME_TRIES + 2)
+    if not server:
+        return [name] + [f"{name}-{n}" for n in numbers]
+    qualified = f"{name}@{urlsplit(server).netloc}"
+    # The plain-name numbers are for names too long to qualify within the username field.
+    return [
+        name,
+        qualified,
+        *(f"{qualified}-{n}" for n in numbers),
+        *(f"{name}-{n}" for n in numbers),
+    ]
+
+
+def _free_username(server: str, name: str, exclude_pk: Any = None) -> str | None:
+    """The first candidate username no other user holds."""
+    user_model = get_user_model()
+    field = user_model.USERNAME_FIELD
+    max_length = getattr(user_model._meta.get_field(field), "max_length", None) or 10**6
+    candidates = [c for c in _candidates(server, name) if len(c) <= max_length]
+    taken = set(
+        user_model._default_manager.filter(**{f"{field}__in": candidates})
+        .exclude(pk=exclude_pk)
+        .values_list(field, flat=True)
+    )
+    return next((c for c in candidates if c not in taken), None)
+
+
+def _new_user(
+    backend: UserFactory, server: str, name: str, attributes: Mapping[str, Any]
+) -> AbstractBaseUser:
+    """A new user for an identity, under the first free username (the CAS name if free)."""
+    user_model = get_user_model()
+    username = _free_username(server, name)
+    if username is None:
+        raise IdentityRefused(f"no free username for {name} from {server or 'the CAS server'}")
+    fields: dict[str, Any] = {user_model.USERNAME_FIELD: username}
+    if cas_settings.create_user_with_id:
+        fields["id"] = backend.get_user_id(attributes)
+    user: AbstractBaseUser = user_model._default_manager.create(**fields)
+    return user
+
+
+def _follow_rename(row: CASIdentity, server: str, name: str) -> None:
+    """The CAS name of a stable id changed: remember it, and rename the user along when its
+    username followed the old name."""
+    if row.name == name:
+        return
+    old, row.name = row.name, name
+    row.save(update_fields=["name"])
+    user = row.user
+    if user.get_username() not in _candidates(server, old)[:2]:
+        return
+    username = _free_username(server, name, exclude_pk=user.pk)
+    if username is None:
+        log.login.warning("Kept username %s: no free name for %s", user.get_username(), name)
+        return
+    log.login.info("CAS renamed %s to %s: username follows", user.get_username(), username)
+    setattr(user, get_user_model().USERNAME_FIELD, username)
+    user.save(update_fields=[get_user_model().USERNAME_FIELD])
+
+
+def link_users(server: str, dry_run: bool = False) -> tuple[int, int]:
+    """Claim for ``server`` the accounts of a single-server past: rows of the site's only server
+    move to it, and users without any identity get one by name. Returns (moved, linked)."""
+    unbound = CASIdentity.objects.filter(server_url="")
+    user_model = get_user_model()
+    field = cas_settings.local_name_field or user_model.USERNAME_FIELD
+    unlinked = user_model._default_manager.filter(cas_identities__isnull=True)
+    pairs = list(unlinked.values_list("pk", field))
+    if dry_run:
+        return unbound.count(), len(pairs)
+    with transaction.atomic(using=router.db_for_write(CASIdentity)):
+        moved = unbound.update(server_url=server)
+        rows = [
+            CASIdentity(
+                server_url=server,
+                uid=str(value),
+                name=str(value),
+                user_id=pk,
+                linked_by_name=bool(cas_settings.user_id_attribute),
+            )
+            for pk, value in pairs
+            if value
+        ]
+        # A value two users share (CAS_LOCAL_NAME_FIELD) links the first one only.
+        CASIdentity.objects.bulk_create(rows, ignore_conflicts=True)
+    return moved, len(pairs)
+
+
+# --- A session belongs to the server that signed it in --------------------------------------
+
+
+def session_is_bound(request: HttpRequest) -> bool:
+    """False when the session was signed in by CAS at another server than this request's (or
+    at an unknown one); True for anonymous sessions and other backends' sign-ins."""
+    session = request.session
+    if SESSION_KEY not in session:
+        return True
+    server = session.get(SERVER_SESSION_KEY)
+    if server is None:
+        return not _signed_in_by_cas(session.get(BACKEND_SESSION_KEY))
+    try:
+        return bool(server == get_server_url(request))
+    except TenantConfigurationError:
+        return False
+
+
+def _signed_in_by_cas(backend_path: Any) -> bool:
+    try:
+        backend = import_string(str(backend_path))
+    except ImportError:
+        return False
+    return hasattr(backend, "user_from_answer")
+
+
+def _checked(request: HttpRequest, user: Any) -> Any:
+    if user.is_authenticated and not session_is_bound(request):
+        log.login.info(
+            "Session of %s was signed in at another CAS server: anonymous on host %s",
+            user.get_username(),
+            request.get_host(),
+        )
+        return AnonymousUser()
+    return user
+
+
+#: ``is_multi_server()`` as last computed, for the check every request makes; reset when
+#: ``CAS_SERVER_URL`` or ``CAS_CONFIG_RESOLVER`` changes (``setting_changed``).
+_multi_server: list[bool] = []
+
+
+def _forget_multi_server(sender: Any, setting: str, **kwargs: Any) -> None:
+    if setting in ("CAS_SERVER_URL", "CAS_CONFIG_RESOLVER"):
+        _multi_server.clear()
+
+
+setting_changed.connect(_forget_multi_server, dispatch_uid="django_cas_ng.identities.multi")
+
+
+def bind_request_user(request: HttpRequest) -> None:
+    """With several CAS servers, make ``request.user`` (and ``auser()``) anonymous when the
+    session was signed in at another server. Lazy: nothing runs until the user is read."""
+    if not _multi_server:
+        _multi_server.append(is_multi_server())
+    if not _multi_server[0] or not hasattr(request, "user"):
+        return
+    user = request.user
+    request.user = SimpleLazyObject(lambda: _checked(request, user))  # type: ignore[assignment]
+    auser = getattr(request, "auser", None)
+    if auser is None:
+        return
+    found: list[Any] = []
+
+    async def checked_auser() -> Any:
+        if not found:
+            found.append(await sync_to_async(_checked)(request, await auser()))
+        return found[0]
+
+    request.auser = checked_auser
+
+
+# --- System check ------------------------------------------------------------------------
+
+
+@register(Tags.security)
+def check_identities(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``django_cas_ng.E040``: several CAS servers, but no ``CASMiddleware`` to bind sessions;
+    ``E041``: a stable id attribute with CAS 1, which releases no attributes."""
+    errors: list[CheckMessage] = []
+    if cas_settings.user_id_attribute and str(cas_settings.version) == "1":
+        errors.append(
+            Error(
+                "CAS_USER_ID_ATTRIBUTE is set but CAS_VERSION is '1', whose answers carry no "
+                "attributes: every sign-in would be refused.",
+                hint="Use CAS 2 with attributes, CAS 3 or SAML 1.1, or unset the attribute.",
+                id="django_cas_ng.E041",
+            )
+        )
+    errors += _check_mirroring()
+    limit = cas_settings.long_term_login
+    if isinstance(limit, int) and limit >= settings.SESSION_COOKIE_AGE:
+        errors.append(
+            Warning(
+                f"CAS_LONG_TERM_LOGIN gives 'remember me' sign-ins {limit} s, not less than "
+                f"SESSION_COOKIE_AGE ({settings.SESSION_COOKIE_AGE} s): it shortens nothing.",
+                hint="Give it fewer seconds than SESSION_COOKIE_AGE, or 'allow' / 'refuse'.",
+                id="django_cas_ng.W040",
+            )
+        )
+    if not is_multi_server() or _has_cas_middleware():
+        return errors
+    return [
+        *errors,
+        Error(
+            "Several CAS servers are configured but CASMiddleware is not in MIDDLEWARE: a "
+            "session signed in at one server would be signed in on every tenant's host.",
+            hint="Add 'django_cas_ng.middleware.CASMiddleware' after AuthenticationMiddleware.",
+            id="django_cas_ng.E040",
+        ),
+    ]
+
+
+def _check_mirroring() -> list[CheckMessage]:
+    """E042: groups to mirror but none the site lets CAS manage; E043: a flag that is not a
+    boolean field of the user model."""
+    errors: list[CheckMessage] = []
+    if cas_settings.groups_attribute and not cas_settings.managed_groups:
+        errors.append(
+            Error(
+                "CAS_GROUPS_ATTRIBUTE is set but CAS_MANAGED_GROUPS is not: CAS would not know "
+                "which groups it may add and remove.",
+                hint="Set CAS_MANAGED_GROUPS to a group name prefix or a list of group names.",
+                id="django_cas_ng.E042",
+            )
+        )
+    user_model = get_user_model()
+    for field in cas_settings.user_flags:
+        try:
+            kind = user_model._meta.get_field(field).get_internal_type()
+        except FieldDoesNotExist:
+            kind = None
+        if kind != "BooleanField":
+            errors.append(
+                Error(
+                    f"CAS_USER_FLAGS names {field!r}, which is not a boolean field of "
+                    f"{user_model._meta.label}.",
+                    hint="Name BooleanFields of the user model only (is_staff, is_superuser...).",
+                    id="django_cas_ng.E043",
+                )
+            )
+    return errors
+
+
+def _has_cas_middleware() -> bool:
+    middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
+    return _has_subclass(middleware, "django_cas_ng.middleware.CASMiddleware")
