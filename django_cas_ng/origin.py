@@ -44,11 +44,20 @@ def is_loopback_host(host: str) -> bool:
     return domain in LOOPBACK_HOSTS or domain.endswith(".localhost")
 
 
+def pinned_by_allowed_hosts(host: str) -> bool:
+    """True when exact ``ALLOWED_HOSTS`` pin ``host`` port included: Django matches them
+    without the port, so a Host carrying one (``app.example.org:8443``, maybe another CAS
+    service) is pinned only on a loopback name; other ports need ``CAS_SERVICE_HOSTS``."""
+    _domain, port = split_domain_port(host)
+    return not port or is_loopback_host(host)
+
+
 def request_origin(request: HttpRequest) -> str:
     """``scheme://host`` of the request, when a setting pins its host; else :class:`UnpinnedHost`.
 
     A host is pinned when ``CAS_SERVICE_HOSTS`` lists it (an origin there fixes the scheme
-    too), else when ``ALLOWED_HOSTS`` is exact and Django has checked it, else (with
+    too), else when ``ALLOWED_HOSTS`` is exact, Django has checked it and it carries no port
+    (:func:`pinned_by_allowed_hosts`), else (with
     ``DEBUG``) when it is a loopback host. Anything else would let the Host header choose
     the service a ticket is validated for, so a ticket issued to another site would sign in.
     """
@@ -63,14 +72,14 @@ def request_origin(request: HttpRequest) -> str:
                 if parts.scheme and not force_ssl:
                     protocol = parts.scheme
                 return f"{protocol}://{parts.netloc}"
-    elif allowed_hosts_are_exact():
+    elif allowed_hosts_are_exact() and pinned_by_allowed_hosts(host):
         return f"{protocol}://{host}"
     if settings.DEBUG and is_loopback_host(host):
         return f"{protocol}://{host}"
     message = (
         f"Refused to build a service URL from the unpinned Host {host[:100]!r}: set "
         "CAS_ROOT_PROXIED_AS to the public origin, list the public hosts in CAS_SERVICE_HOSTS, "
-        "or list exact hosts in ALLOWED_HOSTS."
+        "or list exact hosts in ALLOWED_HOSTS (a host with a port: in CAS_SERVICE_HOSTS)."
     )
     client_log.error("%s", message)
     raise UnpinnedHost(message)

@@ -149,3 +149,41 @@ def test_the_doctor_reports_an_unpinned_site_url_as_an_error(any_host: None) -> 
 
     assert result.status is doctor.Status.ERROR
     assert "CAS_SERVICE_HOSTS" in result.message
+
+
+@pytest.fixture
+def exact_hosts(settings) -> None:
+    settings.ALLOWED_HOSTS = ["app.example.org"]
+    settings.DEBUG = False
+
+
+def test_a_ticket_replayed_with_the_pinned_name_on_another_port_signs_no_one_in(
+    client: Client, exact_hosts: None, cas_http
+) -> None:
+    cas_http.get(VALIDATE, body=success_xml("victim"))
+
+    response = client.get(LOGIN + "?ticket=ST-1-stolen", HTTP_HOST="app.example.org:8443")
+
+    assert response.status_code == 503
+    assert "_auth_user_id" not in client.session
+    assert len(cas_http.calls) == 0
+
+
+def test_a_proxy_ticket_presented_with_the_pinned_name_on_another_port_is_not_validated(
+    rf, exact_hosts: None, cas_http
+) -> None:
+    view = proxy_ticket_required(lambda request: None)
+    request = rf.get(
+        "/api/x/", HTTP_AUTHORIZATION="CAS PT-1-abc", HTTP_HOST="app.example.org:8443"
+    )
+
+    assert view(request).status_code == 503
+    assert len(cas_http.calls) == 0
+
+
+def test_a_service_hosts_entry_with_the_port_admits_that_port(
+    client: Client, exact_hosts: None, settings
+) -> None:
+    settings.CAS_SERVICE_HOSTS = ["app.example.org:8443"]
+    response = client.get(LOGIN, HTTP_HOST="app.example.org:8443")
+    assert service_of(response).startswith("http://app.example.org:8443/accounts/login/")
