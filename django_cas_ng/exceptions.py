@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext_lazy as _
 
 
 class CASNGError(Exception):
@@ -23,14 +24,33 @@ class TicketValidationError(CASNGError, PermissionDenied):
 class CASUnavailable(CASNGError):
     """The CAS server could not be reached, timed out, or answered something unusable."""
 
+    #: How the operator's ERROR line starts: whom the 503 blames.
+    log_prefix = "CAS server unavailable"
+
 
 class MalformedAnswer(CASUnavailable):
     """The CAS server answered, but with something no CAS client can read (bad XML, an
     unexpected element): counted apart from an unreachable server by the metrics hook."""
 
 
-class UnpinnedHost(CASUnavailable):
+class SiteMisconfigured(CASUnavailable):
+    """This site's own setup, not the CAS server, stops a sign-in: a 503 whose page and log
+    line name the local cause (``page_reason`` for the visitor, the message for the log)."""
+
+    log_prefix = "Sign-in stopped by this site's configuration (not the CAS server)"
+    page_reason = _("This site is not set up correctly to sign you in.")
+
+
+class UnpinnedHost(SiteMisconfigured):
     """A service URL would be built from a Host header no setting pins: answered as 503."""
+
+    page_reason = _("This site is not set up to sign you in at the address you used.")
+
+
+class MissingMigrations(SiteMisconfigured):
+    """This app's tables or columns are missing: ``manage.py migrate`` was not run."""
+
+    page_reason = _("This site's sign-in tables have not been created yet.")
 
 
 class BadLogoutRequest(CASNGError):

@@ -254,3 +254,36 @@ class ProxyGrantingTicket(models.Model):
         """A proxy ticket for ``service`` on behalf of the signed-in user, or ProxyError."""
         ticket: str = cls.objects.proxy_ticket(request, service)
         return ticket
+
+
+#: Databases whose tables and columns of this app were found complete (checked once each).
+_schema_complete: set[str] = set()
+
+
+def missing_schema() -> list[str]:
+    """The tables (``table``) and columns (``table.column``) of this app its databases lack:
+    ``manage.py migrate`` was not run. Empty once complete, and not asked again after that."""
+    missing: list[str] = []
+    for model in (SessionTicket, ProxyGrantingTicket):
+        alias = router.db_for_write(model)
+        if alias in _schema_complete:
+            continue
+        connection = connections[alias]
+        table = model._meta.db_table
+        with connection.cursor() as cursor:
+            if table not in connection.introspection.table_names(cursor):
+                missing.append(table)
+                continue
+            present = {
+                c.name for c in connection.introspection.get_table_description(cursor, table)
+            }
+        missing += [
+            f"{table}.{f.column}"
+            for f in model._meta.local_concrete_fields
+            if f.column not in present
+        ]
+    if not missing:
+        _schema_complete.update(
+            router.db_for_write(m) for m in (SessionTicket, ProxyGrantingTicket)
+        )
+    return missing

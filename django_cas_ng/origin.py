@@ -10,7 +10,6 @@ from django.http.request import split_domain_port
 
 from .conf import cas_settings
 from .exceptions import TenantConfigurationError, UnpinnedHost
-from .log import client as client_log
 from .tenancy import is_multi_server, request_config
 
 #: Host names a developer's own machine answers to; with ``DEBUG`` they need no pinning.
@@ -81,7 +80,6 @@ def request_origin(request: HttpRequest) -> str:
         "CAS_ROOT_PROXIED_AS to the public origin, list the public hosts in CAS_SERVICE_HOSTS, "
         "or list exact hosts in ALLOWED_HOSTS (a host with a port: in CAS_SERVICE_HOSTS)."
     )
-    client_log.error("%s", message)
     raise UnpinnedHost(message)
 
 

@@ -338,7 +338,7 @@ def _admit(request: HttpRequest, service: str | None, realm: str) -> JsonRespons
     except TicketValidationError as error:
         return unauthorized(error.code or "INVALID_TICKET", str(error), realm)
     except CASUnavailable as error:
-        log.client.error("CAS server unavailable: %s", error)
+        log.client.error("%s: %s", error.log_prefix, error)
         return unavailable()
     request.user = cast("User", accepted.user)
     setattr(request, REQUEST_ATTRIBUTE, accepted)

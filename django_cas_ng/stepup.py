@@ -513,7 +513,7 @@ class StepUpView(View):
         except StepUpRefused as refusal:
             return self.refused(request, str(refusal), landing, pending_id)
         except CASUnavailable as error:
-            logger.error("CAS server unavailable during step-up: %s", error)
+            logger.error("%s during step-up: %s", error.log_prefix, error)
             return render(
                 request, self.unavailable_template_name, {"reason": str(error)}, status=503
             )

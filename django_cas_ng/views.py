@@ -33,10 +33,13 @@ from .exceptions import (
     BadLogoutRequest,
     CASNGError,
     CASUnavailable,
+    MissingMigrations,
     RedirectException,
+    SiteMisconfigured,
     TicketValidationError,
 )
 from .exempt import login_not_required
+from .models import missing_schema
 from .origin import issuing_server_url
 from .redirects import clean_next_page, is_local_url
 from .service import get_service_url
@@ -105,7 +108,10 @@ class CASErrorsMixin(View):
                 request, "django_cas_ng/login_failed.html", {"reason": str(exc)}, status=403
             )
         if isinstance(exc, CASUnavailable):
-            log.client.error("CAS server unavailable: %s%s", exc, metrics.log_fields(request))
+            log.client.error("%s: %s%s", exc.log_prefix, exc, metrics.log_fields(request))
+            if isinstance(exc, SiteMisconfigured):
+                context = {"reason": exc.page_reason}
+                return render(request, "django_cas_ng/misconfigured.html", context, status=503)
             return render(
                 request, "django_cas_ng/unavailable.html", {"reason": str(exc)}, status=503
             )
@@ -125,6 +131,16 @@ def returns_from_gateway(request: HttpRequest) -> bool:
 def with_gateway_mark(service_url: str) -> str:
     """``service_url`` with the gateway mark, so its return is known even without a session."""
     return f"{service_url}{'&' if '?' in service_url else '?'}{GATEWAY_MARK}=1"
+
+
+def require_schema() -> None:
+    """Raise :class:`MissingMigrations` when this app's tables or columns are missing."""
+    missing = missing_schema()
+    if missing:
+        raise MissingMigrations(
+            f"the database lacks {', '.join(missing[:4])}{' ...' if len(missing) > 4 else ''} "
+            "of django_cas_ng: run 'python manage.py migrate'"
+        )
 
 
 @method_decorator([csrf_exempt, login_not_required], name="dispatch")
@@ -167,6 +183,7 @@ class LoginView(CASErrorsMixin):
             log.login.warning("Refused a malformed ticket %s", log.redact(ticket[:64]))
             return self.login_failed(request, service_url)
 
+        require_schema()  # before the ticket is used: it stays good for a retry after migrate
         validation_url = self.validation_service_url(request, ticket, service_url)
         if validation_url is None:
             return self.login_failed(request, service_url)

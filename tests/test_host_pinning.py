@@ -50,7 +50,7 @@ def test_the_refusal_is_the_unavailable_page_and_a_log_line_naming_the_settings(
         response = client.get(LOGIN, HTTP_HOST=VICTIM_SERVICE_HOST)
 
     assert response.status_code == 503
-    assert b"temporarily unavailable" in response.content
+    assert b"not set up correctly" in response.content
     assert "CAS_SERVICE_HOSTS" in caplog.text
     assert "CAS_ROOT_PROXIED_AS" in caplog.text
     assert VICTIM_SERVICE_HOST in caplog.text
@@ -187,3 +187,16 @@ def test_a_service_hosts_entry_with_the_port_admits_that_port(
     settings.CAS_SERVICE_HOSTS = ["app.example.org:8443"]
     response = client.get(LOGIN, HTTP_HOST="app.example.org:8443")
     assert service_of(response).startswith("http://app.example.org:8443/accounts/login/")
+
+
+def test_an_unpinned_host_is_named_as_the_sites_own_error_not_an_unavailable_cas(
+    client: Client, any_host: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR, logger="django_cas_ng"):
+        response = client.get(LOGIN, HTTP_HOST=VICTIM_SERVICE_HOST)
+
+    assert response.status_code == 503
+    assert b"did not answer" not in response.content
+    assert b"not set up to sign you in at the address you used" in response.content
+    assert "CAS server unavailable" not in caplog.text
+    assert caplog.text.count("not the CAS server") == 1
