@@ -173,9 +173,7 @@ def test_a_proxy_ticket_presented_with_the_pinned_name_on_another_port_is_not_va
     rf, exact_hosts: None, cas_http
 ) -> None:
     view = proxy_ticket_required(lambda request: None)
-    request = rf.get(
-        "/api/x/", HTTP_AUTHORIZATION="CAS PT-1-abc", HTTP_HOST="app.example.org:8443"
-    )
+    request = rf.get("/api/x/", HTTP_AUTHORIZATION="CAS PT-1-abc", HTTP_HOST="app.example.org:8443")
 
     assert view(request).status_code == 503
     assert len(cas_http.calls) == 0
