@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.contrib.auth import REDIRECT_FIELD_NAME, authenticate
@@ -285,6 +286,21 @@ class LoginView(CASErrorsMixin):
         return HttpResponseRedirect(next_page)
 
 
+def is_same_origin_get(request: HttpRequest) -> bool:
+    """True for a GET this site's own pages (or the user, typing it) started: Fetch Metadata
+    says ``same-origin`` or ``none``; a browser without it must send a Referer of this origin.
+    A sibling host (``same-site``) or another site gets the confirmation page."""
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        return fetch_site in ("same-origin", "none")
+    referer = urlsplit(request.headers.get("Referer", ""))
+    origins = {f"{request.scheme}://{request.get_host()}".lower()}
+    root = request_config(request).root_proxied_as
+    if root:
+        origins.add(f"{urlsplit(root).scheme}://{urlsplit(root).netloc}".lower())
+    return f"{referer.scheme}://{referer.netloc}".lower() in origins
+
+
 @method_decorator(login_not_required, name="dispatch")
 class LogoutView(CASErrorsMixin):
     """Signs the user out here and, with ``CAS_LOGOUT_COMPLETELY``, at the CAS server too."""
@@ -292,7 +308,7 @@ class LogoutView(CASErrorsMixin):
     never_cache = True
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        if request.method == "GET" and request.headers.get("Sec-Fetch-Site") == "cross-site":
+        if request.method == "GET" and not is_same_origin_get(request):
             return self.confirm_logout(request)
         landing = redirects.logout_landing(request)
         session = getattr(request, "session", None)
@@ -316,8 +332,9 @@ class LogoutView(CASErrorsMixin):
         return self.get(request)
 
     def confirm_logout(self, request: HttpRequest) -> HttpResponse:
-        """A cross-site GET (logout CSRF) signs no one out: 403 with a button that POSTs."""
-        log.logout.info("Asked to confirm a cross-site logout")
+        """A GET this site did not start (logout CSRF) signs no one out: 403 with a button
+        that POSTs."""
+        log.logout.info("Asked to confirm a logout by a GET from outside this site's pages")
         context = {"action": request.path, "next": request.GET.get(REDIRECT_FIELD_NAME, "")}
         return render(request, "django_cas_ng/logout_confirm.html", context, status=403)
 
