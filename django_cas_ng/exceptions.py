@@ -21,6 +21,11 @@ class TicketValidationError(CASNGError, PermissionDenied):
         self.code = code
 
 
+class AccountRefused(TicketValidationError):
+    """CAS signed the user in, but this site refuses the account (inactive, a rule): signing
+    in again would bring the same account back, so the page offers a sign-out at CAS."""
+
+
 class CASUnavailable(CASNGError):
     """The CAS server could not be reached, timed out, or answered something unusable."""
 

@@ -31,6 +31,7 @@ from .backends import ACCOUNT_REFUSED_ATTRIBUTE
 from .client import at_server, get_cas_client
 from .conf import cas_settings
 from .exceptions import (
+    AccountRefused,
     BadLogoutRequest,
     CASNGError,
     CASUnavailable,
@@ -105,9 +106,10 @@ class CASErrorsMixin(View):
         logout request or a refused redirect is answered; other errors propagate."""
         if isinstance(exc, TicketValidationError):
             log.login.debug("Answering 403: %s", exc)
-            return render(
-                request, "django_cas_ng/login_failed.html", {"reason": str(exc)}, status=403
-            )
+            context = {"reason": str(exc)}
+            if isinstance(exc, AccountRefused):
+                context["cas_logout_url"] = cas_logout_url(request)
+            return render(request, "django_cas_ng/login_failed.html", context, status=403)
         if isinstance(exc, CASUnavailable):
             log.client.error("%s: %s%s", exc.log_prefix, exc, metrics.log_fields(request))
             if isinstance(exc, SiteMisconfigured):
@@ -122,6 +124,12 @@ class CASErrorsMixin(View):
         if isinstance(exc, RedirectException):
             return HttpResponseRedirect(redirects.default_landing(request))
         raise exc
+
+
+def cas_logout_url(request: HttpRequest) -> str:
+    """The CAS server's logout URL, coming back to the default landing page."""
+    return_url = redirects.absolute_site_url(request, redirects.default_landing(request))
+    return str(get_cas_client(request=request).get_logout_url(return_url))
 
 
 def returns_from_gateway(request: HttpRequest) -> bool:
@@ -231,7 +239,7 @@ class LoginView(CASErrorsMixin):
         """After a refused ticket: one retry at CAS when configured, else the 403 page."""
         if getattr(request, ACCOUNT_REFUSED_ATTRIBUTE, False):
             # Another trip to CAS would bring back the same account.
-            raise TicketValidationError(
+            raise AccountRefused(
                 _(
                     "The CAS server signed you in, but this site does not allow your account "
                     "to sign in. Contact the site's administrators if you think it should."

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 
@@ -62,3 +64,38 @@ def test_a_complete_schema_is_checked_once(
     assert models.missing_schema() == []
     with django_assert_num_queries(0):
         assert models.missing_schema() == []
+
+
+def service_next(response) -> str:
+    """The ``next`` carried by the service URL of a redirect to CAS."""
+    service = parse_qs(urlsplit(response.url).query)["service"][0]
+    return parse_qs(urlsplit(service).query)["next"][0]
+
+
+def test_a_refused_account_is_offered_a_sign_out_at_cas_not_a_sign_in_loop(
+    client: Client, cas_http
+) -> None:
+    get_user_model().objects.create_user("alice", is_active=False)
+    cas_http.get(VALIDATE, body=success_xml("alice"))
+
+    page = client.get(LOGIN + "?next=/private/&ticket=ST-1-abc").content.decode()
+
+    assert f'href="{CAS}logout?' in page
+    assert f'href="{LOGIN}' not in page
+    assert "Sign in again" not in page
+
+
+def test_signing_in_again_from_the_refusal_page_does_not_nest_next(client: Client) -> None:
+    refusal_page = "http://testserver/accounts/login/?next=%2Fprivate%2F&ticket=ST-1-abc"
+
+    response = client.get(LOGIN, HTTP_REFERER=refusal_page)
+
+    assert service_next(response) == "/private/"
+
+
+def test_a_next_naming_the_login_view_is_unwrapped(client: Client) -> None:
+    nested = "/accounts/login/?" + urlencode({"next": "/accounts/login/?next=/private/"})
+
+    response = client.get(LOGIN, {"next": nested})
+
+    assert service_next(response) == "/private/"
