@@ -113,8 +113,8 @@ class CASErrorsMixin(View):
         if isinstance(exc, CASUnavailable):
             log.client.error("%s: %s%s", exc.log_prefix, exc, metrics.log_fields(request))
             if isinstance(exc, SiteMisconfigured):
-                context = {"reason": exc.page_reason}
-                return render(request, "django_cas_ng/misconfigured.html", context, status=503)
+                reason = {"reason": exc.page_reason}
+                return render(request, "django_cas_ng/misconfigured.html", reason, status=503)
             return render(
                 request, "django_cas_ng/unavailable.html", {"reason": str(exc)}, status=503
             )
