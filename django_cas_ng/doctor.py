@@ -158,15 +158,9 @@ def check_tls(context: Context) -> Iterator[Result]:
             "Anyone on the network path can pose as the CAS server; set CAS_CA_BUNDLE instead.",
         )
         return
-    if probe.error is not None and "SSL" in probe.error and _speaks_plain_http(probe.url):
-        plain = probe.url.replace("https://", "http://", 1)
-        yield Result(
-            name,
-            Status.ERROR,
-            f"{urlsplit(probe.url).netloc} speaks plain http, not TLS: CAS_SERVER_URL says "
-            "https, so every call fails before any certificate is seen.",
-            f"Serve the CAS server over https, or (on a trusted network only) use {plain}.",
-        )
+    plain_http = _plain_http_result(name, probe)
+    if plain_http is not None:
+        yield plain_http
     elif probe.error is not None and "SSL" in probe.error:
         yield Result(
             name,
@@ -178,6 +172,20 @@ def check_tls(context: Context) -> Iterator[Result]:
         )
     elif probe.error is None:
         yield Result(name, Status.OK, f"Certificate verified with {bundle}{with_cert}.")
+
+
+def _plain_http_result(name: str, probe: _Probe) -> Result | None:
+    """The finding when an https ``CAS_SERVER_URL`` names a server speaking plain http."""
+    if probe.error is None or "SSL" not in probe.error or not _speaks_plain_http(probe.url):
+        return None
+    plain = probe.url.replace("https://", "http://", 1)
+    return Result(
+        name,
+        Status.ERROR,
+        f"{urlsplit(probe.url).netloc} speaks plain http, not TLS: CAS_SERVER_URL says "
+        "https, so every call fails before any certificate is seen.",
+        f"Serve the CAS server over https, or (on a trusted network only) use {plain}.",
+    )
 
 
 def _speaks_plain_http(url: str) -> bool:

@@ -109,10 +109,11 @@ def issuing_server_url(request: HttpRequest) -> str | None:
     return get_server_url(request) if is_multi_server() else None
 
 
-def site_hostnames() -> frozenset[str]:
-    """The host names this site answers to by configuration (pinned origin, service hosts and
-    exact ``ALLOWED_HOSTS``), lower case and without ports."""
-    entries = [cas_settings.root_proxied_as or "", *(cas_settings.service_hosts or ())]
+def site_hostnames(request: HttpRequest | None = None) -> frozenset[str]:
+    """The host names this site answers to by configuration (the request's pinned origin,
+    service hosts and exact ``ALLOWED_HOSTS``), lower case and without ports."""
+    root = request_config(request).root_proxied_as
+    entries = [root or "", *(cas_settings.service_hosts or ())]
     entries += [host for host in settings.ALLOWED_HOSTS if host != "*" and not host.startswith(".")]
     names = set()
     for entry in entries:
@@ -122,10 +123,10 @@ def site_hostnames() -> frozenset[str]:
     return frozenset(names)
 
 
-def canonical_service(url: str) -> str:
+def canonical_service(url: str, request: HttpRequest | None = None) -> str:
     """``url`` without its origin when that origin is this site's (any alias, http or https), so
     every way of reaching one path of the site names the same service; other URLs unchanged."""
     parts = urlsplit(url)
-    if parts.hostname is None or parts.hostname not in site_hostnames():
+    if parts.hostname is None or parts.hostname not in site_hostnames(request):
         return url
     return urlunsplit(("", "", parts.path or "/", parts.query, ""))

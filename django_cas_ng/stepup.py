@@ -383,6 +383,7 @@ def answer_username(
 ) -> str | None:
     """The CAS answer's user name as the backend maps it (username attribute, case)."""
     backend = cas_backend(request)
+    backend._request = request
     name = backend.get_username(username, attributes)
     return backend.clean_username(name) if name else None
 
