@@ -17,6 +17,7 @@ from django_cas_ng import checks
 from django_cas_ng.backends import CASBackend
 from django_cas_ng.checks import check_settings
 from django_cas_ng.conf import DEFAULTS
+from django_cas_ng.middleware import CASMiddleware
 from tests import settings as test_settings
 from tests import tenants
 
@@ -30,6 +31,10 @@ class CampusSessionMiddleware(SessionMiddleware):
 
 
 class CampusAuthenticationMiddleware(AuthenticationMiddleware):
+    pass
+
+
+class CampusCASMiddleware(CASMiddleware):
     pass
 
 
@@ -140,6 +145,7 @@ BAD: list[tuple[str, dict[str, Any]]] = [
     ("W001", {"CAS_VERIFY_SSL_CERTIFICATE": False}),
     ("W002", {"SESSION_ENGINE": "django.contrib.sessions.backends.signed_cookies"}),
     ("W003", {"CAS_SERVER_URL": "http://cas.example.org/cas/", "DEBUG": False}),
+    ("W060", {"MIDDLEWARE": [SESSIONS, AUTH]}),
     ("E016", {"ALLOWED_HOSTS": ["*"], "DEBUG": False}),
     ("E016", {"ALLOWED_HOSTS": [".example.org"], "DEBUG": False}),
     ("E015", {"CAS_SERVICE_HOSTS": ["https://www.example.org/app/"]}),
@@ -209,6 +215,7 @@ GOOD: list[dict[str, Any]] = [
         "MIDDLEWARE": [
             "tests.test_checks.CampusSessionMiddleware",
             "tests.test_checks.CampusAuthenticationMiddleware",
+            CAS_MIDDLEWARE,
         ]
     },
     {"AUTHENTICATION_BACKENDS": ["tests.test_checks.CampusBackend"]},
@@ -249,3 +256,14 @@ def test_w004_is_retired_for_error_e014(settings) -> None:
     apply(settings, {"ALLOWED_HOSTS": ["*"], "DEBUG": False})
     assert "django_cas_ng.W004" not in ids()
     assert "django_cas_ng.E016" in ids()
+
+
+def test_w060_is_silent_when_single_logout_cannot_end_sessions_anyway(settings) -> None:
+    settings.MIDDLEWARE = [SESSIONS, AUTH]
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+    assert "django_cas_ng.W060" not in ids()
+
+
+def test_w060_accepts_a_subclass_of_cas_middleware(settings) -> None:
+    settings.MIDDLEWARE = [SESSIONS, AUTH, "tests.test_checks.CampusCASMiddleware"]
+    assert ids() == []
