@@ -294,6 +294,10 @@ class LoginView(CASErrorsMixin):
         return HttpResponseRedirect(next_page)
 
 
+async def _awaitable(response: HttpResponseBase) -> HttpResponseBase:
+    return response
+
+
 def is_same_origin_get(request: HttpRequest) -> bool:
     """True for a GET this site's own pages (or the user, typing it) started: Fetch Metadata
     says ``same-origin`` or ``none``; a browser without it must send a Referer of this origin.
@@ -315,9 +319,14 @@ class LogoutView(CASErrorsMixin):
 
     never_cache = True
 
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        # Browsers come through here; a site's own code calling ``get()`` decides for itself.
+        if request.method in ("GET", "HEAD") and not is_same_origin_get(request):
+            response = self._finish(self.confirm_logout(request))
+            return _awaitable(response) if self.view_is_async else response
+        return super().dispatch(request, *args, **kwargs)
+
     def get(self, request: HttpRequest) -> HttpResponse:
-        if request.method == "GET" and not is_same_origin_get(request):
-            return self.confirm_logout(request)
         landing = redirects.logout_landing(request)
         session = getattr(request, "session", None)
         session_key = session.session_key if session is not None else None
