@@ -267,3 +267,10 @@ def test_w060_is_silent_when_single_logout_cannot_end_sessions_anyway(settings) 
 def test_w060_accepts_a_subclass_of_cas_middleware(settings) -> None:
     settings.MIDDLEWARE = [SESSIONS, AUTH, "tests.test_checks.CampusCASMiddleware"]
     assert ids() == []
+
+
+def test_w060_warns_when_single_logout_cannot_follow_a_new_session_key(settings) -> None:
+    settings.MIDDLEWARE = [SESSIONS, AUTH]
+    [message] = [m for m in run_checks() if m.id == "django_cas_ng.W060"]
+    assert "cycle_key" in message.msg
+    assert "follow_session_key" in message.hint
