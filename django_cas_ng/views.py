@@ -38,6 +38,7 @@ from .exceptions import (
     MissingMigrations,
     RedirectException,
     SiteMisconfigured,
+    TenantConfigurationError,
     TicketValidationError,
 )
 from .exempt import login_not_required
@@ -307,7 +308,10 @@ def is_same_origin_get(request: HttpRequest) -> bool:
         return fetch_site in ("same-origin", "none")
     referer = urlsplit(request.headers.get("Referer", ""))
     origins = {f"{request.scheme}://{request.get_host()}".lower()}
-    root = request_config(request).root_proxied_as
+    try:
+        root = request_config(request).root_proxied_as
+    except TenantConfigurationError:  # the logout itself will answer it; here: no public origin
+        root = None
     if root:
         origins.add(f"{urlsplit(root).scheme}://{urlsplit(root).netloc}".lower())
     return f"{referer.scheme}://{referer.netloc}".lower() in origins
