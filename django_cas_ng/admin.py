@@ -14,6 +14,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.base import SessionBase
 from django.db.models import QuerySet
+from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -25,6 +26,9 @@ from .signals import cas_user_logout
 
 #: ``cas_user_logout`` sender of the action: the site ended the session, CAS did not ask.
 LOGOUT_SENDER = "manual"
+#: Fields holding credentials: no query-string filter, search or ordering may reach them, or
+#: counting the rows a ``__startswith`` filter leaves would read a secret one character at a time.
+SECRET_FIELDS = frozenset({"session_key", "ticket", "ticket_digest", "pgt", "pgtiou"})
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,21 @@ class _ReadOnlyCASAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     actions = ["end_cas_sessions"]
     list_display_links = None
+    search_fields = ()
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        """Refuse every lookup on a secret field, as ``UserAdmin`` refuses ``password``."""
+        if lookup.split(LOOKUP_SEP, 1)[0] in SECRET_FIELDS:
+            return False
+        return bool(super().lookup_allowed(lookup, value, request))  # type: ignore[arg-type]
+
+    def get_search_fields(self, request: HttpRequest | None) -> tuple[str, ...]:
+        fields = super().get_search_fields(request)  # type: ignore[arg-type]
+        return tuple(f for f in fields if f.lstrip("^=@").split(LOOKUP_SEP)[0] not in SECRET_FIELDS)
+
+    def get_sortable_by(self, request: HttpRequest | None) -> tuple[Any, ...]:
+        columns = super().get_sortable_by(request)  # type: ignore[arg-type]
+        return tuple(name for name in columns if name not in SECRET_FIELDS)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -11,7 +11,8 @@ The 401 contract (docs/api.rst)::
 
 ``login_url`` is the CAS login URL whose service URL is this site's login view with ``next``,
 built by the service-URL function the login view uses, so a browser sent there comes back
-signed in to ``next``.
+signed in to ``next``; with ``CAS_LOGIN_NONCE`` it is the login view itself, which issues the
+nonce before it sends the browser to CAS.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ import copy
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlencode
 
+from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.http import HttpRequest, JsonResponse
 from django.http.response import HttpResponseBase
 from django.urls import reverse
@@ -31,6 +34,7 @@ from django.utils.translation import gettext as _
 from . import redirects
 from .client import get_cas_client
 from .conf import cas_settings
+from .origin import public_url
 from .service import get_service_url
 
 __all__ = [
@@ -175,13 +179,19 @@ def _at_path(request: HttpRequest, path: str) -> HttpRequest:
 
 
 def cas_login_url(request: HttpRequest, next_page: str) -> str:
-    """The CAS login URL that brings the browser back to the login view, then to ``next_page``.
+    """The CAS login URL that brings the browser back to the login view, then to ``next_page``
+    (with ``CAS_LOGIN_NONCE``, the login view's own URL, which issues the nonce).
 
     The service URL comes from the function the login view uses, as if the request were made
     to the login view; with ``CAS_STORE_NEXT`` the landing page is kept in the session, as the
     login view does before it redirects.
     """
     login_path = reverse(cas_settings.login_url_name)
+    if cas_settings.login_nonce:
+        # The nonce must sit in the session of the browser that signs in, which an API
+        # answer cannot give it: the login view issues it on the way to CAS.
+        query = urlencode({REDIRECT_FIELD_NAME: next_page})
+        return f"{public_url(request, login_path)}?{query}"
     service_url = get_service_url(_at_path(request, login_path), next_page)
     if cas_settings.store_next and hasattr(request, "session"):
         request.session[redirects.STORED_NEXT_SESSION_KEY] = next_page

@@ -58,6 +58,9 @@ def _mark_account_refused(request: HttpRequest | None, message: str | None = Non
 class CASBackend(ModelBackend):
     """Authenticates a user from a CAS service ticket."""
 
+    #: The request whose CAS answer is being mapped: its tenant's settings apply.
+    _request: HttpRequest | None = None
+
     def authenticate(  # type: ignore[override]
         self, request: HttpRequest | None, ticket: str, service: str
     ) -> AbstractBaseUser | None:
@@ -171,6 +174,7 @@ class CASBackend(ModelBackend):
         """Map a CAS answer to a local user through the overridable steps; sign-in and proxy
         tickets both go through here."""
         attributes = dict(attributes)
+        self._request = request
         name = self.get_username(username, attributes) if username else None
         if not name:
             return self._refused("", attributes, "the CAS answer names no usable username")
@@ -208,7 +212,7 @@ class CASBackend(ModelBackend):
     def get_username(self, username: str | None, attributes: Mapping[str, Any]) -> str | None:
         """The CAS username, or the ``CAS_USERNAME_ATTRIBUTE`` attribute when one is set."""
         attribute = cas_settings.username_attribute
-        if attribute != "cas:user" and cas_settings.version != "CAS_2_SAML_1_0":
+        if attribute != "cas:user" and request_config(self._request).version != "CAS_2_SAML_1_0":
             value = attributes.get(attribute)
             if isinstance(value, list):
                 value = value[0] if value else None

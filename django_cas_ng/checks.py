@@ -416,3 +416,25 @@ def _proxy_pattern_problem(pattern: Any) -> str | None:
     if not _is_http_url(pattern):
         return f"proxy pattern {pattern!r} is not an absolute URL (start a regex with '^')."
     return None
+
+
+@register(Tags.security)
+def check_slo_follows_session_key(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """W060: Single Logout can end server-side sessions, but without ``CASMiddleware`` the
+    mapping does not follow ``cycle_key()`` (a password change, a privilege change)."""
+    middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
+    if getattr(settings, "SESSION_ENGINE", "") == SIGNED_COOKIES:
+        return []  # W002: Single Logout cannot end such sessions at all
+    if _has_subclass(middleware, "django_cas_ng.middleware.CASMiddleware"):
+        return []
+    return [
+        _warning(
+            60,
+            "CASMiddleware is not in MIDDLEWARE: after cycle_key() (a password change, "
+            "update_session_auth_hash) Single Logout no longer finds the session, and the user "
+            "stays signed in here after signing out of CAS.",
+            "Add 'django_cas_ng.middleware.CASMiddleware', or call "
+            "django_cas_ng.sessions.follow_session_key(request) after cycling the key and "
+            "silence this warning.",
+        )
+    ]

@@ -6,6 +6,7 @@ Each ``check_*`` function returns :class:`Result` objects; ``manage.py cas_docto
 from __future__ import annotations
 
 import secrets
+import socket
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -157,7 +158,10 @@ def check_tls(context: Context) -> Iterator[Result]:
             "Anyone on the network path can pose as the CAS server; set CAS_CA_BUNDLE instead.",
         )
         return
-    if probe.error is not None and "SSL" in probe.error:
+    plain_http = _plain_http_result(name, probe)
+    if plain_http is not None:
+        yield plain_http
+    elif probe.error is not None and "SSL" in probe.error:
         yield Result(
             name,
             Status.ERROR,
@@ -168,6 +172,34 @@ def check_tls(context: Context) -> Iterator[Result]:
         )
     elif probe.error is None:
         yield Result(name, Status.OK, f"Certificate verified with {bundle}{with_cert}.")
+
+
+def _plain_http_result(name: str, probe: _Probe) -> Result | None:
+    """The finding when an https ``CAS_SERVER_URL`` names a server speaking plain http."""
+    if probe.error is None or "SSL" not in probe.error or not _speaks_plain_http(probe.url):
+        return None
+    plain = probe.url.replace("https://", "http://", 1)
+    return Result(
+        name,
+        Status.ERROR,
+        f"{urlsplit(probe.url).netloc} speaks plain http, not TLS: CAS_SERVER_URL says "
+        "https, so every call fails before any certificate is seen.",
+        f"Serve the CAS server over https, or (on a trusted network only) use {plain}.",
+    )
+
+
+def _speaks_plain_http(url: str) -> bool:
+    """True when the server behind an https URL answers a plain http request instead."""
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection(
+            (parts.hostname or "", parts.port or 443), timeout=cas_settings.timeout[0]
+        ) as connection:
+            connection.sendall(f"HEAD / HTTP/1.0\r\nHost: {parts.netloc}\r\n\r\n".encode())
+            connection.settimeout(cas_settings.timeout[1])
+            return connection.recv(5) == b"HTTP/"
+    except OSError:
+        return False
 
 
 def _site_request(context: Context) -> Any:
@@ -282,7 +314,7 @@ def _validate_made_up_ticket(context: Context, version: str) -> Result:
     answer."""
     try:
         service = service_url(context) or PLACEHOLDER_SERVICE
-    except DisallowedHost:
+    except (DisallowedHost, UnpinnedHost):  # reported by check_service_url
         service = PLACEHOLDER_SERVICE
     client = get_cas_client(service_url=service, request=_site_request(context))
     recorder = _Recorder(client.session)
@@ -427,6 +459,37 @@ def check_proxy_callback(context: Context) -> Iterator[Result]:
     yield Result(name, Status.OK, f"{callback} answered HTTP {response.status_code}.")
 
 
+def check_migrations(context: Context) -> Iterator[Result]:
+    """Every migration of this app is applied to its database (``manage.py migrate``)."""
+    from django.db import DatabaseError, connections, router
+    from django.db.migrations.loader import MigrationLoader
+
+    from .models import SessionTicket
+
+    name = "Migrations"
+    try:
+        loader = MigrationLoader(connections[router.db_for_write(SessionTicket)])
+    except DatabaseError as error:
+        yield Result(name, Status.ERROR, f"The database cannot be read: {error}.")
+        return
+    label = SessionTicket._meta.app_label
+    unapplied = sorted(
+        key[1]
+        for key in loader.graph.nodes
+        if key[0] == label and key not in loader.applied_migrations
+    )
+    if unapplied:
+        yield Result(
+            name,
+            Status.ERROR,
+            f"{len(unapplied)} migration(s) of {label} not applied: {', '.join(unapplied)}; "
+            "sign-in answers 503 until they are.",
+            "Run 'python manage.py migrate'.",
+        )
+    else:
+        yield Result(name, Status.OK, f"Every migration of {label} is applied.")
+
+
 def check_system(context: Context) -> Iterator[Result]:
     """Django's system checks, ours included, as the ``check`` command would report them."""
     name = "System checks"
@@ -455,6 +518,7 @@ CHECKS: tuple[Callable[[Context], Iterable[Result]], ...] = (
     check_service_url,
     check_session_engine,
     check_proxy_callback,
+    check_migrations,
     check_system,
 )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext_lazy as _
 
 
 class CASNGError(Exception):
@@ -20,8 +21,16 @@ class TicketValidationError(CASNGError, PermissionDenied):
         self.code = code
 
 
+class AccountRefused(TicketValidationError):
+    """CAS signed the user in, but this site refuses the account (inactive, a rule): signing
+    in again would bring the same account back, so the page offers a sign-out at CAS."""
+
+
 class CASUnavailable(CASNGError):
     """The CAS server could not be reached, timed out, or answered something unusable."""
+
+    #: How the operator's ERROR line starts: whom the 503 blames.
+    log_prefix = "CAS server unavailable"
 
 
 class MalformedAnswer(CASUnavailable):
@@ -29,8 +38,24 @@ class MalformedAnswer(CASUnavailable):
     unexpected element): counted apart from an unreachable server by the metrics hook."""
 
 
-class UnpinnedHost(CASUnavailable):
+class SiteMisconfigured(CASUnavailable):
+    """This site's own setup, not the CAS server, stops a sign-in: a 503 whose page and log
+    line name the local cause (``page_reason`` for the visitor, the message for the log)."""
+
+    log_prefix = "Sign-in stopped by this site's configuration (not the CAS server)"
+    page_reason = _("This site is not set up correctly to sign you in.")
+
+
+class UnpinnedHost(SiteMisconfigured):
     """A service URL would be built from a Host header no setting pins: answered as 503."""
+
+    page_reason = _("This site is not set up to sign you in at the address you used.")
+
+
+class MissingMigrations(SiteMisconfigured):
+    """This app's tables or columns are missing: ``manage.py migrate`` was not run."""
+
+    page_reason = _("This site's sign-in tables have not been created yet.")
 
 
 class BadLogoutRequest(CASNGError):

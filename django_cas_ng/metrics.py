@@ -11,9 +11,9 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from .conf import cas_settings
 from .exceptions import CASUnavailable, MalformedAnswer, TicketValidationError
 from .signals import cas_ticket_validated
+from .tenancy import request_config
 
 __all__ = [
     "DENIED",
@@ -93,17 +93,17 @@ def measure_validation(
         measurement.duration = time.perf_counter() - started
         if request is not None:
             setattr(request, REQUEST_ATTRIBUTE, measurement)
-        _report(sender, measurement, service)
+        _report(sender, measurement, service, str(request_config(request).version))
 
 
-def _report(sender: Any, measurement: Measurement, service: str) -> None:
+def _report(sender: Any, measurement: Measurement, service: str, version: str) -> None:
     """Send ``cas_ticket_validated``. ``send_robust``: a failing receiver is logged (by Django,
     on ``django.dispatch``) and never fails a sign-in."""
     cas_ticket_validated.send_robust(
         sender=sender,
         outcome=measurement.outcome,
         duration=measurement.duration,
-        version=str(cas_settings.version),
+        version=version,
         service=service,
         rule=measurement.rule,
     )

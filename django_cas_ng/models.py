@@ -33,6 +33,8 @@ SESSION_KEY_MAXLENGTH = 736
 TICKET_PREFIX_LENGTH = 255
 #: Unclaimed PGTs (callback received, login never completed) older than this are removed.
 UNCLAIMED_PGT_MAX_AGE = timedelta(minutes=5)
+#: Most expired unclaimed PGTs one callback removes: a flood's backlog slows no callback.
+CALLBACK_SWEEP_LIMIT = 100
 
 
 def mapping_key(session_key: str) -> str:
@@ -171,6 +173,16 @@ class ProxyGrantingTicketQuerySet(models.QuerySet["ProxyGrantingTicket"]):
             rows = rows.filter(date__lt=older_than)
         return rows
 
+    def sweep_expired(self) -> int:
+        """Delete up to :data:`CALLBACK_SWEEP_LIMIT` unclaimed PGTs past their use: one
+        statement, found through ``cas_ng_pgt_unclaimed_idx``; returns how many."""
+        expired = self.unclaimed(older_than=timezone.now() - UNCLAIMED_PGT_MAX_AGE)
+        if connections[router.db_for_write(self.model)].features.update_can_self_select:
+            # MySQL cannot limit a subquery of the table it deletes from: the index alone.
+            batch = expired.order_by().values("pk")[:CALLBACK_SWEEP_LIMIT]
+            expired = self.filter(pk__in=batch)
+        return expired.delete()[0]
+
     def remove_ended(self, dry_run: bool = False, batch_size: int = 5000) -> int:
         """Delete the PGTs whose session is gone or expired and the unclaimed ones past their
         use; returns how many."""
@@ -246,6 +258,8 @@ class ProxyGrantingTicket(models.Model):
 
     class Meta:
         unique_together = ("session_key", "user")
+        # Unclaimed rows (session_key NULL) past their use, as each callback looks them up.
+        indexes = [models.Index(fields=["session_key", "date"], name="cas_ng_pgt_unclaimed_idx")]
 
     def __str__(self) -> str:
         return f"ProxyGrantingTicket({self.pk})"
@@ -291,3 +305,36 @@ class CASIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"CASIdentity({self.server_url or '-'}, {self.uid})"
+
+
+#: Databases whose tables and columns of this app were found complete (checked once each).
+_schema_complete: set[str] = set()
+
+
+def missing_schema() -> list[str]:
+    """The tables (``table``) and columns (``table.column``) of this app its databases lack:
+    ``manage.py migrate`` was not run. Empty once complete, and not asked again after that."""
+    missing: list[str] = []
+    for model in (SessionTicket, ProxyGrantingTicket, CASIdentity):
+        alias = router.db_for_write(model)
+        if alias in _schema_complete:
+            continue
+        connection = connections[alias]
+        table = model._meta.db_table
+        with connection.cursor() as cursor:
+            if table not in connection.introspection.table_names(cursor):
+                missing.append(table)
+                continue
+            present = {
+                c.name for c in connection.introspection.get_table_description(cursor, table)
+            }
+        missing += [
+            f"{table}.{f.column}"
+            for f in model._meta.local_concrete_fields
+            if f.column not in present
+        ]
+    if not missing:
+        _schema_complete.update(
+            router.db_for_write(m) for m in (SessionTicket, ProxyGrantingTicket, CASIdentity)
+        )
+    return missing

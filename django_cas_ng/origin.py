@@ -10,7 +10,6 @@ from django.http.request import split_domain_port
 
 from .conf import cas_settings
 from .exceptions import TenantConfigurationError, UnpinnedHost
-from .log import client as client_log
 from .tenancy import is_multi_server, request_config
 
 #: Host names a developer's own machine answers to; with ``DEBUG`` they need no pinning.
@@ -44,11 +43,20 @@ def is_loopback_host(host: str) -> bool:
     return domain in LOOPBACK_HOSTS or domain.endswith(".localhost")
 
 
+def pinned_by_allowed_hosts(host: str) -> bool:
+    """True when exact ``ALLOWED_HOSTS`` pin ``host`` port included: Django matches them
+    without the port, so a Host carrying one (``app.example.org:8443``, maybe another CAS
+    service) is pinned only on a loopback name; other ports need ``CAS_SERVICE_HOSTS``."""
+    _domain, port = split_domain_port(host)
+    return not port or is_loopback_host(host)
+
+
 def request_origin(request: HttpRequest) -> str:
     """``scheme://host`` of the request, when a setting pins its host; else :class:`UnpinnedHost`.
 
     A host is pinned when ``CAS_SERVICE_HOSTS`` lists it (an origin there fixes the scheme
-    too), else when ``ALLOWED_HOSTS`` is exact and Django has checked it, else (with
+    too), else when ``ALLOWED_HOSTS`` is exact, Django has checked it and it carries no port
+    (:func:`pinned_by_allowed_hosts`), else (with
     ``DEBUG``) when it is a loopback host. Anything else would let the Host header choose
     the service a ticket is validated for, so a ticket issued to another site would sign in.
     """
@@ -63,16 +71,15 @@ def request_origin(request: HttpRequest) -> str:
                 if parts.scheme and not force_ssl:
                     protocol = parts.scheme
                 return f"{protocol}://{parts.netloc}"
-    elif allowed_hosts_are_exact():
+    elif allowed_hosts_are_exact() and pinned_by_allowed_hosts(host):
         return f"{protocol}://{host}"
     if settings.DEBUG and is_loopback_host(host):
         return f"{protocol}://{host}"
     message = (
         f"Refused to build a service URL from the unpinned Host {host[:100]!r}: set "
         "CAS_ROOT_PROXIED_AS to the public origin, list the public hosts in CAS_SERVICE_HOSTS, "
-        "or list exact hosts in ALLOWED_HOSTS."
+        "or list exact hosts in ALLOWED_HOSTS (a host with a port: in CAS_SERVICE_HOSTS)."
     )
-    client_log.error("%s", message)
     raise UnpinnedHost(message)
 
 
@@ -102,10 +109,11 @@ def issuing_server_url(request: HttpRequest) -> str | None:
     return get_server_url(request) if is_multi_server() else None
 
 
-def site_hostnames() -> frozenset[str]:
-    """The host names this site answers to by configuration (pinned origin, service hosts and
-    exact ``ALLOWED_HOSTS``), lower case and without ports."""
-    entries = [cas_settings.root_proxied_as or "", *(cas_settings.service_hosts or ())]
+def site_hostnames(request: HttpRequest | None = None) -> frozenset[str]:
+    """The host names this site answers to by configuration (the request's pinned origin,
+    service hosts and exact ``ALLOWED_HOSTS``), lower case and without ports."""
+    root = request_config(request).root_proxied_as
+    entries = [root or "", *(cas_settings.service_hosts or ())]
     entries += [host for host in settings.ALLOWED_HOSTS if host != "*" and not host.startswith(".")]
     names = set()
     for entry in entries:
@@ -115,10 +123,10 @@ def site_hostnames() -> frozenset[str]:
     return frozenset(names)
 
 
-def canonical_service(url: str) -> str:
+def canonical_service(url: str, request: HttpRequest | None = None) -> str:
     """``url`` without its origin when that origin is this site's (any alias, http or https), so
     every way of reaching one path of the site names the same service; other URLs unchanged."""
     parts = urlsplit(url)
-    if parts.hostname is None or parts.hostname not in site_hostnames():
+    if parts.hostname is None or parts.hostname not in site_hostnames(request):
         return url
     return urlunsplit(("", "", parts.path or "/", parts.query, ""))

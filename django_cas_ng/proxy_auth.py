@@ -124,7 +124,7 @@ def authenticate_proxy_ticket(
         raise TicketValidationError("The ticket is malformed.", code=MALFORMED_TICKET)
     service = service or service_url_for(request)
     validated = validate_presented_ticket(request, ticket, service)
-    if not chain_is_allowed(validated.proxies, service):
+    if not chain_is_allowed(validated.proxies, service, request):
         log.proxy.warning(
             "Refused ticket %s for %s: proxy chain %s is not in CAS_PROXY_CHAINS",
             log.redact(ticket),
@@ -159,7 +159,7 @@ def validate_presented_ticket(request: HttpRequest, ticket: str, service: str) -
     ``cas_ticket_validated`` with sender ``'proxy'``."""
     with measure_validation("proxy", service, request) as measurement:
         client = get_proxy_validate_client(
-            service, request, accept_proxy_tickets=bool(allowed_chains(service))
+            service, request, accept_proxy_tickets=bool(allowed_chains(service, request))
         )
         with validation_deadline():
             validated = parse_proxy_validation(client.get_verification_response(ticket))
@@ -248,7 +248,7 @@ def _has_text(element: Any) -> bool:
     )
 
 
-def allowed_chains(service: str) -> Sequence[Sequence[Any]]:
+def allowed_chains(service: str, request: HttpRequest | None = None) -> Sequence[Sequence[Any]]:
     """The chains ``CAS_PROXY_CHAINS`` allows for ``service``: its own entry, else ``'*'``.
 
     An entry applies to every URL of the same path on this site (any alias host, http or
@@ -258,22 +258,25 @@ def allowed_chains(service: str) -> Sequence[Sequence[Any]]:
     chains = cas_settings.proxy_chains
     if service in chains:
         return chains[service] or ()
-    canonical = canonical_service(service)
+    canonical = canonical_service(service, request)
     entries = [
         list(allowed or ())
         for key, allowed in chains.items()
-        if key != ANY_SERVICE and canonical_service(key) == canonical
+        if key != ANY_SERVICE and canonical_service(key, request) == canonical
     ]
     if entries:
         return [chain for chain in entries[0] if all(chain in other for other in entries[1:])]
     return chains.get(ANY_SERVICE) or ()
 
 
-def chain_is_allowed(proxies: Sequence[str], service: str) -> bool:
-    """True for a service ticket (no proxy) or a chain matching an allowed one, proxy by proxy."""
+def chain_is_allowed(
+    proxies: Sequence[str], service: str, request: HttpRequest | None = None
+) -> bool:
+    """True for a service ticket (no proxy) or a chain matching an allowed one, proxy by proxy
+    (the chains keyed by ``request``'s tenant's public origin too)."""
     if not proxies:
         return True
-    return any(_chain_matches(chain, proxies) for chain in allowed_chains(service))
+    return any(_chain_matches(chain, proxies) for chain in allowed_chains(service, request))
 
 
 def _chain_matches(chain: Sequence[Any], proxies: Sequence[str]) -> bool:
@@ -348,7 +351,7 @@ def _admit(request: HttpRequest, service: str | None, realm: str) -> JsonRespons
     except TicketValidationError as error:
         return unauthorized(error.code or "INVALID_TICKET", str(error), realm)
     except CASUnavailable as error:
-        log.client.error("CAS server unavailable: %s", error)
+        log.client.error("%s: %s", error.log_prefix, error)
         return unavailable()
     request.user = cast("User", accepted.user)
     setattr(request, REQUEST_ATTRIBUTE, accepted)

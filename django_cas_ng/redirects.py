@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.http import HttpRequest
 from django.shortcuts import resolve_url
+from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from . import log
@@ -23,6 +24,8 @@ from .origin import public_url
 from .tenancy import request_config
 
 STORED_NEXT_SESSION_KEY = "CASNEXT"
+#: Login-view URLs wrapped in one another's ``next`` that are unwrapped; deeper is dropped.
+MAX_NESTED_NEXT = 4
 
 
 def allowed_hosts(request: HttpRequest) -> set[str]:
@@ -105,12 +108,28 @@ def get_redirect_url(request: HttpRequest) -> str:
     raw_next = request.GET.get(REDIRECT_FIELD_NAME)
     if raw_next is None and request.method == "POST":
         raw_next = request.POST.get(REDIRECT_FIELD_NAME)
-    target = safe_or_none(request, raw_next, "next")
+    target = unnested(request, safe_or_none(request, raw_next, "next"))
     if target is None and not cas_settings.ignore_referer:
         referer = safe_or_none(request, request.META.get("HTTP_REFERER"), "Referer")
         if referer is not None:
-            target = _relative_to_site(request, referer)
+            target = unnested(request, _relative_to_site(request, referer))
     return target or default_landing(request)
+
+
+def unnested(request: HttpRequest, target: str | None) -> str | None:
+    """``target``, or when it is the login view itself (a Referer of a refusal page, a
+    ``next`` of a ``next``) the page that one would land on: ``next`` never nests."""
+    try:
+        login_path = reverse(cas_settings.login_url_name)
+    except NoReverseMatch:
+        return target
+    for _depth in range(MAX_NESTED_NEXT):
+        if target is None or urlsplit(target).path != login_path:
+            return target
+        inner = parse_qs(urlsplit(target).query).get(REDIRECT_FIELD_NAME, [None])[0]
+        target = safe_or_none(request, inner, "nested next")
+        target = _relative_to_site(request, target) if target else None
+    return None
 
 
 def login_landing(request: HttpRequest, returning: bool | None = None) -> str:

@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
 
-from . import api, identities, log, redirects
+from . import api, identities, log, login_nonce, redirects
 from .backends import CASBackend
 from .client import get_cas_client, validate_ticket
 from .conf import cas_settings, get
@@ -385,6 +385,7 @@ def answer_username(
 ) -> str | None:
     """The CAS answer's user name as the backend maps it (username attribute, case)."""
     backend = cas_backend(request)
+    backend._request = request
     name = backend.get_username(username, attributes)
     return backend.clean_username(name) if name else None
 
@@ -519,12 +520,14 @@ class StepUpView(View):
         try:
             service_url = self.service_url(request, landing, pending_id)
             if not ticket:
+                service_url = self.with_new_nonce(request, service_url)
                 return HttpResponseRedirect(self.cas_login_url(request, service_url, policy))
+            service_url = self.with_claimed_nonce(request, ticket, service_url)
             at, attributes = self.validate(request, ticket, service_url, policy)
         except StepUpRefused as refusal:
             return self.refused(request, str(refusal), landing, pending_id)
         except CASUnavailable as error:
-            logger.error("CAS server unavailable during step-up: %s", error)
+            logger.error("%s during step-up: %s", error.log_prefix, error)
             return render(
                 request, self.unavailable_template_name, {"reason": str(error)}, status=503
             )
@@ -548,6 +551,23 @@ class StepUpView(View):
         if pending_id:
             params[PENDING_PARAM] = pending_id
         return f"{public_url(request, request.path)}?{urlencode(params)}"
+
+    def with_new_nonce(self, request: HttpRequest, service_url: str) -> str:
+        """With ``CAS_LOGIN_NONCE``, ``service_url`` carrying a nonce this session now holds."""
+        return login_nonce.issue(request, service_url) if cas_settings.login_nonce else service_url
+
+    def with_claimed_nonce(self, request: HttpRequest, ticket: str, service_url: str) -> str:
+        """With ``CAS_LOGIN_NONCE``, the service URL the ticket came for, carrying this
+        session's nonce; a ticket link from another browser is refused without asking CAS."""
+        if not cas_settings.login_nonce:
+            return service_url
+        nonce = login_nonce.claim(request)
+        if nonce is None:
+            logger.warning(
+                "Refused step-up ticket %s: no nonce of this session", log.redact(ticket)
+            )
+            raise StepUpRefused(_("This sign-in was not started in this browser."))
+        return login_nonce.with_nonce(service_url, nonce)
 
     def cas_login_url(self, request: HttpRequest, service_url: str, policy: StepUpPolicy) -> str:
         """The CAS login URL with ``renew=true`` and the policy's extra parameters."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.contrib.auth import REDIRECT_FIELD_NAME, authenticate
@@ -30,13 +31,18 @@ from .backends import ACCOUNT_REFUSED_ATTRIBUTE
 from .client import at_server, get_cas_client
 from .conf import cas_settings
 from .exceptions import (
+    AccountRefused,
     BadLogoutRequest,
     CASNGError,
     CASUnavailable,
+    MissingMigrations,
     RedirectException,
+    SiteMisconfigured,
+    TenantConfigurationError,
     TicketValidationError,
 )
 from .exempt import login_not_required
+from .models import missing_schema
 from .origin import issuing_server_url
 from .redirects import clean_next_page, is_local_url
 from .service import get_service_url
@@ -101,11 +107,15 @@ class CASErrorsMixin(View):
         logout request or a refused redirect is answered; other errors propagate."""
         if isinstance(exc, TicketValidationError):
             log.login.debug("Answering 403: %s", exc)
-            return render(
-                request, "django_cas_ng/login_failed.html", {"reason": str(exc)}, status=403
-            )
+            context = {"reason": str(exc)}
+            if isinstance(exc, AccountRefused):
+                context["cas_logout_url"] = cas_logout_url(request)
+            return render(request, "django_cas_ng/login_failed.html", context, status=403)
         if isinstance(exc, CASUnavailable):
-            log.client.error("CAS server unavailable: %s%s", exc, metrics.log_fields(request))
+            log.client.error("%s: %s%s", exc.log_prefix, exc, metrics.log_fields(request))
+            if isinstance(exc, SiteMisconfigured):
+                reason = {"reason": exc.page_reason}
+                return render(request, "django_cas_ng/misconfigured.html", reason, status=503)
             return render(
                 request, "django_cas_ng/unavailable.html", {"reason": str(exc)}, status=503
             )
@@ -115,6 +125,12 @@ class CASErrorsMixin(View):
         if isinstance(exc, RedirectException):
             return HttpResponseRedirect(redirects.default_landing(request))
         raise exc
+
+
+def cas_logout_url(request: HttpRequest) -> str:
+    """The CAS server's logout URL, coming back to the default landing page."""
+    return_url = redirects.absolute_site_url(request, redirects.default_landing(request))
+    return str(get_cas_client(request=request).get_logout_url(return_url))
 
 
 def returns_from_gateway(request: HttpRequest) -> bool:
@@ -133,6 +149,16 @@ def posted_ticket(request: HttpRequest) -> str | None:
     if request.method != "POST" or request.content_type not in slo.FORM_CONTENT_TYPES:
         return None
     return request.POST.get("ticket") or None
+
+
+def require_schema() -> None:
+    """Raise :class:`MissingMigrations` when this app's tables or columns are missing."""
+    missing = missing_schema()
+    if missing:
+        raise MissingMigrations(
+            f"the database lacks {', '.join(missing[:4])}{' ...' if len(missing) > 4 else ''} "
+            "of django_cas_ng: run 'python manage.py migrate'"
+        )
 
 
 @method_decorator([csrf_exempt, login_not_required], name="dispatch")
@@ -178,6 +204,7 @@ class LoginView(CASErrorsMixin):
             log.login.warning("Refused a malformed ticket %s", log.redact(ticket[:64]))
             return self.login_failed(request, service_url)
 
+        require_schema()  # before the ticket is used: it stays good for a retry after migrate
         validation_url = self.validation_service_url(request, ticket, service_url)
         if validation_url is None:
             return self.login_failed(request, service_url)
@@ -225,7 +252,7 @@ class LoginView(CASErrorsMixin):
         refused = getattr(request, ACCOUNT_REFUSED_ATTRIBUTE, False)
         if refused:
             # Another trip to CAS would bring back the same account.
-            raise TicketValidationError(
+            raise AccountRefused(
                 refused
                 if isinstance(refused, str)
                 else _(
@@ -282,15 +309,42 @@ class LoginView(CASErrorsMixin):
         return HttpResponseRedirect(next_page)
 
 
+async def _awaitable(response: HttpResponseBase) -> HttpResponseBase:
+    return response
+
+
+def is_same_origin_get(request: HttpRequest) -> bool:
+    """True for a GET this site's own pages (or the user, typing it) started: Fetch Metadata
+    says ``same-origin`` or ``none``; a browser without it must send a Referer of this origin.
+    A sibling host (``same-site``) or another site gets the confirmation page."""
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        return fetch_site in ("same-origin", "none")
+    referer = urlsplit(request.headers.get("Referer", ""))
+    origins = {f"{request.scheme}://{request.get_host()}".lower()}
+    try:
+        root = request_config(request).root_proxied_as
+    except TenantConfigurationError:  # the logout itself will answer it; here: no public origin
+        root = None
+    if root:
+        origins.add(f"{urlsplit(root).scheme}://{urlsplit(root).netloc}".lower())
+    return f"{referer.scheme}://{referer.netloc}".lower() in origins
+
+
 @method_decorator(login_not_required, name="dispatch")
 class LogoutView(CASErrorsMixin):
     """Signs the user out here and, with ``CAS_LOGOUT_COMPLETELY``, at the CAS server too."""
 
     never_cache = True
 
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        # Browsers come through here; a site's own code calling ``get()`` decides for itself.
+        if request.method in ("GET", "HEAD") and not is_same_origin_get(request):
+            response = self._finish(self.confirm_logout(request))
+            return _awaitable(response) if self.view_is_async else response
+        return super().dispatch(request, *args, **kwargs)
+
     def get(self, request: HttpRequest) -> HttpResponse:
-        if request.method == "GET" and request.headers.get("Sec-Fetch-Site") == "cross-site":
-            return self.confirm_logout(request)
         landing = redirects.logout_landing(request)
         session = getattr(request, "session", None)
         session_key = session.session_key if session is not None else None
@@ -313,8 +367,9 @@ class LogoutView(CASErrorsMixin):
         return self.get(request)
 
     def confirm_logout(self, request: HttpRequest) -> HttpResponse:
-        """A cross-site GET (logout CSRF) signs no one out: 403 with a button that POSTs."""
-        log.logout.info("Asked to confirm a cross-site logout")
+        """A GET this site did not start (logout CSRF) signs no one out: 403 with a button
+        that POSTs."""
+        log.logout.info("Asked to confirm a logout by a GET from outside this site's pages")
         context = {"action": request.path, "next": request.GET.get(REDIRECT_FIELD_NAME, "")}
         return render(request, "django_cas_ng/logout_confirm.html", context, status=403)
 

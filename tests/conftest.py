@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 import responses
+from django.test import Client
 
 from django_cas_ng.transport import reset_http_sessions
 
@@ -25,6 +26,14 @@ UNMATCHED = "Connection refused by Responses"
 """How ``responses`` starts the ConnectionError it raises for a call no mock matches."""
 
 LOOPBACK = {"127.0.0.1", "::1", "[::1]", "localhost"}
+
+
+@pytest.fixture
+def client() -> Client:
+    """pytest-django's ``client`` as a modern browser on the site's own links: Fetch Metadata
+    says ``same-origin`` (the logout view signs out on a GET only then; tests of other GETs
+    pass the header themselves)."""
+    return Client(HTTP_SEC_FETCH_SITE="same-origin")
 
 
 @pytest.fixture(autouse=True)

@@ -208,3 +208,43 @@ def test_identities_are_listed_and_have_an_add_form_in_the_admin(admin_client: C
     assert "cas-a.example.org" in admin_client.get(changelist(CASIdentity)).content.decode()
     add_page = admin_client.get(reverse("admin:django_cas_ng_casidentity_add"))
     assert add_page.status_code == 200
+
+
+SECRET_LOOKUPS = [
+    (model, field, lookup)
+    for model, fields in (
+        (SessionTicket, ("session_key", "ticket")),
+        (ProxyGrantingTicket, ("session_key", "pgt", "pgtiou")),
+    )
+    for field in fields
+    for lookup in ("", "__regex", "__iregex", "__startswith", "__istartswith", "__gt", "__lte")
+]
+
+
+@pytest.mark.parametrize(("model", "field", "lookup"), SECRET_LOOKUPS)
+def test_a_secret_field_cannot_be_filtered_from_the_query_string(
+    admin_client: Client, model: type, field: str, lookup: str
+) -> None:
+    signed_in_session("alice")
+    ProxyGrantingTicket.objects.create(session_key="k" * 32, pgtiou="PGTIOU-1-abc", pgt=PGT)
+
+    response = admin_client.get(changelist(model), {f"{field}{lookup}": "^a"})
+
+    assert response.status_code == 400
+
+
+def test_no_search_reaches_a_secret(admin_client: Client) -> None:
+    for model in (SessionTicket, ProxyGrantingTicket):
+        admin = admin_client.get(changelist(model)).context["cl"].model_admin
+        fields = [name.lstrip("^=@").split("__")[0] for name in admin.get_search_fields(None)]
+        assert not set(fields) & {"session_key", "ticket", "pgt", "pgtiou"}
+
+
+def test_no_column_sorts_by_a_secret(admin_client: Client) -> None:
+    signed_in_session("alice")
+    for model in (SessionTicket, ProxyGrantingTicket):
+        admin = admin_client.get(changelist(model)).context["cl"].model_admin
+        for name in admin.get_sortable_by(None):
+            column = getattr(admin, name, None)
+            field = getattr(column, "admin_order_field", name)
+            assert str(field).split("__")[0] not in {"session_key", "ticket", "pgt", "pgtiou"}

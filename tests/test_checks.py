@@ -17,6 +17,7 @@ from django_cas_ng import checks
 from django_cas_ng.backends import CASBackend
 from django_cas_ng.checks import check_settings
 from django_cas_ng.conf import DEFAULTS
+from django_cas_ng.middleware import CASMiddleware
 from tests import settings as test_settings
 from tests import tenants
 
@@ -30,6 +31,10 @@ class CampusSessionMiddleware(SessionMiddleware):
 
 
 class CampusAuthenticationMiddleware(AuthenticationMiddleware):
+    pass
+
+
+class CampusCASMiddleware(CASMiddleware):
     pass
 
 
@@ -144,6 +149,7 @@ BAD: list[tuple[str, dict[str, Any]]] = [
     ("E009", {"CAS_RESPONSE_FORMAT": "json"}),
     ("E009", {"CAS_LOGIN_METHOD": "post"}),
     ("E009", {"CAS_MAX_ATTRIBUTE_VALUES": 0}),
+    ("W060", {"MIDDLEWARE": [SESSIONS, AUTH]}),
     ("E016", {"ALLOWED_HOSTS": ["*"], "DEBUG": False}),
     ("E016", {"ALLOWED_HOSTS": [".example.org"], "DEBUG": False}),
     ("E015", {"CAS_SERVICE_HOSTS": ["https://www.example.org/app/"]}),
@@ -213,6 +219,7 @@ GOOD: list[dict[str, Any]] = [
         "MIDDLEWARE": [
             "tests.test_checks.CampusSessionMiddleware",
             "tests.test_checks.CampusAuthenticationMiddleware",
+            CAS_MIDDLEWARE,
         ]
     },
     {"AUTHENTICATION_BACKENDS": ["tests.test_checks.CampusBackend"]},
@@ -253,3 +260,21 @@ def test_w004_is_retired_for_error_e014(settings) -> None:
     apply(settings, {"ALLOWED_HOSTS": ["*"], "DEBUG": False})
     assert "django_cas_ng.W004" not in ids()
     assert "django_cas_ng.E016" in ids()
+
+
+def test_w060_is_silent_when_single_logout_cannot_end_sessions_anyway(settings) -> None:
+    settings.MIDDLEWARE = [SESSIONS, AUTH]
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+    assert "django_cas_ng.W060" not in ids()
+
+
+def test_w060_accepts_a_subclass_of_cas_middleware(settings) -> None:
+    settings.MIDDLEWARE = [SESSIONS, AUTH, "tests.test_checks.CampusCASMiddleware"]
+    assert ids() == []
+
+
+def test_w060_warns_when_single_logout_cannot_follow_a_new_session_key(settings) -> None:
+    settings.MIDDLEWARE = [SESSIONS, AUTH]
+    [message] = [m for m in run_checks() if m.id == "django_cas_ng.W060"]
+    assert "cycle_key" in message.msg
+    assert "follow_session_key" in message.hint

@@ -19,6 +19,9 @@ from django_cas_ng import doctor
 from django_cas_ng.doctor import Status
 from tests.conftest import CAS, failure_xml
 
+# The doctor reads the migration state from the database.
+pytestmark = pytest.mark.django_db
+
 HTML_404 = "<!DOCTYPE html><html><body>Not Found</body></html>"
 
 
@@ -347,3 +350,54 @@ def test_a_callable_server_url_without_a_site_url_is_reported_not_a_crash(settin
 
     assert result.status is Status.ERROR
     assert "CAS_SERVER_URL" in result.message
+
+
+def test_a_wildcard_allowed_hosts_with_a_reachable_server_is_reported_not_a_crash(
+    cas_http: responses.RequestsMock, settings: Any
+) -> None:
+    settings.ALLOWED_HOSTS = ["*"]
+    healthy_cas(cas_http)
+
+    code, report = run_doctor(site_url="https://wiki.example.org")
+
+    assert code == 1
+    assert "[ERROR  ] Service URL: " in report
+    assert "CAS_SERVICE_HOSTS" in report
+
+
+class _PlainHTTPCAS(ThreadingHTTPServer):
+    """A CAS stand-in that speaks plain http on its port."""
+
+
+def test_an_https_server_url_on_a_plain_http_server_blames_the_scheme(settings: Any) -> None:
+    server = _PlainHTTPCAS(("127.0.0.1", 0), _FakeCAS)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        settings.CAS_SERVER_URL = f"https://127.0.0.1:{server.server_address[1]}/cas/"
+        result = only(doctor.check_tls)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert result.status is Status.ERROR
+    assert "plain http" in result.message
+    assert "CAS_CA_BUNDLE" not in result.hint
+    assert "http://127.0.0.1" in result.hint
+
+
+def test_an_unapplied_migration_of_this_app_is_reported_naming_migrate() -> None:
+    from django.db import connection
+    from django.db.migrations.recorder import MigrationRecorder
+
+    MigrationRecorder(connection).record_unapplied("django_cas_ng", "0006_sessionticket_server_url")
+
+    result = only(doctor.check_migrations)
+
+    assert result.status is Status.ERROR
+    assert "0006_sessionticket_server_url" in result.message
+    assert "migrate" in result.hint
+
+
+def test_applied_migrations_are_ok() -> None:
+    assert only(doctor.check_migrations).status is Status.OK

@@ -50,7 +50,7 @@ def test_the_refusal_is_the_unavailable_page_and_a_log_line_naming_the_settings(
         response = client.get(LOGIN, HTTP_HOST=VICTIM_SERVICE_HOST)
 
     assert response.status_code == 503
-    assert b"temporarily unavailable" in response.content
+    assert b"not set up correctly" in response.content
     assert "CAS_SERVICE_HOSTS" in caplog.text
     assert "CAS_ROOT_PROXIED_AS" in caplog.text
     assert VICTIM_SERVICE_HOST in caplog.text
@@ -149,3 +149,52 @@ def test_the_doctor_reports_an_unpinned_site_url_as_an_error(any_host: None) -> 
 
     assert result.status is doctor.Status.ERROR
     assert "CAS_SERVICE_HOSTS" in result.message
+
+
+@pytest.fixture
+def exact_hosts(settings) -> None:
+    settings.ALLOWED_HOSTS = ["app.example.org"]
+    settings.DEBUG = False
+
+
+def test_a_ticket_replayed_with_the_pinned_name_on_another_port_signs_no_one_in(
+    client: Client, exact_hosts: None, cas_http
+) -> None:
+    cas_http.get(VALIDATE, body=success_xml("victim"))
+
+    response = client.get(LOGIN + "?ticket=ST-1-stolen", HTTP_HOST="app.example.org:8443")
+
+    assert response.status_code == 503
+    assert "_auth_user_id" not in client.session
+    assert len(cas_http.calls) == 0
+
+
+def test_a_proxy_ticket_presented_with_the_pinned_name_on_another_port_is_not_validated(
+    rf, exact_hosts: None, cas_http
+) -> None:
+    view = proxy_ticket_required(lambda request: None)
+    request = rf.get("/api/x/", HTTP_AUTHORIZATION="CAS PT-1-abc", HTTP_HOST="app.example.org:8443")
+
+    assert view(request).status_code == 503
+    assert len(cas_http.calls) == 0
+
+
+def test_a_service_hosts_entry_with_the_port_admits_that_port(
+    client: Client, exact_hosts: None, settings
+) -> None:
+    settings.CAS_SERVICE_HOSTS = ["app.example.org:8443"]
+    response = client.get(LOGIN, HTTP_HOST="app.example.org:8443")
+    assert service_of(response).startswith("http://app.example.org:8443/accounts/login/")
+
+
+def test_an_unpinned_host_is_named_as_the_sites_own_error_not_an_unavailable_cas(
+    client: Client, any_host: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR, logger="django_cas_ng"):
+        response = client.get(LOGIN, HTTP_HOST=VICTIM_SERVICE_HOST)
+
+    assert response.status_code == 503
+    assert b"did not answer" not in response.content
+    assert b"not set up to sign you in at the address you used" in response.content
+    assert "CAS server unavailable" not in caplog.text
+    assert caplog.text.count("not the CAS server") == 1

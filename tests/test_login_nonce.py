@@ -169,3 +169,48 @@ def test_a_malformed_nonce_is_refused(client: Client, nonce_on, cas_http, value:
     response = client.get(LOGIN, {"next": "/private/", "nonce": value, "ticket": "ST-1-a"})
     assert response.status_code == 403
     assert len(cas_http.calls) == 0
+
+
+def test_the_api_401_leads_to_a_sign_in_that_issues_the_nonce(
+    client: Client, nonce_on, cas_http
+) -> None:
+    cas_http.get(VALIDATE, body=success_xml("alice"))
+    answer = client.get("/private/", HTTP_ACCEPT="application/json")
+    assert answer.status_code == 401
+
+    service = start(client, answer.json()["login_url"])
+    response = client.get(ticket_link(service))
+
+    assert login_nonce.NONCE_PARAM in query(service)
+    assert response.url == "/private/"
+    assert "_auth_user_id" in client.session
+
+
+def test_a_stepup_carries_a_nonce_and_refuses_a_ticket_link_without_it(
+    client: Client, nonce_on, cas_http, django_user_model
+) -> None:
+    client.force_login(django_user_model.objects.create_user("alice"))
+    to_cas = client.get("/accounts/stepup/?next=/private/")
+    service = query(to_cas.url)["service"][0]
+    assert query(service)[login_nonce.NONCE_PARAM] == client.session[login_nonce.SESSION_KEY]
+
+    attacker = "/accounts/stepup/?next=/private/&ticket=ST-1-attackers"
+    response = client.get(attacker)
+
+    assert response.status_code == 403
+    assert len(cas_http.calls) == 0
+
+
+def test_a_stepup_with_the_nonce_on_comes_back_stepped_up(
+    client: Client, nonce_on, cas_http, django_user_model
+) -> None:
+    from tests.test_stepup import BACKEND, stepup_answer
+
+    client.force_login(django_user_model.objects.create_user("alice"), backend=BACKEND)
+    cas_http.get(VALIDATE, body=stepup_answer())
+    service = query(client.get("/accounts/stepup/?next=/private/").url)["service"][0]
+
+    response = client.get(ticket_link(service))
+
+    assert response.url == "/private/"
+    assert validated_services(cas_http) == [service]

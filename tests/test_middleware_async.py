@@ -142,7 +142,9 @@ def test_djangos_login_view_is_replaced_under_asgi() -> None:
 def test_djangos_logout_view_is_replaced_under_asgi() -> None:
     client = AsyncClient()
     client.force_login(User.objects.create(username="root"))
-    response = async_to_sync(client.get)("/django-logout/")
+    response = async_to_sync(client.get)(
+        "/django-logout/", headers={"Sec-Fetch-Site": "same-origin"}
+    )
     assert response.url.startswith(CAS + "logout")
 
 

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from django_cas_ng import client as cas_client
 from django_cas_ng import proxy
-from django_cas_ng.models import ProxyError, ProxyGrantingTicket
+from django_cas_ng.models import CALLBACK_SWEEP_LIMIT, ProxyError, ProxyGrantingTicket
 from django_cas_ng.sessions import (
     UNCLAIMED_PGT_MAX_AGE,
     clean_deleted_sessions,
@@ -565,3 +565,29 @@ def test_failed_login_claims_nothing(proxy_settings, client, cas_http) -> None:
     cas_http.get(VALIDATE, body=failure_xml())
     assert client.get("/accounts/login/?ticket=ST-1-abc").status_code == 403
     assert ProxyGrantingTicket.objects.get().session_key is None
+
+
+def expired_unclaimed_rows(count: int) -> None:
+    ProxyGrantingTicket.objects.bulk_create(
+        ProxyGrantingTicket(pgtiou=f"PGTIOU-{n}-flood", pgt=f"PGT-{n}-flood") for n in range(count)
+    )
+    ProxyGrantingTicket.objects.update(date=timezone.now() - UNCLAIMED_PGT_MAX_AGE * 2)
+
+
+def test_one_callback_removes_a_bounded_number_of_expired_rows_in_one_statement(
+    proxy_settings,
+) -> None:
+    expired_unclaimed_rows(CALLBACK_SWEEP_LIMIT + 30)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert deliver_pgt("PGTIOU-new", "PGT-new") == 200
+
+    assert ProxyGrantingTicket.objects.exclude(pgtiou="PGTIOU-new").count() == 30
+    deletes = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("DELETE")]
+    assert len(deletes) == 1
+
+
+def test_the_callbacks_sweep_is_found_through_an_index() -> None:
+    cutoff = timezone.now() - UNCLAIMED_PGT_MAX_AGE
+    plan = ProxyGrantingTicket.objects.unclaimed(older_than=cutoff).values("pk").explain()
+    assert "cas_ng_pgt_unclaimed_idx" in plan

@@ -45,3 +45,8 @@ def test_every_test_the_security_table_names_exists() -> None:
 def test_the_security_table_covers_every_item_of_the_second_round() -> None:
     rows = set(re.findall(r"^   \* - 10\.(\d+) ", table(), flags=re.MULTILINE))
     assert rows == {str(n) for n in range(1, 17)}
+
+
+def test_the_security_table_covers_every_attack_of_the_third_round() -> None:
+    rows = set(re.findall(r"^   \* - 18\.(\d+) ", table(), flags=re.MULTILINE))
+    assert {"1", "2", "4", "5", "6", "7", "8"} <= rows

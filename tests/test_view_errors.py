@@ -74,8 +74,18 @@ def test_async_handler_errors_under_an_async_client() -> None:
 
 
 def test_async_logout_handler_keeps_never_cache() -> None:
-    response = async_to_sync(AsyncClient().get)("/async-logout/")
+    response = async_to_sync(AsyncClient().get)(
+        "/async-logout/", headers={"Sec-Fetch-Site": "same-origin"}
+    )
     assert response.content == b"bye"
+    assert "no-cache" in response["Cache-Control"]
+
+
+def test_async_logout_view_asks_to_confirm_a_get_from_elsewhere() -> None:
+    response = async_to_sync(AsyncClient().get)(
+        "/async-logout/", headers={"Sec-Fetch-Site": "cross-site"}
+    )
+    assert response.status_code == 403
     assert "no-cache" in response["Cache-Control"]
 
 

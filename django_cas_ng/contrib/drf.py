@@ -57,7 +57,7 @@ class CASProxyTicketAuthentication(BaseAuthentication):
         except TicketValidationError as error:
             raise AuthenticationFailed(str(error), code=error.code) from error
         except CASUnavailable as error:
-            log.client.error("CAS server unavailable: %s", error)
+            log.client.error("%s: %s", error.log_prefix, error)
             raise CASServerUnavailable() from error
         return accepted.user, accepted
 

@@ -44,6 +44,9 @@ class Browser:
         self.live = self.live.rstrip("/")
         # Never route 127.0.0.1/localhost through a proxy from the environment.
         self.session.trust_env = False
+        # As a current browser following the site's own links (the logout view signs out on
+        # a GET only when Fetch Metadata says so).
+        self.session.headers["Sec-Fetch-Site"] = "same-origin"
 
     def get(self, path_or_url: str, **kwargs: object) -> requests.Response:
         """GET on our app (a path) or any absolute URL; redirects are not followed."""

@@ -218,7 +218,12 @@ def test_logout_deletes_the_pgt(deployment, alice) -> None:
     session_key = alice.cookies["sessionid"]
     assert deployment.pgts_of(alice)
 
-    alice.get(deployment.a1.url + "accounts/logout/", allow_redirects=False, timeout=10)
+    alice.get(
+        deployment.a1.url + "accounts/logout/",
+        headers={"Sec-Fetch-Site": "same-origin"},
+        allow_redirects=False,
+        timeout=10,
+    )
 
     assert all(row[1] != session_key for row in deployment.pgts())
 
