@@ -8,12 +8,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.core.exceptions import FieldDoesNotExist
 from django.shortcuts import resolve_url
 from django.urls import NoReverseMatch, Resolver404, resolve
 from django.utils.module_loading import import_string
 
-from .conf import REGISTRY, VALID_VERSIONS, get
+from .conf import REGISTRY, VALID_VERSIONS, cas_settings, get
+from .tenancy import is_multi_server
 
 SIGNED_COOKIES = "django.contrib.sessions.backends.signed_cookies"
 
@@ -438,3 +441,77 @@ def check_slo_follows_session_key(app_configs: Any = None, **kwargs: Any) -> lis
             "silence this warning.",
         )
     ]
+
+
+@register(Tags.security)
+def check_identities(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``django_cas_ng.E040``: several CAS servers, but no ``CASMiddleware`` to bind sessions;
+    ``E041``: a stable id attribute with CAS 1, which releases no attributes."""
+    errors: list[CheckMessage] = []
+    if cas_settings.user_id_attribute and str(cas_settings.version) == "1":
+        errors.append(
+            Error(
+                "CAS_USER_ID_ATTRIBUTE is set but CAS_VERSION is '1', whose answers carry no "
+                "attributes: every sign-in would be refused.",
+                hint="Use CAS 2 with attributes, CAS 3 or SAML 1.1, or unset the attribute.",
+                id="django_cas_ng.E041",
+            )
+        )
+    errors += _check_mirroring()
+    limit = cas_settings.long_term_login
+    if isinstance(limit, int) and limit >= settings.SESSION_COOKIE_AGE:
+        errors.append(
+            Warning(
+                f"CAS_LONG_TERM_LOGIN gives 'remember me' sign-ins {limit} s, not less than "
+                f"SESSION_COOKIE_AGE ({settings.SESSION_COOKIE_AGE} s): it shortens nothing.",
+                hint="Give it fewer seconds than SESSION_COOKIE_AGE, or 'allow' / 'refuse'.",
+                id="django_cas_ng.W040",
+            )
+        )
+    if not is_multi_server() or _has_cas_middleware():
+        return errors
+    return [
+        *errors,
+        Error(
+            "Several CAS servers are configured but CASMiddleware is not in MIDDLEWARE: a "
+            "session signed in at one server would be signed in on every tenant's host.",
+            hint="Add 'django_cas_ng.middleware.CASMiddleware' after AuthenticationMiddleware.",
+            id="django_cas_ng.E040",
+        ),
+    ]
+
+
+def _check_mirroring() -> list[CheckMessage]:
+    """E042: groups to mirror but none the site lets CAS manage; E043: a flag that is not a
+    boolean field of the user model."""
+    errors: list[CheckMessage] = []
+    if cas_settings.groups_attribute and not cas_settings.managed_groups:
+        errors.append(
+            Error(
+                "CAS_GROUPS_ATTRIBUTE is set but CAS_MANAGED_GROUPS is not: CAS would not know "
+                "which groups it may add and remove.",
+                hint="Set CAS_MANAGED_GROUPS to a group name prefix or a list of group names.",
+                id="django_cas_ng.E042",
+            )
+        )
+    user_model = get_user_model()
+    for field in cas_settings.user_flags:
+        try:
+            kind = user_model._meta.get_field(field).get_internal_type()
+        except FieldDoesNotExist:
+            kind = None
+        if kind != "BooleanField":
+            errors.append(
+                Error(
+                    f"CAS_USER_FLAGS names {field!r}, which is not a boolean field of "
+                    f"{user_model._meta.label}.",
+                    hint="Name BooleanFields of the user model only (is_staff, is_superuser...).",
+                    id="django_cas_ng.E043",
+                )
+            )
+    return errors
+
+
+def _has_cas_middleware() -> bool:
+    middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
+    return _has_subclass(middleware, "django_cas_ng.middleware.CASMiddleware")

@@ -12,12 +12,9 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from asgiref.sync import sync_to_async
-from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
-from django.core.checks import CheckMessage, Error, Tags, Warning, register
-from django.core.exceptions import FieldDoesNotExist
 from django.core.signals import setting_changed
 from django.db import IntegrityError, router, transaction
 from django.http import HttpRequest
@@ -26,7 +23,6 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from . import log
-from .checks import _has_subclass
 from .conf import cas_settings
 from .exceptions import TenantConfigurationError
 from .models import CASIdentity
@@ -39,7 +35,6 @@ __all__ = [
     "IdentityRefused",
     "MissingStableId",
     "bind_request_user",
-    "check_identities",
     "identity_server",
     "in_use",
     "link_users",
@@ -328,80 +323,3 @@ def bind_request_user(request: HttpRequest) -> None:
         return found[0]
 
     request.auser = checked_auser
-
-
-# --- System check ------------------------------------------------------------------------
-
-
-@register(Tags.security)
-def check_identities(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """``django_cas_ng.E040``: several CAS servers, but no ``CASMiddleware`` to bind sessions;
-    ``E041``: a stable id attribute with CAS 1, which releases no attributes."""
-    errors: list[CheckMessage] = []
-    if cas_settings.user_id_attribute and str(cas_settings.version) == "1":
-        errors.append(
-            Error(
-                "CAS_USER_ID_ATTRIBUTE is set but CAS_VERSION is '1', whose answers carry no "
-                "attributes: every sign-in would be refused.",
-                hint="Use CAS 2 with attributes, CAS 3 or SAML 1.1, or unset the attribute.",
-                id="django_cas_ng.E041",
-            )
-        )
-    errors += _check_mirroring()
-    limit = cas_settings.long_term_login
-    if isinstance(limit, int) and limit >= settings.SESSION_COOKIE_AGE:
-        errors.append(
-            Warning(
-                f"CAS_LONG_TERM_LOGIN gives 'remember me' sign-ins {limit} s, not less than "
-                f"SESSION_COOKIE_AGE ({settings.SESSION_COOKIE_AGE} s): it shortens nothing.",
-                hint="Give it fewer seconds than SESSION_COOKIE_AGE, or 'allow' / 'refuse'.",
-                id="django_cas_ng.W040",
-            )
-        )
-    if not is_multi_server() or _has_cas_middleware():
-        return errors
-    return [
-        *errors,
-        Error(
-            "Several CAS servers are configured but CASMiddleware is not in MIDDLEWARE: a "
-            "session signed in at one server would be signed in on every tenant's host.",
-            hint="Add 'django_cas_ng.middleware.CASMiddleware' after AuthenticationMiddleware.",
-            id="django_cas_ng.E040",
-        ),
-    ]
-
-
-def _check_mirroring() -> list[CheckMessage]:
-    """E042: groups to mirror but none the site lets CAS manage; E043: a flag that is not a
-    boolean field of the user model."""
-    errors: list[CheckMessage] = []
-    if cas_settings.groups_attribute and not cas_settings.managed_groups:
-        errors.append(
-            Error(
-                "CAS_GROUPS_ATTRIBUTE is set but CAS_MANAGED_GROUPS is not: CAS would not know "
-                "which groups it may add and remove.",
-                hint="Set CAS_MANAGED_GROUPS to a group name prefix or a list of group names.",
-                id="django_cas_ng.E042",
-            )
-        )
-    user_model = get_user_model()
-    for field in cas_settings.user_flags:
-        try:
-            kind = user_model._meta.get_field(field).get_internal_type()
-        except FieldDoesNotExist:
-            kind = None
-        if kind != "BooleanField":
-            errors.append(
-                Error(
-                    f"CAS_USER_FLAGS names {field!r}, which is not a boolean field of "
-                    f"{user_model._meta.label}.",
-                    hint="Name BooleanFields of the user model only (is_staff, is_superuser...).",
-                    id="django_cas_ng.E043",
-                )
-            )
-    return errors
-
-
-def _has_cas_middleware() -> bool:
-    middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
-    return _has_subclass(middleware, "django_cas_ng.middleware.CASMiddleware")

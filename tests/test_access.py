@@ -163,7 +163,7 @@ def test_a_malformed_long_term_policy_is_refused(value) -> None:
 
 
 def test_a_long_term_session_life_that_shortens_nothing_is_a_warning(settings) -> None:
-    from django_cas_ng.identities import check_identities
+    from django_cas_ng.checks import check_identities
 
     settings.CAS_LONG_TERM_LOGIN = settings.SESSION_COOKIE_AGE
     assert [m.id for m in check_identities()] == ["django_cas_ng.W040"]

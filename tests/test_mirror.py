@@ -9,8 +9,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.test import Client
 
+from django_cas_ng.checks import check_identities
 from django_cas_ng.conf import REGISTRY
-from django_cas_ng.identities import check_identities
 from tests.cas_answers import success_xml
 
 pytestmark = pytest.mark.django_db
