@@ -208,6 +208,9 @@ class CASBackend(ModelBackend):
             request.session.pop("attributes", None)
         if pgtiou and request_config(request).proxy_callback:
             request.session["pgtiou"] = pgtiou
+        else:
+            # An earlier sign-in's IOU (another server's, say) must not claim a PGT for this one.
+            request.session.pop("pgtiou", None)
 
     def get_username(self, username: str | None, attributes: Mapping[str, Any]) -> str | None:
         """The CAS username, or the ``CAS_USERNAME_ATTRIBUTE`` attribute when one is set."""

@@ -131,11 +131,16 @@ def user_for_identity(
         with transaction.atomic(using=router.db_for_write(CASIdentity)):
             user = adopted or _new_user(backend, server, name, attributes)
             CASIdentity.objects.create(server_url=server, uid=uid, name=name, user=user)
-    except IntegrityError:
+    except IntegrityError as error:
         # A concurrent first sign-in of the same identity won; use its row.
         row = find_identity(server, uid, name)
         if row is None:
-            raise
+            # The user itself clashed (a primary key chosen by CAS_CREATE_USER_WITH_ID, a
+            # unique field of the user model): refused, never another user, never a 500.
+            raise IdentityRefused(
+                f"could not create a user for {name[:64]} from {server or 'the CAS server'}: "
+                f"{error.__class__.__name__}"
+            ) from None
         return row.user, False
     log.login.info("New CAS identity %s at %s -> user %s", uid, server or "-", user.get_username())
     if adopted is None:

@@ -102,7 +102,10 @@ def follow_session_key(request: HttpRequest) -> None:
     session: SessionBase = request.session
     key = mapping_key(session.session_key or "")
     old_key = session.get(MAPPED_KEY_SESSION_KEY)
-    record_session_ticket(key, session[TICKET_SESSION_KEY], server_for_session(old_key))
+    # The session's own record of its server, should the old mapping row be gone: a row
+    # without a server would be ended by any server's Single Logout.
+    server = session.get(SERVER_SESSION_KEY) or server_for_session(old_key)
+    record_session_ticket(key, session[TICKET_SESSION_KEY], server)
     if old_key:
         SessionTicket.objects.filter(session_key=old_key).delete()
         ProxyGrantingTicket.objects.filter(session_key=old_key).update(session_key=key)
