@@ -446,7 +446,8 @@ def check_slo_follows_session_key(app_configs: Any = None, **kwargs: Any) -> lis
 @register(Tags.security)
 def check_identities(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """``django_cas_ng.E040``: several CAS servers, but no ``CASMiddleware`` to bind sessions;
-    ``E041``: a stable id attribute with CAS 1, which releases no attributes."""
+    ``E041``: a stable id attribute with CAS 1, which releases no attributes; ``W041``: several
+    servers and attributes that grant staff or superuser."""
     errors: list[CheckMessage] = []
     if cas_settings.user_id_attribute and str(cas_settings.version) == "1":
         errors.append(
@@ -468,7 +469,10 @@ def check_identities(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
                 id="django_cas_ng.W040",
             )
         )
-    if not is_multi_server() or _has_cas_middleware():
+    if not is_multi_server():
+        return errors
+    errors += _check_tenant_privileges()
+    if _has_cas_middleware():
         return errors
     return [
         *errors,
@@ -510,6 +514,36 @@ def _check_mirroring() -> list[CheckMessage]:
                 )
             )
     return errors
+
+
+#: User fields that make a user staff or superuser of the whole project.
+_PROJECT_PRIVILEGES = ("is_staff", "is_superuser")
+
+
+def _check_tenant_privileges() -> list[CheckMessage]:
+    """W041: with several servers, attributes set project-wide privileges, so every tenant's
+    server can make its own users staff or superusers of every tenant's data."""
+    from .mirror import flag_rules
+
+    fields = {field for field in flag_rules() if field in _PROJECT_PRIVILEGES}
+    applied = cas_settings.apply_attributes_to_user
+    if applied is True:
+        fields.update(_PROJECT_PRIVILEGES)
+    elif applied:
+        fields.update(field for field in applied if field in _PROJECT_PRIVILEGES)
+    if not fields:
+        return []
+    names = " and ".join(sorted(fields))
+    return [
+        Warning(
+            f"Several CAS servers are configured and CAS attributes set {names}: any tenant's "
+            "CAS server can make its own users staff or superusers of the whole project, "
+            "whose admin shows every tenant's data.",
+            hint="Grant these flags by hand (or through groups with per-tenant permissions); "
+            "silence this warning only if every CAS server is trusted alike.",
+            id="django_cas_ng.W041",
+        )
+    ]
 
 
 def _has_cas_middleware() -> bool:

@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from django_cas_ng.checks import check_identities
 from django_cas_ng.models import CASIdentity, SessionTicket
 from django_cas_ng.redirects import is_local_url
 from django_cas_ng.stepup import stepup_required
@@ -390,3 +391,41 @@ def test_is_local_url_still_refuses_other_hosts_without_a_scheme(target) -> None
     assert is_local_url("https://a.example", "//a.example")
     assert not is_local_url("https://a.example", target)
     assert not is_local_url("https://a.example/", target)
+
+
+def test_a_proxy_ticket_of_b_for_a_linked_user_changes_no_flag(a_alice, settings, cas_http) -> None:
+    settings.CAS_USER_FLAGS = {"is_superuser": {"role": ["admin"]}}
+    CASIdentity.objects.create(server_url=CAS_B, uid="a.liddell", name="a.liddell", user=a_alice)
+    cas_http.get(CAS_B + "p3/serviceValidate", body=success_xml("a.liddell", {"role": "user"}))
+    response = Client().get("/drf/whoami/", HTTP_HOST="b.example", HTTP_AUTHORIZATION="CAS ST-1-b")
+    assert response.json() == {"user": "alice"}
+    a_alice.refresh_from_db()
+    assert a_alice.is_superuser
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("CAS_USER_FLAGS", {"is_superuser": {"role": ["admin"]}}),
+        ("CAS_ADMIN_AFFILIATION", "admin"),
+        ("CAS_STAFF_AFFILIATION", "staff"),
+        ("CAS_APPLY_ATTRIBUTES_TO_USER", True),
+        ("CAS_APPLY_ATTRIBUTES_TO_USER", ["first_name", "is_staff"]),
+    ],
+)
+def test_every_tenant_server_granting_project_wide_staff_is_w041(
+    two_servers, setting, value
+) -> None:
+    setattr(two_servers, setting, value)
+    assert [m.id for m in check_identities()] == ["django_cas_ng.W041"]
+
+
+def test_flags_that_grant_no_project_privilege_are_not_w041(two_servers) -> None:
+    two_servers.CAS_USER_FLAGS = {"is_active": {"status": ["active"]}}
+    two_servers.CAS_APPLY_ATTRIBUTES_TO_USER = ["first_name"]
+    assert check_identities() == []
+
+
+def test_a_single_server_site_granting_staff_is_not_w041(settings) -> None:
+    settings.CAS_USER_FLAGS = {"is_superuser": {"role": ["admin"]}}
+    assert check_identities() == []
