@@ -21,7 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from django_cas_ng.checks import check_identities
-from django_cas_ng.models import CASIdentity, SessionTicket
+from django_cas_ng.models import CASIdentity, ProxyError, ProxyGrantingTicket, SessionTicket
 from django_cas_ng.redirects import is_local_url
 from django_cas_ng.stepup import stepup_required
 from tests import tenants
@@ -85,12 +85,20 @@ def whoami(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"user": request.user.get_username()})
 
 
+def proxied(request: HttpRequest) -> HttpResponse:
+    try:
+        return HttpResponse(ProxyGrantingTicket.retrieve_pt(request, "https://backend.example/"))
+    except ProxyError as error:
+        return HttpResponse(str(error.args[0]), status=403)
+
+
 urlpatterns = [
     *suite_urls.urlpatterns,
     path("drf/whoami/", _drf_view()),
     path("payroll/", payroll),
     path("async-whoami/", async_whoami),
     path("whoami/", whoami),
+    path("proxied/", proxied),
 ]
 
 
@@ -289,6 +297,18 @@ def test_a_b_session_signing_in_at_a_keeps_no_b_proxy_iou(a_alice, settings, cas
     assert "pgtiou" not in client.session
 
 
+def test_an_a_sessions_pgt_is_never_sent_to_server_b(a_alice, settings, cas_http) -> None:
+    settings.CAS_PROXY_CALLBACK = "https://a.example/accounts/callback/"
+    ProxyGrantingTicket.objects.create(pgtiou="PGTIOU-1-a", pgt="PGT-1-a")
+    client = Client()
+    cas_http.get(CAS_A + "p3/serviceValidate", body=success_xml("alice", pgtiou="PGTIOU-1-a"))
+    assert client.get(f"{LOGIN}?ticket=ST-1-a", HTTP_HOST="a.example").status_code == 302
+    calls = len(cas_http.calls)
+    response = client.get("/proxied/", HTTP_HOST="b.example")
+    assert response.status_code == 403
+    assert len(cas_http.calls) == calls  # server B was asked nothing
+
+
 # --- 19.3 Single Logout and PGT callbacks from server B -----------------------------------
 
 
@@ -429,3 +449,12 @@ def test_flags_that_grant_no_project_privilege_are_not_w041(two_servers) -> None
 def test_a_single_server_site_granting_staff_is_not_w041(settings) -> None:
     settings.CAS_USER_FLAGS = {"is_superuser": {"role": ["admin"]}}
     assert check_identities() == []
+
+
+@pytest.mark.parametrize("target", HOSTILE_TARGETS)
+def test_a_hostile_next_is_not_the_stepup_landing(a_alice, cas_http, target) -> None:
+    client = Client()
+    sign_in(client, "a.example", cas_http, "ST-1-a")
+    response = client.get("/accounts/stepup/", {"next": target}, HTTP_HOST="a.example")
+    service = parse_qs(urlsplit(response.url).query)["service"][0]
+    assert parse_qs(urlsplit(service).query)["next"] == ["/"]
