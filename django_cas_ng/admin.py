@@ -11,8 +11,10 @@ from typing import Any
 
 from django.apps import apps
 from django.contrib import admin, messages
+from django.contrib.auth import get_permission_codename, get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.base import SessionBase
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpRequest
@@ -217,6 +219,32 @@ class CASIdentityAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     search_fields = ("uid", "name")
     raw_id_fields = ("user",)
     list_select_related = ["user"]
+
+    # A row lets its (server, id) sign in as the user: writing one is changing that user.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return super().has_add_permission(request) and may_change_users(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_change_permission(request, obj) and may_change_users(request)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        """Only a superuser links an identity to a superuser (it would sign in as one)."""
+        if getattr(obj.user, "is_superuser", False) and not request.user.is_superuser:
+            log.login.warning(
+                "Refused %s linking a CAS identity to superuser %s: only a superuser may",
+                request.user.get_username(),
+                obj.user.get_username(),
+            )
+            raise PermissionDenied
+        super().save_model(request, obj, form, change)
+
+
+def may_change_users(request: HttpRequest) -> bool:
+    """Whether the admin user holds the user model's change permission."""
+    opts = get_user_model()._meta
+    return bool(
+        request.user.has_perm(f"{opts.app_label}.{get_permission_codename('change', opts)}")
+    )
 
 
 # Importable without the admin app (the default site needs it), e.g. by tools that walk modules.

@@ -10,11 +10,13 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import responses
 from asgiref.sync import async_to_sync
+from django.contrib.admin import ModelAdmin
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.test import AsyncClient, Client
-from django.urls import path
+from django.urls import path, reverse
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -458,3 +460,49 @@ def test_a_hostile_next_is_not_the_stepup_landing(a_alice, cas_http, target) -> 
     response = client.get("/accounts/stepup/", {"next": target}, HTTP_HOST="a.example")
     service = parse_qs(urlsplit(response.url).query)["service"][0]
     assert parse_qs(urlsplit(service).query)["next"] == ["/"]
+
+
+# --- 19.9 linking identities in the admin -------------------------------------------------
+
+
+@pytest.fixture
+def identity_admin(settings) -> Client:
+    """A staff member allowed to add and change CAS identities, and nothing else."""
+    settings.INSTALLED_APPS = ["django.contrib.admin", *settings.INSTALLED_APPS]
+    settings.ROOT_URLCONF = "tests.admin_urls"
+    staff = User.objects.create_user("linker", is_staff=True)
+    for codename in ("add_casidentity", "change_casidentity", "view_casidentity"):
+        staff.user_permissions.add(Permission.objects.get(codename=codename))
+    client = Client()
+    client.force_login(staff, backend="django.contrib.auth.backends.ModelBackend")
+    return client
+
+
+def link(client: Client, user: object) -> int:
+    response = client.post(
+        reverse("admin:django_cas_ng_casidentity_add"),
+        {"server_url": CAS_B, "uid": "mallory", "name": "mallory", "user": user.pk},
+    )
+    return response.status_code
+
+
+def test_linking_an_identity_needs_the_permission_to_change_users(identity_admin) -> None:
+    victim = User.objects.create_user("victim")
+    assert link(identity_admin, victim) == 403
+    assert not CASIdentity.objects.exists()
+
+
+def test_only_a_superuser_links_an_identity_to_a_superuser(
+    identity_admin, caplog, monkeypatch
+) -> None:
+    # The admin's own log table is not migrated in this suite.
+    monkeypatch.setattr(ModelAdmin, "log_addition", lambda *args, **kwargs: None)
+    staff = User.objects.get(username="linker")
+    staff.user_permissions.add(Permission.objects.get(codename="change_user"))
+    root = User.objects.create_user("root", is_superuser=True, is_staff=True)
+    assert link(identity_admin, root) == 403
+    assert not CASIdentity.objects.exists()
+    assert "only a superuser may" in caplog.text
+    plain = User.objects.create_user("plain")
+    assert link(identity_admin, plain) == 302
+    assert CASIdentity.objects.get().user == plain
