@@ -13,7 +13,7 @@ from asgiref.sync import async_to_sync
 from django.contrib.admin import ModelAdmin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.test import AsyncClient, Client
 from django.urls import path, reverse
@@ -506,3 +506,16 @@ def test_only_a_superuser_links_an_identity_to_a_superuser(
     plain = User.objects.create_user("plain")
     assert link(identity_admin, plain) == 302
     assert CASIdentity.objects.get().user == plain
+
+
+# --- 19.10 cas_link_users on a site that already has several servers ----------------------
+
+
+def test_link_users_for_a_new_server_does_not_hand_it_local_superusers(a_alice, cas_http) -> None:
+    sign_in(Client(), "b.example", cas_http, "ST-1-b", user="bob")
+    root = User.objects.create_superuser("root", password="pw")  # created after the switch
+    with pytest.raises(CommandError, match="identities of other servers"):
+        call_command("cas_link_users", "https://cas-c.example.org/cas/", stdout=StringIO())
+    assert not root.cas_identities.exists()
+    call_command("cas_link_users", "https://cas-c.example.org/cas/", "--force", stdout=StringIO())
+    assert root.cas_identities.get().server_url == "https://cas-c.example.org/cas/"
