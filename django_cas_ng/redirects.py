@@ -190,8 +190,10 @@ def is_local_url(host_url: str, url: str) -> bool:
     host = urlsplit(host_url)
     target = urlsplit(url)
     # A scheme-relative URL ("//a.com") keeps the page's scheme, as 5.1 read it; Django's
-    # check would take it for http.
-    absolute = f"{host.scheme}:{url}" if target.netloc and not target.scheme else url
+    # check would take it for http. A scheme-relative host_url has none to lend: any scheme
+    # will do for the host check, and ":" + url would hide the host from it.
+    scheme = host.scheme or "https"
+    absolute = f"{scheme}:{url}" if target.netloc and not target.scheme else url
     if not url_has_allowed_host_and_scheme(
         absolute, allowed_hosts={host.netloc}, require_https=host.scheme == "https"
     ):

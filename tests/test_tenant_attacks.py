@@ -415,6 +415,16 @@ def test_is_local_url_still_refuses_other_hosts_without_a_scheme(target) -> None
     assert not is_local_url("https://a.example/", target)
 
 
+@pytest.mark.parametrize(
+    "target",
+    ["//evil.example", "//evil.example/app/", "//a.example@evil.example", " //evil.example"],
+)
+def test_is_local_url_of_a_scheme_relative_host_refuses_other_hosts(target) -> None:
+    assert is_local_url("//a.example", "//a.example/app/")
+    assert not is_local_url("//a.example", target)
+    assert not is_local_url("//a.example/", target)
+
+
 def test_a_proxy_ticket_of_b_for_a_linked_user_changes_no_flag(a_alice, settings, cas_http) -> None:
     settings.CAS_USER_FLAGS = {"is_superuser": {"role": ["admin"]}}
     CASIdentity.objects.create(server_url=CAS_B, uid="a.liddell", name="a.liddell", user=a_alice)
