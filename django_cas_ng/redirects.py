@@ -21,7 +21,7 @@ from . import log
 from .conf import cas_settings
 from .exceptions import RedirectException
 from .origin import public_url
-from .tenancy import request_config
+from .tenancy import is_multi_server, request_config
 
 STORED_NEXT_SESSION_KEY = "CASNEXT"
 #: Login-view URLs wrapped in one another's ``next`` that are unwrapped; deeper is dropped.
@@ -29,12 +29,16 @@ MAX_NESTED_NEXT = 4
 
 
 def allowed_hosts(request: HttpRequest) -> set[str]:
-    """This request's host, the public host behind a proxy, and literal ``ALLOWED_HOSTS``."""
+    """This request's host, the public host behind a proxy, and literal ``ALLOWED_HOSTS``
+    (not with several CAS servers: those are other tenants' hosts, signing in elsewhere)."""
     hosts = {request.get_host()}
     root = request_config(request).root_proxied_as
     if root:
         hosts.add(urlsplit(root).netloc)
-    hosts.update(h for h in settings.ALLOWED_HOSTS if h and "*" not in h and not h.startswith("."))
+    if not is_multi_server():
+        hosts.update(
+            h for h in settings.ALLOWED_HOSTS if h and "*" not in h and not h.startswith(".")
+        )
     return hosts
 
 

@@ -377,6 +377,19 @@ def test_a_hostile_next_never_leaves_the_site_after_a_posted_ticket(
     assert not response.url.startswith(("//", "/\\", "\\"))
 
 
+@pytest.mark.parametrize("target", ["https://b.example/private/", "//b.example/private/"])
+def test_a_next_on_another_tenants_host_is_not_followed(a_alice, cas_http, target) -> None:
+    # B's host would send the browser on to B's (hostile) CAS server's sign-in page.
+    cas_http.get(CAS_A + "p3/serviceValidate", body=success_xml("alice"))
+    response = Client().get(LOGIN, {"ticket": "ST-1-a", "next": target}, HTTP_HOST="a.example")
+    assert response.status_code == 302 and response.url == "/"
+    client = Client()
+    sign_in(client, "a.example", cas_http, "ST-2-a")
+    stepup = client.get("/accounts/stepup/", {"next": target}, HTTP_HOST="a.example")
+    service = parse_qs(urlsplit(stepup.url).query)["service"][0]
+    assert parse_qs(urlsplit(service).query)["next"] == ["/"]
+
+
 @pytest.mark.parametrize("target", HOSTILE_TARGETS)
 def test_a_hostile_next_or_referer_is_not_the_service_urls_landing(
     a_alice, cas_http, target
