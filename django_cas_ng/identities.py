@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from asgiref.sync import sync_to_async
 from django.contrib.auth import BACKEND_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import AnonymousUser
 from django.core.signals import setting_changed
 from django.db import IntegrityError, router, transaction
@@ -204,7 +205,9 @@ def _new_user(
     username = _free_username(server, name)
     if username is None:
         raise IdentityRefused(f"no free username for {name} from {server or 'the CAS server'}")
-    fields: dict[str, Any] = {user_model.USERNAME_FIELD: username}
+    # No usable password: password reset and login by password stay closed to a user a CAS
+    # server created, whose session would then be bound to no server.
+    fields: dict[str, Any] = {user_model.USERNAME_FIELD: username, "password": make_password(None)}
     if cas_settings.create_user_with_id:
         fields["id"] = backend.get_user_id(attributes)
     user: AbstractBaseUser = user_model._default_manager.create(**fields)

@@ -12,6 +12,7 @@ import responses
 from asgiref.sync import async_to_sync
 from django.contrib.admin import ModelAdmin
 from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.models import Permission
 from django.core.management import CommandError, call_command
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -542,3 +543,16 @@ def test_link_users_for_a_new_server_does_not_hand_it_local_superusers(a_alice, 
     assert not root.cas_identities.exists()
     call_command("cas_link_users", "https://cas-c.example.org/cas/", "--force", stdout=StringIO())
     assert root.cas_identities.get().server_url == "https://cas-c.example.org/cas/"
+
+
+def test_a_user_server_b_created_cannot_reset_a_password_to_sign_in_unbound(
+    two_servers, settings, cas_http
+) -> None:
+    # A password sign-in is bound to no server: B's user must not get one by password reset.
+    settings.CAS_APPLY_ATTRIBUTES_TO_USER = True
+    client = Client()
+    sign_in(client, "b.example", cas_http, "ST-1-b", user="mallory", attributes={"email": "m@b.example"})
+    mallory = User.objects.get(pk=signed_in_pk(client))
+    assert mallory.email == "m@b.example"
+    assert not mallory.has_usable_password()
+    assert list(PasswordResetForm().get_users("m@b.example")) == []
