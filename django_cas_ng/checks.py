@@ -521,8 +521,8 @@ _PROJECT_PRIVILEGES = ("is_staff", "is_superuser")
 
 
 def _check_tenant_privileges() -> list[CheckMessage]:
-    """W041: with several servers, attributes set project-wide privileges, so every tenant's
-    server can make its own users staff or superusers of every tenant's data."""
+    """W041: with several servers, attributes grant project-wide rights (staff, superuser,
+    groups), so every tenant's server can give them to its own users over every tenant's data."""
     from .mirror import flag_rules
 
     fields = {field for field in flag_rules() if field in _PROJECT_PRIVILEGES}
@@ -531,16 +531,20 @@ def _check_tenant_privileges() -> list[CheckMessage]:
         fields.update(_PROJECT_PRIVILEGES)
     elif applied:
         fields.update(field for field in applied if field in _PROJECT_PRIVILEGES)
-    if not fields:
+    grants = [" and ".join(sorted(fields))] if fields else []
+    if cas_settings.map_affiliations:
+        grants.append("any group an affiliation names (CAS_MAP_AFFILIATIONS)")
+    if cas_settings.groups_attribute:
+        grants.append("the managed groups (CAS_GROUPS_ATTRIBUTE)")
+    if not grants:
         return []
-    names = " and ".join(sorted(fields))
     return [
         Warning(
-            f"Several CAS servers are configured and CAS attributes set {names}: any tenant's "
-            "CAS server can make its own users staff or superusers of the whole project, "
-            "whose admin shows every tenant's data.",
-            hint="Grant these flags by hand (or through groups with per-tenant permissions); "
-            "silence this warning only if every CAS server is trusted alike.",
+            f"Several CAS servers are configured and CAS attributes grant {'; '.join(grants)}: "
+            "any tenant's CAS server can give these to its own users, and they span the whole "
+            "project (the admin and group permissions show every tenant's data).",
+            hint="Grant these by hand (or through groups whose permissions are limited to one "
+            "tenant); silence this warning only if every CAS server is trusted alike.",
             id="django_cas_ng.W041",
         )
     ]

@@ -457,12 +457,15 @@ def test_a_proxy_ticket_of_b_for_a_linked_user_changes_no_flag(a_alice, settings
         ("CAS_STAFF_AFFILIATION", "staff"),
         ("CAS_APPLY_ATTRIBUTES_TO_USER", True),
         ("CAS_APPLY_ATTRIBUTES_TO_USER", ["first_name", "is_staff"]),
+        ("CAS_MAP_AFFILIATIONS", True),
+        ("CAS_GROUPS_ATTRIBUTE", "memberOf"),
     ],
 )
-def test_every_tenant_server_granting_project_wide_staff_is_w041(
+def test_every_tenant_server_granting_project_wide_rights_is_w041(
     two_servers, setting, value
 ) -> None:
     setattr(two_servers, setting, value)
+    two_servers.CAS_MANAGED_GROUPS = "cas-"
     assert [m.id for m in check_identities()] == ["django_cas_ng.W041"]
 
 
@@ -551,7 +554,9 @@ def test_a_user_server_b_created_cannot_reset_a_password_to_sign_in_unbound(
     # A password sign-in is bound to no server: B's user must not get one by password reset.
     settings.CAS_APPLY_ATTRIBUTES_TO_USER = True
     client = Client()
-    sign_in(client, "b.example", cas_http, "ST-1-b", user="mallory", attributes={"email": "m@b.example"})
+    sign_in(
+        client, "b.example", cas_http, "ST-1-b", user="mallory", attributes={"email": "m@b.example"}
+    )
     mallory = User.objects.get(pk=signed_in_pk(client))
     assert mallory.email == "m@b.example"
     assert not mallory.has_usable_password()
