@@ -26,6 +26,7 @@ from .exceptions import BadLogoutRequest, MalformedXML
 from .origin import get_server_url, issuing_server_url
 from .safexml import parse_xml
 from .sessions import end_sessions_for_tickets
+from .tenancy import request_config
 
 SAMLP_NS = "urn:oasis:names:tc:SAML:2.0:protocol"
 PARAM = "logoutRequest"
@@ -63,7 +64,9 @@ def is_front_channel(request: HttpRequest) -> bool:
     if request.method != "GET" or not front_channel_param(request):
         return False
     enabled = cas_settings.slo_front_channel
-    return enabled if enabled is not None else cas_settings.slo_allowed_networks is None
+    if enabled is not None:
+        return enabled
+    return request_config(request).slo_allowed_networks is None
 
 
 def front_channel_param(request: HttpRequest) -> str | None:
@@ -95,8 +98,9 @@ def client_ip(request: HttpRequest) -> str:
 
 
 def check_sender(request: HttpRequest) -> None:
-    """Refuse (403) a back-channel request from outside ``CAS_SLO_ALLOWED_NETWORKS``."""
-    networks = cas_settings.slo_allowed_networks
+    """Refuse (403) a back-channel request from outside ``CAS_SLO_ALLOWED_NETWORKS`` (the
+    tenant's: another tenant's CAS server may then not send logout requests here)."""
+    networks = request_config(request).slo_allowed_networks
     if networks is None:
         return
     address = client_ip(request)

@@ -43,6 +43,7 @@ TENANT_SETTINGS = frozenset(
         "CAS_RESPONSE_FORMAT",
         "CAS_LOGIN_METHOD",
         "CAS_SEND_LOCALE",
+        "CAS_SLO_ALLOWED_NETWORKS",
     }
 )
 #: Where the configuration of a request is cached.

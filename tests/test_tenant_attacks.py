@@ -561,3 +561,36 @@ def test_a_user_server_b_created_cannot_reset_a_password_to_sign_in_unbound(
     assert mallory.email == "m@b.example"
     assert not mallory.has_usable_password()
     assert list(PasswordResetForm().get_users("m@b.example")) == []
+
+
+# --- 19.12 Single Logout senders per tenant -----------------------------------------------
+
+
+def networks_per_tenant(request: HttpRequest) -> dict[str, object]:
+    """Tenant A's CAS server sends from 10.1.0.0/16, tenant B's from 192.0.2.0/24."""
+    if request.get_host() == "b.example":
+        return {"CAS_SERVER_URL": CAS_B, "CAS_SLO_ALLOWED_NETWORKS": ["192.0.2.0/24"]}
+    return {"CAS_SERVER_URL": CAS_A, "CAS_SLO_ALLOWED_NETWORKS": ["10.1.0.0/16"]}
+
+
+def test_server_b_cannot_send_logout_requests_to_host_a_from_its_network(
+    settings, cas_http
+) -> None:
+    settings.ALLOWED_HOSTS = ["a.example", "b.example"]
+    settings.CAS_CONFIG_RESOLVER = networks_per_tenant
+    a = Client()
+    sign_in(a, "a.example", cas_http, "ST-1-a")
+    body = {"logoutRequest": logout_request("ST-1-a")}
+    from_b = Client(REMOTE_ADDR="192.0.2.5").post(LOGIN, body, HTTP_HOST="a.example")
+    assert from_b.status_code == 403
+    assert a.get("/whoami/", HTTP_HOST="a.example").json() == {"user": "alice"}
+    from_a = Client(REMOTE_ADDR="10.1.2.3").post(LOGIN, body, HTTP_HOST="a.example")
+    assert from_a.status_code == 200
+    assert a.get("/whoami/", HTTP_HOST="a.example").json() == {"user": ""}
+
+
+def test_a_tenants_unusable_slo_networks_are_a_503_not_a_500(settings, cas_http) -> None:
+    settings.ALLOWED_HOSTS = ["a.example"]
+    settings.CAS_CONFIG_RESOLVER = lambda request: {"CAS_SLO_ALLOWED_NETWORKS": ["not a net"]}
+    body = {"logoutRequest": logout_request("ST-1-a")}
+    assert Client().post(LOGIN, body, HTTP_HOST="a.example").status_code == 503
