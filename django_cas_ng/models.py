@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connections, models, router, transaction
 from django.db.models import F, Func
+from django.db.models.constants import OnConflict
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -100,12 +101,17 @@ class SessionTicketQuerySet(models.QuerySet["SessionTicket"]):
         if not features.supports_update_conflicts:
             self.update_or_create(session_key=session_key, defaults=values)
             return
+        # The one INSERT ... ON CONFLICT that bulk_create would run, without the transaction
+        # bulk_create wraps it in: BEGIN and COMMIT would be a login's two extra statements.
+        # _insert is what Model.save and bulk_create call; django-stubs does not declare it.
+        meta = self.model._meta
         with_target = features.supports_update_conflicts_with_target
-        self.bulk_create(
+        self._insert(  # type: ignore[attr-defined]
             [SessionTicket(session_key=session_key, **values)],
-            update_conflicts=True,
-            unique_fields=["session_key"] if with_target else None,
-            update_fields=list(values),
+            fields=[meta.get_field(name) for name in ("session_key", *values)],
+            on_conflict=OnConflict.UPDATE,
+            update_fields=[meta.get_field(name) for name in values],
+            unique_fields=[meta.get_field("session_key")] if with_target else None,
         )
 
     def server_of(self, session_key: str | None) -> str | None:
