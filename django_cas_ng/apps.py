@@ -12,6 +12,6 @@ class DjangoCasNgConfig(AppConfig):
     default_auto_field = "django.db.models.AutoField"
 
     def ready(self) -> None:
-        from . import checks, stepup  # noqa: F401  (registers the checks)
+        from . import checks  # noqa: F401  (registers the checks)
 
         install_redaction()
