@@ -8,12 +8,12 @@ answers API clients with a 401 instead of a redirect.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.contrib.auth import REDIRECT_FIELD_NAME
-from django.contrib.auth import middleware as auth_middleware
+from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.contrib.auth.views import LoginView as DjangoLoginView
 from django.contrib.auth.views import LogoutView as DjangoLogoutView
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
@@ -31,20 +31,6 @@ __all__ = ["CASLoginRequiredMiddleware", "CASMiddleware"]
 
 Response = HttpResponseBase
 ViewFunc = Callable[..., Any]
-
-
-async def _auser(request: HttpRequest) -> Any:
-    """The user, loaded without blocking the event loop (``auser`` is Django 5.0+)."""
-    auser = getattr(request, "auser", None)
-    if auser is not None:
-        return await auser()
-
-    def load() -> Any:
-        user = request.user
-        user.is_authenticated  # noqa: B018 -- evaluates the lazy user here, in the thread
-        return user
-
-    return await sync_to_async(load)()
 
 
 class CASMiddleware:
@@ -136,7 +122,7 @@ class CASMiddleware:
             response: Response = await sync_to_async(target)(request)
             return response
         if step == "guard":
-            user = await _auser(request)
+            user = await request.auser()
             if user.is_authenticated and user.is_staff:
                 return None
             return await sync_to_async(self.refuse_admin)(request, user)
@@ -230,29 +216,14 @@ def _view_class(view_func: ViewFunc) -> type | None:
     return view_class if isinstance(view_class, type) else None
 
 
-_DjangoLoginRequired: type[Any] | None = getattr(auth_middleware, "LoginRequiredMiddleware", None)
+class CASLoginRequiredMiddleware(LoginRequiredMiddleware):
+    """Django's ``LoginRequiredMiddleware`` that answers API clients with a 401 and the CAS
+    login URL, and browsers with the usual redirect."""
 
-if _DjangoLoginRequired is not None:
-
-    class CASLoginRequiredMiddleware(_DjangoLoginRequired):  # type: ignore[misc,valid-type]
-        """Django's ``LoginRequiredMiddleware`` (5.1+) that answers API clients with a 401 and
-        the CAS login URL, and browsers with the usual redirect."""
-
-        def handle_no_permission(self, request: HttpRequest, view_func: ViewFunc) -> Response:
-            if api.is_api_request(request):
-                return api.unauthorized(request)
-            response: Response = super().handle_no_permission(request, view_func)
-            return api.vary_on_api_headers(response)
-
-
-if not TYPE_CHECKING:  # a module __getattr__ would make mypy accept any name here
-
-    def __getattr__(name: str) -> Any:
-        """Only reached for names the module lacks: explains why before Django 5.1."""
-        if name == "CASLoginRequiredMiddleware":
-            raise ImportError(
-                "django_cas_ng.middleware.CASLoginRequiredMiddleware needs Django 5.1 or later "
-                "(it extends django.contrib.auth.middleware.LoginRequiredMiddleware); use "
-                "django_cas_ng.decorators.login_required on each view instead."
-            )
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    # django-stubs says a redirect; an API client gets the 401 JSON answer instead.
+    def handle_no_permission(  # type: ignore[override]
+        self, request: HttpRequest, view_func: ViewFunc
+    ) -> Response:
+        if api.is_api_request(request):
+            return api.unauthorized(request)
+        return api.vary_on_api_headers(super().handle_no_permission(request, view_func))

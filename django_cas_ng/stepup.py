@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, REDIRECT_FIELD_NAME, get_backends, load_backend
-from django.contrib.auth import decorators as auth_decorators
+from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
@@ -39,11 +39,6 @@ from .metrics import REFUSED, SUCCESS, log_fields, measure_validation
 from .origin import public_url
 from .tenancy import request_config
 from .tickets import is_well_formed_ticket
-
-#: Django >= 5.1: exempt from ``LoginRequiredMiddleware``; older versions have nothing to exempt.
-login_not_required: Callable[[Any], Any] = getattr(
-    auth_decorators, "login_not_required", lambda view_func: view_func
-)
 
 __all__ = [
     "StepUpPolicy",

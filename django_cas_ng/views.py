@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth import REDIRECT_FIELD_NAME, authenticate
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
+from django.contrib.auth.decorators import login_not_required
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -36,7 +37,6 @@ from .exceptions import (
     RedirectException,
     TicketValidationError,
 )
-from .exempt import login_not_required
 from .origin import issuing_server_url
 from .redirects import clean_next_page, is_local_url
 from .service import get_service_url
