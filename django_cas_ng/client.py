@@ -147,7 +147,7 @@ class _RenewMixin:
 
     def verify_ticket(self, ticket: str, **kwargs: Any) -> tuple[Any, Any, Any]:
         with validation_renew(self.renew):
-            return super().verify_ticket(ticket, **kwargs)  # type: ignore[misc,no-any-return]
+            return super().verify_ticket(ticket, **kwargs)  # type: ignore[misc]
 
 
 class _HardenedXMLMixin(_RenewMixin, _ProxyTicketMixin):
@@ -234,8 +234,7 @@ def get_cas_client(service_url: str | None = None, request: HttpRequest | None =
     }
     if version != "1":
         kwargs["proxy_callback"] = config.proxy_callback
-    client: CASClient = client_class(**kwargs)
-    return client
+    return client_class(**kwargs)
 
 
 def at_server(client: CASClient, server_url: str | None) -> CASClient:
@@ -296,7 +295,7 @@ def get_proxy_validate_client(
         client_class: type[Any] = CASProxyValidateClientV3 if v3 else CASProxyValidateClientV2
     else:
         client_class = CASClientV3 if v3 else CASClientV2
-    client: ProxyValidateClient = client_class(
+    return client_class(
         service_url=service_url,
         server_url=get_server_url(request),
         renew=False,
@@ -305,4 +304,3 @@ def get_proxy_validate_client(
         session=get_http_session(),
         proxy_callback=None,
     )
-    return client

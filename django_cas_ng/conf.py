@@ -25,7 +25,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, NoReturn, TypeVar, cast, overload
+from typing import Any, Generic, NoReturn, TypeVar, overload
 from urllib.parse import SplitResult, urlsplit
 
 from django.conf import settings
@@ -140,15 +140,15 @@ def _bool_or_none(value: Any) -> bool | None:
 
 
 def _str_mapping(value: Any) -> Mapping[str, str]:
-    return cast("Mapping[str, str]", value or {})
+    return value or {}
 
 
 def _any_mapping(value: Any) -> Mapping[str, Any]:
-    return cast("Mapping[str, Any]", value or {})
+    return value or {}
 
 
 def _callables(value: Any) -> Sequence[Callable[..., Any]]:
-    return cast("Sequence[Callable[..., Any]]", value or [])
+    return value or []
 
 
 def _timeout(value: Any) -> tuple[float, float]:
@@ -164,9 +164,7 @@ def _field_names_or_bool(value: Any) -> bool | tuple[str, ...]:
 
 
 def _client_cert(value: Any) -> str | tuple[str, str] | None:
-    return cast(
-        "str | tuple[str, str] | None", tuple(value) if isinstance(value, (list, tuple)) else value
-    )
+    return tuple(value) if isinstance(value, (list, tuple)) else value
 
 
 # --- rules: what a valid value is -----------------------------------------------------------
@@ -219,7 +217,7 @@ def import_callable(name: str, value: Any) -> Callable[..., Any]:
     Raises ``ImproperlyConfigured`` that says what is wrong with ``value``.
     """
     if callable(value):
-        return cast("Callable[..., Any]", value)
+        return value
     if not isinstance(value, str):
         raise ImproperlyConfigured(f"{name} must be a dotted path or a callable; got {value!r}.")
     try:
@@ -228,7 +226,7 @@ def import_callable(name: str, value: Any) -> Callable[..., Any]:
         raise ImproperlyConfigured(f"{name} {value!r} cannot be imported ({exc}).") from exc
     if not callable(found):
         raise ImproperlyConfigured(f"{name} {value!r} is not callable.")
-    return cast("Callable[..., Any]", found)
+    return found
 
 
 def _optional(kind: Any, expected: str) -> Rule:

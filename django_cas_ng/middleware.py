@@ -119,8 +119,7 @@ class CASMiddleware:
         """:meth:`process_view` under ASGI: the user from ``auser()``, blocking work in a thread."""
         step, target = self.route(request, view_func)
         if step == "replace":
-            response: Response = await sync_to_async(target)(request)
-            return response
+            return await sync_to_async(target)(request)
         if step == "guard":
             user = await request.auser()
             if user.is_authenticated and user.is_staff:

@@ -81,15 +81,13 @@ class SessionTicketQuerySet(models.QuerySet["SessionTicket"]):
     def for_tickets(self, tickets: Iterable[str]) -> SessionTicketQuerySet:
         """Rows of these tickets, in one indexed query, whatever wrote them (ORM or raw SQL)."""
         wanted = set(tickets)
-        rows: SessionTicketQuerySet = self.alias(prefix=ticket_prefix()).filter(
+        return self.alias(prefix=ticket_prefix()).filter(
             prefix__in={ticket[:TICKET_PREFIX_LENGTH] for ticket in wanted}, ticket__in=wanted
         )
-        return rows
 
     def for_sessions(self, session_keys: Iterable[str]) -> SessionTicketQuerySet:
         """Rows of these sessions."""
-        rows: SessionTicketQuerySet = self.filter(session_key__in=list(session_keys))
-        return rows
+        return self.filter(session_key__in=list(session_keys))
 
     def record(self, session_key: str, ticket: str, server_url: str | None = None) -> None:
         """Map ``ticket`` (issued by ``server_url``, when known) to the session: one upsert
@@ -118,21 +116,17 @@ class SessionTicketQuerySet(models.QuerySet["SessionTicket"]):
         """The CAS server that issued the session's ticket, when recorded (several servers)."""
         if not session_key:
             return None
-        server: str | None = (
+        return (
             self.filter(session_key=mapping_key(session_key))
             .values_list("server_url", flat=True)
             .first()
         )
-        return server
 
     def issued_by(self, server_url: str | None) -> SessionTicketQuerySet:
         """Rows of tickets ``server_url`` issued, and rows whose server is not recorded."""
         if server_url is None:
             return self
-        rows: SessionTicketQuerySet = self.filter(
-            models.Q(server_url__isnull=True) | models.Q(server_url=server_url)
-        )
-        return rows
+        return self.filter(models.Q(server_url__isnull=True) | models.Q(server_url=server_url))
 
 
 class SessionTicket(models.Model):
@@ -258,5 +252,4 @@ class ProxyGrantingTicket(models.Model):
     @classmethod
     def retrieve_pt(cls, request: HttpRequest, service: str) -> str:
         """A proxy ticket for ``service`` on behalf of the signed-in user, or ProxyError."""
-        ticket: str = cls.objects.proxy_ticket(request, service)
-        return ticket
+        return cls.objects.proxy_ticket(request, service)

@@ -380,6 +380,6 @@ def proxy_ticket_required(
                 return response
 
             wrapped = wraps(view_func)(wrapper)
-        return login_not_required(csrf_exempt(wrapped))  # type: ignore[no-any-return]
+        return login_not_required(csrf_exempt(wrapped))
 
     return decorator(view) if view is not None else decorator
