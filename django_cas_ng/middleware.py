@@ -8,6 +8,7 @@ answers API clients with a 401 instead of a redirect.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from enum import Enum
 from typing import Any, cast
 from urllib.parse import urlencode
 
@@ -27,10 +28,21 @@ from .conf import cas_settings
 from .sessions import follow_session_key, session_key_moved
 from .views import CallbackView, LoginView, LogoutView
 
-__all__ = ["CASLoginRequiredMiddleware", "CASMiddleware"]
+__all__ = ["CASLoginRequiredMiddleware", "CASMiddleware", "Route"]
 
 Response = HttpResponseBase
 ViewFunc = Callable[..., Any]
+
+
+class Route(Enum):
+    """What :meth:`CASMiddleware.process_view` does with a view."""
+
+    #: Answer with the response that comes with it, or let the view run when that is None.
+    ANSWER = "answer"
+    #: Run our view (that comes with it) instead: Django's own login or logout view.
+    REPLACE = "replace"
+    #: An admin page: staff pass, others are refused.
+    GUARD = "guard"
 
 
 class CASMiddleware:
@@ -98,9 +110,9 @@ class CASMiddleware:
     ) -> Response | None:
         """Take over Django's login/logout views and guard the admin (sync mode)."""
         step, target = self.route(request, view_func)
-        if step == "replace":
+        if step is Route.REPLACE:
             return cast(Response, target(request))
-        if step == "guard":
+        if step is Route.GUARD:
             user = request.user
             return (
                 None
@@ -118,31 +130,30 @@ class CASMiddleware:
     ) -> Response | None:
         """:meth:`process_view` under ASGI: the user from ``auser()``, blocking work in a thread."""
         step, target = self.route(request, view_func)
-        if step == "replace":
+        if step is Route.REPLACE:
             return await sync_to_async(target)(request)
-        if step == "guard":
+        if step is Route.GUARD:
             user = await request.auser()
             if user.is_authenticated and user.is_staff:
                 return None
             return await sync_to_async(self.refuse_admin)(request, user)
         return cast("Response | None", target)
 
-    def route(self, request: HttpRequest, view_func: ViewFunc) -> tuple[str, Any]:
-        """What ``process_view`` does, decided without the user or blocking work, for both modes:
-        ``("answer", response or None)``, ``("replace", our view)`` or ``("guard", None)`` (an
-        admin page: staff pass, others are refused)."""
+    def route(self, request: HttpRequest, view_func: ViewFunc) -> tuple[Route, Any]:
+        """What ``process_view`` does (a :class:`Route` and what comes with it), decided without
+        the user or blocking work, for both modes."""
         view_class = _view_class(view_func)
         if view_class is not None:
             if issubclass(view_class, _CAS_VIEWS):
-                return "answer", None
+                return Route.ANSWER, None
             replacement = self.replacement_view(view_class)
             if replacement is not None:
-                return "replace", replacement
+                return Route.REPLACE, replacement
         if not self.is_admin_view(request, view_func):
-            return "answer", None
+            return Route.ANSWER, None
         if view_func.__name__ == "logout":
-            return "answer", HttpResponseRedirect(reverse(cas_settings.logout_url_name))
-        return "guard", None
+            return Route.ANSWER, HttpResponseRedirect(reverse(cas_settings.logout_url_name))
+        return Route.GUARD, None
 
     def process_response(self, request: HttpRequest, response: Response) -> Response:
         """Keep the Single Logout mapping on the session's current key (after ``cycle_key``)."""
