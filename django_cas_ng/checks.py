@@ -346,10 +346,7 @@ LOGIN_REQUIRED_MIDDLEWARE = "django.contrib.auth.middleware.LoginRequiredMiddlew
 def _check_login_required_middleware() -> list[CheckMessage]:
     """Django's LoginRequiredMiddleware needs LOGIN_URL to be an exempt view, or it loops."""
     middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
-    try:
-        if not _has_subclass(middleware, LOGIN_REQUIRED_MIDDLEWARE):
-            return []
-    except ImportError:  # Django before 5.1
+    if not _has_subclass(middleware, LOGIN_REQUIRED_MIDDLEWARE):
         return []
     try:
         login_url = str(resolve_url(settings.LOGIN_URL))
