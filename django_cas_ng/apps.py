@@ -14,7 +14,7 @@ class DjangoCasNgConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in
 
-        from . import access, checks, identities, stepup  # noqa: F401  (registers the checks)
+        from . import access, checks, identities  # noqa: F401  (registers the checks)
 
         user_logged_in.connect(access.apply_session_limit, dispatch_uid="django_cas_ng.access")
 

@@ -111,7 +111,7 @@ class _RenewMixin:
 
     def verify_ticket(self, ticket: str, **kwargs: Any) -> tuple[Any, Any, Any]:
         with validation_renew(self.renew):
-            return super().verify_ticket(ticket, **kwargs)  # type: ignore[misc,no-any-return]
+            return super().verify_ticket(ticket, **kwargs)  # type: ignore[misc]
 
 
 class _HardenedXMLMixin(_RenewMixin, _ProxyTicketMixin):
@@ -122,7 +122,7 @@ class _HardenedXMLMixin(_RenewMixin, _ProxyTicketMixin):
 
     def get_verification_response(self, ticket: str) -> bytes:
         with validation_format(self.response_format == "JSON"):
-            return super().get_verification_response(ticket)  # type: ignore[misc,no-any-return]
+            return super().get_verification_response(ticket)  # type: ignore[misc]
 
     @classmethod
     def parse_response_xml(cls, response: bytes) -> Answer:
@@ -273,7 +273,7 @@ def get_proxy_validate_client(
         client_class: type[Any] = CASProxyValidateClientV3 if v3 else CASProxyValidateClientV2
     else:
         client_class = CASClientV3 if v3 else CASClientV2
-    client: ProxyValidateClient = client_class(
+    client = client_class(
         service_url=service_url,
         server_url=get_server_url(request),
         renew=False,
@@ -282,5 +282,5 @@ def get_proxy_validate_client(
         session=get_http_session(),
         proxy_callback=None,
     )
-    client.response_format = request_config(request).response_format  # type: ignore[attr-defined]
+    client.response_format = request_config(request).response_format
     return client

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from asgiref.sync import iscoroutinefunction, sync_to_async
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, JsonResponse
 from django.http.response import HttpResponseBase
 from django.utils.cache import patch_vary_headers
@@ -32,7 +33,6 @@ from .client import (
 )
 from .conf import cas_settings
 from .exceptions import CASUnavailable, TicketValidationError
-from .exempt import login_not_required
 from .metrics import DENIED, log_fields, measure_validation
 from .origin import canonical_service, public_url
 from .tickets import is_well_formed_ticket
@@ -393,6 +393,6 @@ def proxy_ticket_required(
                 return response
 
             wrapped = wraps(view_func)(wrapper)
-        return login_not_required(csrf_exempt(wrapped))  # type: ignore[no-any-return]
+        return login_not_required(csrf_exempt(wrapped))
 
     return decorator(view) if view is not None else decorator
