@@ -16,7 +16,7 @@ from django.db import IntegrityError, models
 from django.db.models import Field
 from django.http import HttpRequest
 
-from . import log
+from . import log, replay
 from .client import get_cas_client, validate_ticket
 from .conf import cas_settings
 from .exceptions import TicketValidationError
@@ -65,7 +65,10 @@ class CASBackend(ModelBackend):
         Raises :class:`~django_cas_ng.exceptions.CASUnavailable` when the CAS server cannot
         be asked, so the view can answer 503 instead of a misleading 403.
         """
-        answer = self.validate(request, ticket, service)
+        if not replay.claim(ticket, request):
+            return None
+        with replay.unless_unavailable(ticket, request):
+            answer = self.validate(request, ticket, service)
         if answer is None:
             return None
         username, attributes, pgtiou = answer

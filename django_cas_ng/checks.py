@@ -401,3 +401,18 @@ def _proxy_pattern_problem(pattern: Any) -> str | None:
     if not _is_http_url(pattern):
         return f"proxy pattern {pattern!r} is not an absolute URL (start a regex with '^')."
     return None
+
+
+@register(Tags.security)
+def check_session_life(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """W050-W059 / E050-E059: the settings of docs/sessions.rst."""
+    messages: list[CheckMessage] = []
+    if get("CAS_REPLAY_WINDOW") == 0:
+        messages.append(
+            _warning(
+                50,
+                "CAS_REPLAY_WINDOW is 0: a ticket the CAS server validates twice signs in twice.",
+                "Leave it at its default (a day) unless the CAS server itself refuses reuse.",
+            )
+        )
+    return messages

@@ -203,6 +203,9 @@ def _valid_message(value: Any) -> bool:
 
 
 POSITIVE_INT = Rule(lambda v: isinstance(v, int) and v > 0, "a positive int")
+NON_NEGATIVE_INT = Rule(
+    lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "an int, 0 or more"
+)
 NON_EMPTY_STR = Rule(lambda v: isinstance(v, str) and bool(v), "a non-empty string")
 MESSAGE = Rule(_valid_message, "None or a text with exactly one %s for the username")
 # 5.1 sites often set the landing page with reverse_lazy(), which resolve_url accepts.
@@ -440,6 +443,15 @@ class CASSettings:
         "Accept front-channel logout requests (None: unless networks are set).",
         _bool_or_none,
         Rule(lambda v: v is None or isinstance(v, bool), "True, False or None"),
+    )
+
+    # The life of a signed-in session (docs/sessions.rst).
+    replay_window = Setting(
+        "CAS_REPLAY_WINDOW",
+        86400,
+        "Seconds an accepted ticket is remembered and refused if presented again; 0 disables.",
+        int,
+        NON_NEGATIVE_INT,
     )
 
 

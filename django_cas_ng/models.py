@@ -18,7 +18,13 @@ from .proxy_exchange import exchange_pgt
 from .session_store import live_keys
 from .tenancy import request_config
 
-__all__ = ["SESSION_KEY_MAXLENGTH", "ProxyError", "ProxyGrantingTicket", "SessionTicket"]
+__all__ = [
+    "SESSION_KEY_MAXLENGTH",
+    "ProxyError",
+    "ProxyGrantingTicket",
+    "SessionTicket",
+    "UsedTicket",
+]
 
 #: Longest session key stored; longer keys (signed-cookie sessions) are truncated to it.
 SESSION_KEY_MAXLENGTH = 736
@@ -254,3 +260,14 @@ class ProxyGrantingTicket(models.Model):
         """A proxy ticket for ``service`` on behalf of the signed-in user, or ProxyError."""
         ticket: str = cls.objects.proxy_ticket(request, service)
         return ticket
+
+
+class UsedTicket(models.Model):
+    """A ticket this site accepted (a keyed digest, never the ticket), refused if presented
+    again until ``expires`` (:mod:`django_cas_ng.replay`)."""
+
+    digest = models.CharField(max_length=64, primary_key=True)
+    expires = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"UsedTicket({self.digest[:8]}…)"

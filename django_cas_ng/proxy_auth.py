@@ -22,7 +22,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
 from lxml import etree
 
-from . import log
+from . import log, replay
 from .client import (
     ATTRIBUTE_BLOCKS,
     CAS_NS,
@@ -155,8 +155,11 @@ def authenticate_proxy_ticket(
 def validate_presented_ticket(request: HttpRequest, ticket: str, service: str) -> ValidatedTicket:
     """Ask ``(p3/)proxyValidate`` about ``ticket`` (``(p3/)serviceValidate`` when no chain is
     allowed, so the CAS server itself refuses proxy tickets); measured and reported as
-    ``cas_ticket_validated`` with sender ``'proxy'``."""
-    with measure_validation("proxy", service, request):
+    ``cas_ticket_validated`` with sender ``'proxy'``. A ticket this site accepted before is
+    refused unasked (:mod:`django_cas_ng.replay`)."""
+    if not replay.claim(ticket, request):
+        raise TicketValidationError("This ticket was already used.", code=replay.REPLAYED)
+    with replay.unless_unavailable(ticket, request), measure_validation("proxy", service, request):
         client = get_proxy_validate_client(
             service, request, accept_proxy_tickets=bool(allowed_chains(service))
         )

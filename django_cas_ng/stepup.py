@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
 
-from . import api, log, redirects
+from . import api, log, redirects, replay
 from .backends import CASBackend
 from .client import get_cas_client, validate_ticket
 from .conf import cas_settings, get
@@ -555,7 +555,10 @@ class StepUpView(View):
             logger.warning("Refused a malformed step-up ticket %s", log.redact(ticket[:64]))
             raise StepUpRefused(_("The sign-in ticket is malformed."))
         try:
-            username, attributes = self.validate_at_cas(request, ticket, service_url)
+            if not replay.claim(ticket, request):
+                raise TicketValidationError("already accepted", code=replay.REPLAYED)
+            with replay.unless_unavailable(ticket, request):
+                username, attributes = self.validate_at_cas(request, ticket, service_url)
         except TicketValidationError as refusal:
             logger.warning(
                 "CAS refused step-up ticket %s: %s %s%s",

@@ -140,6 +140,8 @@ BAD: list[tuple[str, dict[str, Any]]] = [
     ("W001", {"CAS_VERIFY_SSL_CERTIFICATE": False}),
     ("W002", {"SESSION_ENGINE": "django.contrib.sessions.backends.signed_cookies"}),
     ("W003", {"CAS_SERVER_URL": "http://cas.example.org/cas/", "DEBUG": False}),
+    ("W050", {"CAS_REPLAY_WINDOW": 0}),
+    ("E009", {"CAS_REPLAY_WINDOW": -1}),
     ("E016", {"ALLOWED_HOSTS": ["*"], "DEBUG": False}),
     ("E016", {"ALLOWED_HOSTS": [".example.org"], "DEBUG": False}),
     ("E015", {"CAS_SERVICE_HOSTS": ["https://www.example.org/app/"]}),
