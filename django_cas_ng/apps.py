@@ -12,6 +12,11 @@ class DjangoCasNgConfig(AppConfig):
     default_auto_field = "django.db.models.AutoField"
 
     def ready(self) -> None:
-        from . import checks, stepup  # noqa: F401  (registers the checks)
+        from . import checks, session_age, stepup  # noqa: F401  (registers the checks)
+        from .signals import cas_user_authenticated
+
+        cas_user_authenticated.connect(
+            session_age.record_sign_in, dispatch_uid="django_cas_ng.session_age"
+        )
 
         install_redaction()

@@ -415,4 +415,16 @@ def check_session_life(app_configs: Any = None, **kwargs: Any) -> list[CheckMess
                 "Leave it at its default (a day) unless the CAS server itself refuses reuse.",
             )
         )
+    age_middleware = "django_cas_ng.session_age.SessionMaxAgeMiddleware"
+    # A value of the wrong type is E009's to report.
+    if isinstance(get("CAS_SESSION_MAX_AGE"), (int, float)) and age_middleware not in (
+        getattr(settings, "MIDDLEWARE", None) or []
+    ):
+        messages.append(
+            _error(
+                50,
+                "CAS_SESSION_MAX_AGE is set but SessionMaxAgeMiddleware is not in MIDDLEWARE.",
+                f"Add {age_middleware!r} after AuthenticationMiddleware.",
+            )
+        )
     return messages

@@ -135,6 +135,10 @@ def _any_mapping(value: Any) -> Mapping[str, Any]:
     return cast("Mapping[str, Any]", value or {})
 
 
+def _seconds_or_none(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
 def _callables(value: Any) -> Sequence[Callable[..., Any]]:
     return cast("Sequence[Callable[..., Any]]", value or [])
 
@@ -452,6 +456,13 @@ class CASSettings:
         "Seconds an accepted ticket is remembered and refused if presented again; 0 disables.",
         int,
         NON_NEGATIVE_INT,
+    )
+    session_max_age = Setting(
+        "CAS_SESSION_MAX_AGE",
+        None,
+        "Seconds a session stays signed in after its CAS sign-in (SessionMaxAgeMiddleware).",
+        _seconds_or_none,
+        Rule(lambda v: v is None or _positive_number(v), "a positive number of seconds or None"),
     )
 
 

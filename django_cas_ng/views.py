@@ -64,6 +64,8 @@ __all__ = [
 GATEWAY_SESSION_KEY = "_cas_gateway"
 #: Query parameter marking a service URL sent with ``gateway=true``: its return needs no cookie.
 GATEWAY_MARK = "gatewayed"
+#: Query parameter asking the CAS server for credentials again (``renew=true``).
+RENEW_PARAM = "renew"
 #: Set while a CAS_RETRY_LOGIN / ``required`` retry is under way, so a refusal cannot loop.
 RETRIED_SESSION_KEY = "_cas_retried"
 
@@ -254,6 +256,9 @@ class LoginView(CASErrorsMixin):
         client = get_cas_client(service_url, request)
         if gateway:
             client.extra_login_params["gateway"] = "true"
+        if request.GET.get(RENEW_PARAM) == "true":  # a session ended past its max age
+            client.renew = True
+            client.extra_login_params.pop("gateway", None)
         if cas_settings.store_next:
             request.session[redirects.STORED_NEXT_SESSION_KEY] = landing
         return HttpResponseRedirect(client.get_login_url())

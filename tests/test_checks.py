@@ -141,6 +141,8 @@ BAD: list[tuple[str, dict[str, Any]]] = [
     ("W002", {"SESSION_ENGINE": "django.contrib.sessions.backends.signed_cookies"}),
     ("W003", {"CAS_SERVER_URL": "http://cas.example.org/cas/", "DEBUG": False}),
     ("W050", {"CAS_REPLAY_WINDOW": 0}),
+    ("E050", {"CAS_SESSION_MAX_AGE": 3600}),
+    ("E009", {"CAS_SESSION_MAX_AGE": "8h"}),
     ("E009", {"CAS_REPLAY_WINDOW": -1}),
     ("E016", {"ALLOWED_HOSTS": ["*"], "DEBUG": False}),
     ("E016", {"ALLOWED_HOSTS": [".example.org"], "DEBUG": False}),
