@@ -415,16 +415,26 @@ def check_session_life(app_configs: Any = None, **kwargs: Any) -> list[CheckMess
                 "Leave it at its default (a day) unless the CAS server itself refuses reuse.",
             )
         )
-    age_middleware = "django_cas_ng.session_age.SessionMaxAgeMiddleware"
-    # A value of the wrong type is E009's to report.
-    if isinstance(get("CAS_SESSION_MAX_AGE"), (int, float)) and age_middleware not in (
-        getattr(settings, "MIDDLEWARE", None) or []
-    ):
-        messages.append(
-            _error(
-                50,
-                "CAS_SESSION_MAX_AGE is set but SessionMaxAgeMiddleware is not in MIDDLEWARE.",
-                f"Add {age_middleware!r} after AuthenticationMiddleware.",
-            )
-        )
+    age = ("CAS_SESSION_MAX_AGE", "django_cas_ng.session_age.SessionMaxAgeMiddleware")
+    if _needs_middleware(*age):
+        messages.append(_error(50, *_middleware_missing(*age)))
+    recheck = ("CAS_RECHECK_INTERVAL", "django_cas_ng.recheck.SessionRecheckMiddleware")
+    if _needs_middleware(*recheck):
+        messages.append(_error(51, *_middleware_missing(*recheck)))
     return messages
+
+
+def _needs_middleware(name: str, path: str) -> bool:
+    """E050/E051: the setting holds a valid value (else E009 reports it) but ``path`` is not in
+    ``MIDDLEWARE``."""
+    value, rule = get(name), REGISTRY[name].rule
+    if value is None or (rule is not None and not rule.accepts(value)):
+        return False
+    return path not in (getattr(settings, "MIDDLEWARE", None) or [])
+
+
+def _middleware_missing(name: str, path: str) -> tuple[str, str]:
+    return (
+        f"{name} is set but {path.rsplit('.', 1)[1]} is not in MIDDLEWARE.",
+        f"Add {path!r} after AuthenticationMiddleware.",
+    )

@@ -464,6 +464,13 @@ class CASSettings:
         _seconds_or_none,
         Rule(lambda v: v is None or _positive_number(v), "a positive number of seconds or None"),
     )
+    recheck_interval = Setting(
+        "CAS_RECHECK_INTERVAL",
+        None,
+        "Seconds between silent re-checks at CAS (SessionRecheckMiddleware); None: never.",
+        _seconds_or_none,
+        Rule(lambda v: v is None or _positive_number(v), "a positive number of seconds or None"),
+    )
 
 
 class RequestSettings(CASSettings):

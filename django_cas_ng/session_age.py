@@ -30,6 +30,7 @@ __all__ = [
     "SessionMaxAgeMiddleware",
     "cas_max_age",
     "end_session",
+    "is_cas_view",
     "max_age_response",
     "record_sign_in",
 ]
@@ -120,7 +121,8 @@ def expired_response(request: HttpRequest, renew: bool = False) -> HttpResponseB
     return api.vary_on_api_headers(HttpResponseRedirect(f"{login}?{urlencode(params)}"))
 
 
-def _is_cas_view(view_func: Callable[..., Any]) -> bool:
+def is_cas_view(view_func: Callable[..., Any]) -> bool:
+    """True for this package's own views (login, logout, callback, step-up): never guarded."""
     from .stepup import StepUpView
     from .views import CallbackView, LoginView, LogoutView
 
@@ -138,7 +140,7 @@ class SessionMaxAgeMiddleware(MiddlewareMixin):
         self, request: HttpRequest, view_func: Callable[..., Any], *args: Any
     ) -> HttpResponseBase | None:
         max_age = cas_settings.session_max_age
-        if max_age is None or _is_cas_view(view_func):
+        if max_age is None or is_cas_view(view_func):
             return None
         return max_age_response(request, max_age)
 

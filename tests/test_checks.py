@@ -142,6 +142,8 @@ BAD: list[tuple[str, dict[str, Any]]] = [
     ("W003", {"CAS_SERVER_URL": "http://cas.example.org/cas/", "DEBUG": False}),
     ("W050", {"CAS_REPLAY_WINDOW": 0}),
     ("E050", {"CAS_SESSION_MAX_AGE": 3600}),
+    ("E051", {"CAS_RECHECK_INTERVAL": 900}),
+    ("E009", {"CAS_RECHECK_INTERVAL": 0}),
     ("E009", {"CAS_SESSION_MAX_AGE": "8h"}),
     ("E009", {"CAS_REPLAY_WINDOW": -1}),
     ("E016", {"ALLOWED_HOSTS": ["*"], "DEBUG": False}),

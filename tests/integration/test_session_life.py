@@ -5,17 +5,22 @@ honours ``renew``) and the silent re-check. This module is also the URLconf of i
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+import requests
+from django.contrib.sessions.backends.db import SessionStore
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
 from django_cas_ng import session_age
+from django_cas_ng.recheck import CHECKED_KEY
 from django_cas_ng.session_age import cas_max_age
 from tests import urls as suite_urls
-from tests.integration.browser import Browser, query_of
+from tests.integration.browser import CAS_COOKIES, Browser, query_of
+from tests.integration.test_browser_login_required import _reload_live_server_middleware
 from tests.integration.test_stepup import enter_credentials_again
 
 pytestmark = [
@@ -71,3 +76,53 @@ def test_past_the_max_age_of_the_cas_sign_in_credentials_are_asked_again(bounded
     ticket_url = enter_credentials_again(browser, to_cas, "alice")
     assert browser.get(ticket_url).headers["Location"] == "/aged/"
     assert browser.is_signed_in()
+
+
+# --- The silent re-check -------------------------------------------------------------------
+
+RECHECK_MIDDLEWARE = "django_cas_ng.recheck.SessionRecheckMiddleware"
+HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+
+
+@pytest.fixture
+def rechecking(app: Any, live_server: Any) -> Iterator[Any]:
+    """The live server with SessionRecheckMiddleware (its handler loads MIDDLEWARE once)."""
+    original = list(app.MIDDLEWARE)
+    app.MIDDLEWARE = [*original, RECHECK_MIDDLEWARE]
+    app.CAS_RECHECK_INTERVAL = 600
+    _reload_live_server_middleware(live_server)
+    yield app
+    app.MIDDLEWARE = original
+    _reload_live_server_middleware(live_server)
+
+
+def recheck_round_trip(browser: Browser) -> requests.Response:
+    """Make the check due, navigate, go to CAS with gateway=true; our answer to the return."""
+    session = SessionStore(session_key=browser.session_key)
+    session[CHECKED_KEY] = time.time() - 601
+    session.save()
+    to_cas = browser.get("/private/", headers=HTML)
+    assert to_cas.status_code == 302, to_cas.text
+    assert query_of(to_cas.headers["Location"])["gateway"] == ["true"]
+    back = browser.get(to_cas.headers["Location"])
+    assert back.status_code == 302 and back.headers["Location"].startswith(browser.live)
+    return browser.get(back.headers["Location"], headers=HTML)
+
+
+def test_recheck_with_the_cas_session_alive_keeps_the_session(rechecking, browser) -> None:
+    browser.sign_in("alice")
+    landing = recheck_round_trip(browser)
+    assert landing.headers["Location"] == "/private/"
+    assert browser.is_signed_in()
+
+
+def test_recheck_with_the_cas_session_gone_signs_the_user_out(
+    rechecking, browser, logout_signals
+) -> None:
+    browser.sign_in("alice")
+    for name in CAS_COOKIES:
+        browser.session.cookies.pop(name, None)
+    landing = recheck_round_trip(browser)
+    assert landing.headers["Location"] == "/private/"
+    assert not browser.is_signed_in()
+    assert logout_signals.senders() == ["recheck"]
