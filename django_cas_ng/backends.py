@@ -16,7 +16,7 @@ from django.db import IntegrityError, models
 from django.db.models import Field
 from django.http import HttpRequest
 
-from . import log, replay
+from . import log, ratelimit, replay
 from .client import get_cas_client, validate_ticket
 from .conf import cas_settings
 from .exceptions import TicketValidationError
@@ -65,7 +65,7 @@ class CASBackend(ModelBackend):
         Raises :class:`~django_cas_ng.exceptions.CASUnavailable` when the CAS server cannot
         be asked, so the view can answer 503 instead of a misleading 403.
         """
-        if not replay.claim(ticket, request):
+        if not self.admit_ticket(request, ticket):
             return None
         with replay.unless_unavailable(ticket, request):
             answer = self.validate(request, ticket, service)
@@ -97,6 +97,13 @@ class CASBackend(ModelBackend):
             request=request,
         )
         return user
+
+    def admit_ticket(self, request: HttpRequest | None, ticket: str) -> bool:
+        """Count the request against ``CAS_RATE_LIMITS`` (may raise ``RateLimited``) and claim
+        the ticket as used; False when this site accepted it before (a replay)."""
+        if request is not None:
+            ratelimit.hit(request, ratelimit.TICKET)
+        return replay.claim(ticket, request)
 
     def _apply_released(self, user: AbstractBaseUser, mapped: MappedUser, ticket: str) -> bool:
         """Apply affiliations and attributes; False when they leave a user who may not sign in."""

@@ -421,6 +421,17 @@ def check_session_life(app_configs: Any = None, **kwargs: Any) -> list[CheckMess
     recheck = ("CAS_RECHECK_INTERVAL", "django_cas_ng.recheck.SessionRecheckMiddleware")
     if _needs_middleware(*recheck):
         messages.append(_error(51, *_middleware_missing(*recheck)))
+    alias = get("CAS_RATE_LIMIT_CACHE")
+    if get("CAS_RATE_LIMITS") and alias not in (
+        getattr(settings, "CACHES", None) or {"default": 0}
+    ):
+        messages.append(
+            _error(
+                52,
+                f"CAS_RATE_LIMIT_CACHE is {alias!r}, which is not an alias in CACHES.",
+                "Name a cache of CACHES; one shared by every worker makes the limits site-wide.",
+            )
+        )
     return messages
 
 

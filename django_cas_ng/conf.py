@@ -191,6 +191,22 @@ def _valid_networks(value: Any) -> bool:
     return True
 
 
+def _valid_rate_limits(value: Any) -> bool:
+    from .ratelimit import LOGOUT_REQUEST, TICKET, parse_rate
+
+    if value is None:
+        return True
+    if not isinstance(value, Mapping) or not set(value) <= {TICKET, LOGOUT_REQUEST}:
+        return False
+    try:
+        for rate in value.values():
+            if rate is not None:
+                parse_rate(rate)
+    except (TypeError, ValueError, AttributeError):
+        return False
+    return True
+
+
 def _strings(value: Any) -> bool:
     return value is None or (
         isinstance(value, (list, tuple)) and all(isinstance(v, str) and v for v in value)
@@ -207,6 +223,9 @@ def _valid_message(value: Any) -> bool:
 
 
 POSITIVE_INT = Rule(lambda v: isinstance(v, int) and v > 0, "a positive int")
+SECONDS_OR_NONE = Rule(
+    lambda v: v is None or _positive_number(v), "a positive number of seconds or None"
+)
 NON_NEGATIVE_INT = Rule(
     lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "an int, 0 or more"
 )
@@ -462,14 +481,24 @@ class CASSettings:
         None,
         "Seconds a session stays signed in after its CAS sign-in (SessionMaxAgeMiddleware).",
         _seconds_or_none,
-        Rule(lambda v: v is None or _positive_number(v), "a positive number of seconds or None"),
+        SECONDS_OR_NONE,
     )
     recheck_interval = Setting(
         "CAS_RECHECK_INTERVAL",
         None,
         "Seconds between silent re-checks at CAS (SessionRecheckMiddleware); None: never.",
         _seconds_or_none,
-        Rule(lambda v: v is None or _positive_number(v), "a positive number of seconds or None"),
+        SECONDS_OR_NONE,
+    )
+    rate_limits = Setting(
+        "CAS_RATE_LIMITS",
+        {"ticket": "120/m", "logout_request": "600/m"},
+        "Per client address: requests carrying a ticket, and logout requests; None: no limit.",
+        _any_mapping,
+        Rule(_valid_rate_limits, "None or a dict of 'ticket'/'logout_request' to '30/m' or None"),
+    )
+    rate_limit_cache = Setting(
+        "CAS_RATE_LIMIT_CACHE", "default", "The CACHES alias counting requests.", str, NON_EMPTY_STR
     )
 
 

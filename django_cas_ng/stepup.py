@@ -31,11 +31,11 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
 
-from . import api, log, redirects, replay
+from . import api, log, ratelimit, redirects, replay
 from .backends import CASBackend
 from .client import get_cas_client, validate_ticket
 from .conf import cas_settings, get
-from .exceptions import CASUnavailable, TicketValidationError
+from .exceptions import CASUnavailable, RateLimited, TicketValidationError
 from .metrics import REFUSED, SUCCESS, log_fields, measure_validation
 from .origin import public_url
 from .tenancy import request_config
@@ -512,6 +512,8 @@ class StepUpView(View):
             at, attributes = self.validate(request, ticket, service_url, policy)
         except StepUpRefused as refusal:
             return self.refused(request, str(refusal), landing, pending_id)
+        except RateLimited as error:
+            return ratelimit.too_many_requests(request, error)
         except CASUnavailable as error:
             logger.error("CAS server unavailable during step-up: %s", error)
             return render(
@@ -554,6 +556,7 @@ class StepUpView(View):
         if not is_well_formed_ticket(ticket):
             logger.warning("Refused a malformed step-up ticket %s", log.redact(ticket[:64]))
             raise StepUpRefused(_("The sign-in ticket is malformed."))
+        ratelimit.hit(request, ratelimit.TICKET)
         try:
             if not replay.claim(ticket, request):
                 raise TicketValidationError("already accepted", code=replay.REPLAYED)

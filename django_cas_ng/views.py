@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from . import log, login_nonce, metrics, proxy, redirects, slo
+from . import log, login_nonce, metrics, proxy, ratelimit, redirects, slo
 from .backends import ACCOUNT_REFUSED_ATTRIBUTE
 from .client import at_server, get_cas_client
 from .conf import cas_settings
@@ -33,6 +33,7 @@ from .exceptions import (
     BadLogoutRequest,
     CASNGError,
     CASUnavailable,
+    RateLimited,
     RedirectException,
     TicketValidationError,
 )
@@ -114,6 +115,8 @@ class CASErrorsMixin(View):
         if isinstance(exc, BadLogoutRequest):
             log.slo.warning("Refused logout request from %s: %s", slo.client_ip(request), exc)
             return HttpResponse(f"{exc}\n", status=exc.status, content_type="text/plain")
+        if isinstance(exc, RateLimited):
+            return ratelimit.too_many_requests(request, exc)
         if isinstance(exc, RedirectException):
             return HttpResponseRedirect(redirects.default_landing(request))
         raise exc
