@@ -21,6 +21,7 @@ Then document it under ``.. setting:: CAS_MAX_HOPS`` in ``docs/settings.rst``.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, NoReturn, TypeVar, cast, overload
@@ -191,12 +192,25 @@ def _valid_networks(value: Any) -> bool:
     return True
 
 
-def _valid_rate_limits(value: Any) -> bool:
-    from .ratelimit import LOGOUT_REQUEST, TICKET, parse_rate
+#: What ``CAS_RATE_LIMITS`` counts (django_cas_ng.ratelimit).
+RATE_LIMIT_KEYS = ("ticket", "logout_request")
+_RATE_RE = re.compile(r"(?P<count>\d+)/(?P<period>\d*)(?P<unit>[smhd])")
+_RATE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """A ``CAS_RATE_LIMITS`` rate as (count, seconds): ``"30/m"`` -> (30, 60), ``"100/5m"``
+    -> (100, 300); ValueError otherwise."""
+    match = _RATE_RE.fullmatch(rate.strip())
+    if match is None or int(match["count"]) <= 0:
+        raise ValueError(f"not a rate such as '30/m': {rate!r}")
+    return int(match["count"]), int(match["period"] or 1) * _RATE_UNITS[match["unit"]]
+
+
+def _valid_rate_limits(value: Any) -> bool:
     if value is None:
         return True
-    if not isinstance(value, Mapping) or not set(value) <= {TICKET, LOGOUT_REQUEST}:
+    if not isinstance(value, Mapping) or not set(value) <= set(RATE_LIMIT_KEYS):
         return False
     try:
         for rate in value.values():

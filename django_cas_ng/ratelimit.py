@@ -5,7 +5,6 @@ rate limits."""
 
 from __future__ import annotations
 
-import re
 import time
 
 from django.core.cache import caches
@@ -13,26 +12,15 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 
 from . import api, log
-from .conf import cas_settings
+from .conf import RATE_LIMIT_KEYS, cas_settings, parse_rate
 from .exceptions import RateLimited
 from .slo import client_ip
 
-__all__ = ["LOGOUT_REQUEST", "TICKET", "hit", "parse_rate", "too_many_requests"]
+__all__ = ["LOGOUT_REQUEST", "TICKET", "hit", "too_many_requests"]
 
-#: Requests carrying a ticket: sign-in, proxy tickets presented to an API, step-up.
-TICKET = "ticket"
-#: Single Logout requests (back and front channel).
-LOGOUT_REQUEST = "logout_request"
-_RATE_RE = re.compile(r"(?P<count>\d+)/(?P<period>\d*)(?P<unit>[smhd])")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_rate(rate: str) -> tuple[int, int]:
-    """``"30/m"`` -> (30, 60), ``"100/5m"`` -> (100, 300); ValueError otherwise."""
-    match = _RATE_RE.fullmatch(rate.strip())
-    if match is None or int(match["count"]) <= 0:
-        raise ValueError(f"not a rate such as '30/m': {rate!r}")
-    return int(match["count"]), int(match["period"] or 1) * _UNITS[match["unit"]]
+#: Requests carrying a ticket (sign-in, proxy tickets presented to an API, step-up), and
+#: Single Logout requests (back and front channel): the keys of ``CAS_RATE_LIMITS``.
+TICKET, LOGOUT_REQUEST = RATE_LIMIT_KEYS
 
 
 def hit(request: HttpRequest, action: str) -> None:

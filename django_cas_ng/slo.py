@@ -179,9 +179,6 @@ def sender_server(request: HttpRequest) -> str | None:
 
 def handle(request: HttpRequest) -> HttpResponse:
     """Serve a back- or front-channel Single Logout request; errors raise BadLogoutRequest."""
-    from .ratelimit import LOGOUT_REQUEST, hit
-
-    hit(request, LOGOUT_REQUEST)
     if is_front_channel(request):
         ended = end_sessions(front_channel_xml(request.GET[PARAM]), sender_server(request))
         log.slo.debug("Front-channel Single Logout ended %d session(s)", ended)

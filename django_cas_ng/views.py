@@ -122,6 +122,12 @@ class CASErrorsMixin(View):
         raise exc
 
 
+def handle_logout_request(request: HttpRequest) -> HttpResponse:
+    """A Single Logout request, counted against ``CAS_RATE_LIMITS`` first."""
+    ratelimit.hit(request, ratelimit.LOGOUT_REQUEST)
+    return slo.handle(request)
+
+
 def returns_from_gateway(request: HttpRequest) -> bool:
     """True when this request is the return from a ``gateway`` attempt (marked service URL)."""
     return bool(cas_settings.gateway) and request.GET.get(GATEWAY_MARK) == "1"
@@ -143,12 +149,12 @@ class LoginView(CASErrorsMixin):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         if slo.is_front_channel(request):
-            return slo.handle(request)
+            return handle_logout_request(request)
         return self.login(request)
 
     def post(self, request: HttpRequest) -> HttpResponse:
         if slo.is_back_channel(request):
-            return slo.handle(request)
+            return handle_logout_request(request)
         landing = redirects.login_landing(request)
         return self.redirect_to_cas(request, get_service_url(request, landing), landing)
 
@@ -319,10 +325,10 @@ class CallbackView(CASErrorsMixin):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         if slo.is_front_channel(request):
-            return slo.handle(request)
+            return handle_logout_request(request)
         return proxy.receive_callback(request)
 
     def post(self, request: HttpRequest) -> HttpResponse:
         if slo.is_back_channel(request):
-            return slo.handle(request)
+            return handle_logout_request(request)
         return HttpResponseBadRequest("Missing logoutRequest", content_type="text/plain")

@@ -11,8 +11,8 @@ from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse
 from django.test import Client, RequestFactory
 
+from django_cas_ng.conf import parse_rate
 from django_cas_ng.decorators import proxy_ticket_required
-from django_cas_ng.ratelimit import parse_rate
 from tests.cas_answers import failure_xml, success_xml
 from tests.conftest import CAS
 
