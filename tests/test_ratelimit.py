@@ -141,3 +141,12 @@ def test_an_unknown_cache_alias_is_an_error(settings) -> None:
 
     settings.CAS_RATE_LIMIT_CACHE = "nowhere"
     assert "django_cas_ng.E052" in [message.id for message in check_session_life()]
+
+
+def test_the_drf_class_answers_429_with_retry_after(limited, cas_http) -> None:
+    from tests.test_proxy_drf import call
+
+    cas_http.get(VALIDATE, body=success_xml("alice"))
+    statuses = [call(ticket=f"PT-{n}-drf") for n in range(4)]
+    assert [response.status_code for response in statuses] == [200, 200, 200, 429]
+    assert statuses[-1]["Retry-After"]

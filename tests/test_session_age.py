@@ -201,3 +201,18 @@ def test_the_setting_without_its_middleware_is_an_error(settings) -> None:
     assert "django_cas_ng.E050" in [message.id for message in check_session_life()]
     settings.MIDDLEWARE = [*settings.MIDDLEWARE, MIDDLEWARE]
     assert check_session_life() == []
+
+
+def test_the_middleware_works_under_asgi(client, cas_http, settings) -> None:
+    from asgiref.sync import async_to_sync
+    from django.test import AsyncClient
+
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, MIDDLEWARE]
+    settings.CAS_SESSION_MAX_AGE = HOUR
+    sign_in(client, cas_http)
+    age_session(client, 2 * HOUR)
+    async_client = AsyncClient()
+    async_client.cookies = client.cookies
+    response = async_to_sync(async_client.get)("/private/")
+    assert response.status_code == 302
+    assert urlsplit(response.url).path == "/accounts/login/"
