@@ -24,6 +24,7 @@ from .metrics import measure_validation
 from .origin import public_url
 from .session_age import SESSION_KEY as SIGNED_IN_KEY
 from .session_age import end_session, is_cas_view
+from .stepup import answer_username, expected_username
 from .tickets import is_well_formed_ticket
 
 __all__ = ["SessionRecheckMiddleware", "is_navigation", "recheck_response"]
@@ -116,8 +117,6 @@ def _verdict(request: HttpRequest, ticket: str | None, service: str) -> str | No
     except CASUnavailable as error:
         log.client.warning("Re-check could not reach CAS, the session goes on: %s", error)
         return None
-    from .stepup import answer_username, expected_username
-
     if answer_username(request, username, attributes) != expected_username(request.user):
         return "signed in at CAS as another user"
     return None

@@ -24,6 +24,8 @@ from . import api, log
 from .conf import cas_settings
 from .sessions import forget_session, ticket_for_session
 from .signals import cas_user_logout
+from .stepup import StepUpView, parse_cas_datetime
+from .views import RENEW_PARAM, CallbackView, LoginView, LogoutView
 
 __all__ = [
     "CASMaxAgeMixin",
@@ -56,8 +58,6 @@ def record_sign_in(sender: Any, request: HttpRequest | None = None, **kwargs: An
 def authentication_time(attributes: Mapping[str, Any], now: float) -> tuple[float, bool]:
     """The earliest ``authenticationDate`` released (never after ``now``), and whether one was;
     else ``(now, False)``."""
-    from .stepup import parse_cas_datetime
-
     value = attributes.get("authenticationDate")
     values = value if isinstance(value, (list, tuple)) else [value] if value else []
     try:
@@ -116,16 +116,13 @@ def expired_response(request: HttpRequest, renew: bool = False) -> HttpResponseB
         return None
     params = {REDIRECT_FIELD_NAME: request.get_full_path()}
     if renew:
-        params["renew"] = "true"  # views.RENEW_PARAM
+        params[RENEW_PARAM] = "true"
     login = reverse(cas_settings.login_url_name)
     return api.vary_on_api_headers(HttpResponseRedirect(f"{login}?{urlencode(params)}"))
 
 
 def is_cas_view(view_func: Callable[..., Any]) -> bool:
     """True for this package's own views (login, logout, callback, step-up): never guarded."""
-    from .stepup import StepUpView
-    from .views import CallbackView, LoginView, LogoutView
-
     view_class = getattr(view_func, "view_class", None)
     return isinstance(view_class, type) and issubclass(
         view_class, (LoginView, LogoutView, CallbackView, StepUpView)
