@@ -533,3 +533,51 @@ def _check_mirroring() -> list[CheckMessage]:
 def _has_cas_middleware() -> bool:
     middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
     return _has_subclass(middleware, "django_cas_ng.middleware.CASMiddleware")
+
+
+@register(Tags.security)
+def check_session_life(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """W050-W059 / E050-E059: the settings of docs/sessions.rst."""
+    messages: list[CheckMessage] = []
+    if get("CAS_REPLAY_WINDOW") == 0:
+        messages.append(
+            _warning(
+                50,
+                "CAS_REPLAY_WINDOW is 0: a ticket the CAS server validates twice signs in twice.",
+                "Leave it at its default (a day) unless the CAS server itself refuses reuse.",
+            )
+        )
+    age = ("CAS_SESSION_MAX_AGE", "django_cas_ng.session_age.SessionMaxAgeMiddleware")
+    if _needs_middleware(*age):
+        messages.append(_error(50, *_middleware_missing(*age)))
+    recheck = ("CAS_RECHECK_INTERVAL", "django_cas_ng.recheck.SessionRecheckMiddleware")
+    if _needs_middleware(*recheck):
+        messages.append(_error(51, *_middleware_missing(*recheck)))
+    alias = get("CAS_RATE_LIMIT_CACHE")
+    if get("CAS_RATE_LIMITS") and alias not in (
+        getattr(settings, "CACHES", None) or {"default": 0}
+    ):
+        messages.append(
+            _error(
+                52,
+                f"CAS_RATE_LIMIT_CACHE is {alias!r}, which is not an alias in CACHES.",
+                "Name a cache of CACHES; one shared by every worker makes the limits site-wide.",
+            )
+        )
+    return messages
+
+
+def _needs_middleware(name: str, path: str) -> bool:
+    """E050/E051: the setting holds a valid value (else E009 reports it) but ``path`` is not in
+    ``MIDDLEWARE``."""
+    value, rule = get(name), REGISTRY[name].rule
+    if value is None or (rule is not None and not rule.accepts(value)):
+        return False
+    return path not in (getattr(settings, "MIDDLEWARE", None) or [])
+
+
+def _middleware_missing(name: str, path: str) -> tuple[str, str]:
+    return (
+        f"{name} is set but {path.rsplit('.', 1)[1]} is not in MIDDLEWARE.",
+        f"Add {path!r} after AuthenticationMiddleware.",
+    )

@@ -23,6 +23,7 @@ Then document it under ``.. setting:: CAS_MAX_HOPS`` in ``docs/settings.rst``.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, NoReturn, TypeVar, cast, overload
@@ -147,6 +148,10 @@ def _any_mapping(value: Any) -> Mapping[str, Any]:
     return value or {}
 
 
+def _seconds_or_none(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
 def _callables(value: Any) -> Sequence[Callable[..., Any]]:
     return value or []
 
@@ -256,6 +261,35 @@ def _valid_networks(value: Any) -> bool:
     return True
 
 
+#: What ``CAS_RATE_LIMITS`` counts (django_cas_ng.ratelimit).
+RATE_LIMIT_KEYS = ("ticket", "logout_request")
+_RATE_RE = re.compile(r"(?P<count>\d+)/(?P<period>\d*)(?P<unit>[smhd])")
+_RATE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """A ``CAS_RATE_LIMITS`` rate as (count, seconds): ``"30/m"`` -> (30, 60), ``"100/5m"``
+    -> (100, 300); ValueError otherwise."""
+    match = _RATE_RE.fullmatch(rate.strip())
+    if match is None or int(match["count"]) <= 0:
+        raise ValueError(f"not a rate such as '30/m': {rate!r}")
+    return int(match["count"]), int(match["period"] or 1) * _RATE_UNITS[match["unit"]]
+
+
+def _valid_rate_limits(value: Any) -> bool:
+    if value is None:
+        return True
+    if not isinstance(value, Mapping) or not set(value) <= set(RATE_LIMIT_KEYS):
+        return False
+    try:
+        for rate in value.values():
+            if rate is not None:
+                parse_rate(rate)
+    except (TypeError, ValueError, AttributeError):
+        return False
+    return True
+
+
 def _strings(value: Any) -> bool:
     return value is None or (
         isinstance(value, (list, tuple)) and all(isinstance(v, str) and v for v in value)
@@ -324,6 +358,12 @@ ORIGIN = Rule(
     lambda v: v is None or is_http_url(v), "an absolute http(s) origin or None", own_check=True
 )
 POSITIVE_INT = Rule(lambda v: isinstance(v, int) and v > 0, "a positive int")
+SECONDS_OR_NONE = Rule(
+    lambda v: v is None or _positive_number(v), "a positive number of seconds or None"
+)
+NON_NEGATIVE_INT = Rule(
+    lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "an int, 0 or more"
+)
 NON_EMPTY_STR = Rule(lambda v: isinstance(v, str) and bool(v), "a non-empty string")
 MESSAGE = Rule(_valid_message, "None or a text with exactly one %s for the username")
 # 5.1 sites often set the landing page with reverse_lazy(), which resolve_url accepts.
@@ -637,6 +677,39 @@ class CASSettings:
         "Accept front-channel logout requests (None: unless networks are set).",
         _bool_or_none,
         Rule(lambda v: v is None or isinstance(v, bool), "True, False or None"),
+    )
+
+    # The life of a signed-in session (docs/sessions.rst).
+    replay_window = Setting(
+        "CAS_REPLAY_WINDOW",
+        86400,
+        "Seconds an accepted ticket is remembered and refused if presented again; 0 disables.",
+        int,
+        NON_NEGATIVE_INT,
+    )
+    session_max_age = Setting(
+        "CAS_SESSION_MAX_AGE",
+        None,
+        "Seconds a session stays signed in after its CAS sign-in (SessionMaxAgeMiddleware).",
+        _seconds_or_none,
+        SECONDS_OR_NONE,
+    )
+    recheck_interval = Setting(
+        "CAS_RECHECK_INTERVAL",
+        None,
+        "Seconds between silent re-checks at CAS (SessionRecheckMiddleware); None: never.",
+        _seconds_or_none,
+        SECONDS_OR_NONE,
+    )
+    rate_limits = Setting(
+        "CAS_RATE_LIMITS",
+        {"ticket": "120/m", "logout_request": "600/m"},
+        "Per client address: requests carrying a ticket, and logout requests; None: no limit.",
+        _any_mapping,
+        Rule(_valid_rate_limits, "None or a dict of 'ticket'/'logout_request' to '30/m' or None"),
+    )
+    rate_limit_cache = Setting(
+        "CAS_RATE_LIMIT_CACHE", "default", "The CACHES alias counting requests.", str, NON_EMPTY_STR
     )
 
 

@@ -25,6 +25,7 @@ __all__ = [
     "ProxyError",
     "ProxyGrantingTicket",
     "SessionTicket",
+    "UsedTicket",
 ]
 
 #: Longest session key stored; longer keys (signed-cookie sessions) are truncated to it.
@@ -337,3 +338,14 @@ def missing_schema() -> list[str]:
             router.db_for_write(m) for m in (SessionTicket, ProxyGrantingTicket, CASIdentity)
         )
     return missing
+
+
+class UsedTicket(models.Model):
+    """A ticket this site accepted (a keyed digest, never the ticket), refused if presented
+    again until ``expires`` (:mod:`django_cas_ng.replay`)."""
+
+    digest = models.CharField(max_length=64, primary_key=True)
+    expires = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"UsedTicket({self.digest[:8]}…)"

@@ -30,11 +30,11 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
 
-from . import api, identities, log, login_nonce, redirects
+from . import api, identities, log, login_nonce, ratelimit, redirects, replay
 from .backends import CASBackend
 from .client import get_cas_client, validate_ticket
 from .conf import cas_settings
-from .exceptions import CASUnavailable, TicketValidationError
+from .exceptions import CASUnavailable, RateLimited, TicketValidationError
 from .metrics import REFUSED, SUCCESS, log_fields, measure_validation
 from .origin import public_url
 from .tenancy import request_config
@@ -520,6 +520,8 @@ class StepUpView(View):
             at, attributes = self.validate(request, ticket, service_url, policy)
         except StepUpRefused as refusal:
             return self.refused(request, str(refusal), landing, pending_id)
+        except RateLimited as error:
+            return ratelimit.too_many_requests(request, error)
         except CASUnavailable as error:
             logger.error("%s during step-up: %s", error.log_prefix, error)
             return render(
@@ -580,8 +582,12 @@ class StepUpView(View):
         if not is_well_formed_ticket(ticket):
             logger.warning("Refused a malformed step-up ticket %s", log.redact(ticket[:64]))
             raise StepUpRefused(_("The sign-in ticket is malformed."))
+        ratelimit.hit(request, ratelimit.TICKET)
         try:
-            username, attributes = self.validate_at_cas(request, ticket, service_url)
+            if not replay.claim(ticket, request):
+                raise TicketValidationError("already accepted", code=replay.REPLAYED)
+            with replay.unless_unavailable(ticket, request):
+                username, attributes = self.validate_at_cas(request, ticket, service_url)
         except TicketValidationError as refusal:
             logger.warning(
                 "CAS refused step-up ticket %s: %s %s%s",

@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from . import gateway, log, login_nonce, metrics, proxy, redirects, slo
+from . import gateway, log, login_nonce, metrics, proxy, ratelimit, redirects, slo
 from .backends import ACCOUNT_REFUSED_ATTRIBUTE
 from .client import at_server, get_cas_client
 from .conf import cas_settings
@@ -37,6 +37,7 @@ from .exceptions import (
     CASNGError,
     CASUnavailable,
     MissingMigrations,
+    RateLimited,
     RedirectException,
     SiteMisconfigured,
     TenantConfigurationError,
@@ -65,6 +66,8 @@ __all__ = [
     "is_local_url",
 ]
 
+#: Query parameter asking the CAS server for credentials again (``renew=true``).
+RENEW_PARAM = "renew"
 #: Set while a CAS_RETRY_LOGIN / ``required`` retry is under way, so a refusal cannot loop.
 RETRIED_SESSION_KEY = "_cas_retried"
 
@@ -117,6 +120,8 @@ class CASErrorsMixin(View):
         if isinstance(exc, BadLogoutRequest):
             log.slo.warning("Refused logout request from %s: %s", slo.client_ip(request), exc)
             return HttpResponse(f"{exc}\n", status=exc.status, content_type="text/plain")
+        if isinstance(exc, RateLimited):
+            return ratelimit.too_many_requests(request, exc)
         if isinstance(exc, RedirectException):
             return HttpResponseRedirect(redirects.default_landing(request))
         raise exc
@@ -126,6 +131,12 @@ def cas_logout_url(request: HttpRequest) -> str:
     """The CAS server's logout URL, coming back to the default landing page."""
     return_url = redirects.absolute_site_url(request, redirects.default_landing(request))
     return str(get_cas_client(request=request).get_logout_url(return_url))
+
+
+def handle_logout_request(request: HttpRequest) -> HttpResponse:
+    """A Single Logout request, counted against ``CAS_RATE_LIMITS`` first."""
+    ratelimit.hit(request, ratelimit.LOGOUT_REQUEST)
+    return slo.handle(request)
 
 
 def posted_ticket(request: HttpRequest) -> str | None:
@@ -157,12 +168,12 @@ class LoginView(CASErrorsMixin):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         if slo.is_front_channel(request):
-            return slo.handle(request)
+            return handle_logout_request(request)
         return self.login(request)
 
     def post(self, request: HttpRequest) -> HttpResponse:
         if slo.is_back_channel(request):
-            return slo.handle(request)
+            return handle_logout_request(request)
         if posted_ticket(request):
             return self.login(request)
         landing = redirects.login_landing(request)
@@ -268,6 +279,9 @@ class LoginView(CASErrorsMixin):
         client = get_cas_client(service_url, request)
         if step is gateway.Step.TRY:
             client.extra_login_params["gateway"] = "true"
+        if request.GET.get(RENEW_PARAM) == "true":  # a session ended past its max age
+            client.renew = True
+            client.extra_login_params.pop("gateway", None)
         if cas_settings.store_next:
             request.session[redirects.STORED_NEXT_SESSION_KEY] = landing
         return HttpResponseRedirect(client.get_login_url())
@@ -353,10 +367,10 @@ class CallbackView(CASErrorsMixin):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         if slo.is_front_channel(request):
-            return slo.handle(request)
+            return handle_logout_request(request)
         return proxy.receive_callback(request)
 
     def post(self, request: HttpRequest) -> HttpResponse:
         if slo.is_back_channel(request):
-            return slo.handle(request)
+            return handle_logout_request(request)
         return HttpResponseBadRequest("Missing logoutRequest", content_type="text/plain")
