@@ -24,12 +24,15 @@ __all__ = [
     "parse_cas_answer",
     "parse_proxy_answer",
     "read_attributes",
+    "read_cas1_answer",
     "read_service_response",
     "saml_attributes",
+    "saml_refusal",
 ]
 
 CAS_NS = "http://www.yale.edu/tp/cas"
 SAML_ASSERTION_NS = "urn:oasis:names:tc:SAML:1.0:assertion"
+SAML_PROTOCOL_NS = "urn:oasis:names:tc:SAML:1.0:protocol"
 ATTRIBUTE_BLOCKS = ("attributes", "norEduPerson")
 #: Children of authenticationSuccess that are protocol, not attributes (RubyCAS layout).
 _PROTOCOL_ELEMENTS = frozenset({"user", "proxyGrantingTicket", "proxies", *ATTRIBUTE_BLOCKS})
@@ -55,7 +58,7 @@ def parse_cas_answer(data: bytes | str) -> Any:
 
 def _looks_like_json(data: bytes | str) -> bool:
     head = data[:64].decode("utf-8", "replace") if isinstance(data, bytes) else data[:64]
-    return head.lstrip().lstrip("\ufeff").startswith("{")
+    return head.lstrip("\ufeff \t\r\n").startswith("{")
 
 
 def adopt_cas_namespace(root: Any) -> Any:
@@ -88,11 +91,12 @@ def read_service_response(root: Any) -> Answer:
 
 
 def _user(success: Any) -> str | None:
-    """The direct ``user`` child, else (as python-cas read it for 5.1) the first one below."""
-    user = success.find(f"{{{CAS_NS}}}user")
-    if user is None:
-        user = success.find(f".//{{{CAS_NS}}}user")
-    text = user.text if user is not None else None
+    """The direct ``user`` child, else (as python-cas read it for 5.1) the one below; two of
+    them (what an unescaped user name injects) make the answer unusable."""
+    users = success.findall(f"{{{CAS_NS}}}user") or success.findall(f".//{{{CAS_NS}}}user")
+    if len(users) > 1:
+        raise MalformedAnswer(f"CAS answer names {len(users)} users")
+    text = users[0].text if users else None
     return text.strip() if text else None
 
 
@@ -189,6 +193,24 @@ def parse_proxy_answer(data: bytes | str) -> str:
     raise ProxyError("INVALID_RESPONSE", "The CAS server answered neither proxySuccess nor failure")
 
 
+# --- CAS 1.0 ----------------------------------------------------------------------------------
+
+
+def read_cas1_answer(body: bytes) -> str | None:
+    """The user of a CAS 1 ``/validate`` answer (``yes``, then the user), None for ``no``;
+    anything else (an error page, no user, bytes that are not UTF-8) is unusable."""
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise MalformedAnswer("CAS 1 answer is not UTF-8") from None
+    lines = [line.strip() for line in text.split("\n")]
+    if lines[0] == "no":
+        return None
+    if lines[0] == "yes" and len(lines) > 1 and lines[1]:
+        return lines[1]
+    raise MalformedAnswer("CAS 1 answer is neither 'yes' and a user nor 'no'")
+
+
 # --- JSON answers (Apereo CAS's renderer, asked for with format=JSON) --------------------------
 
 
@@ -222,9 +244,9 @@ def _json_element(root: Any, kind: str, content: dict[str, Any]) -> None:
                 continue  # an empty chain is no chain (an empty cas:proxies is refused)
             proxies = etree.SubElement(element, f"{{{CAS_NS}}}proxies")
             for proxy in _json_list(value):
-                etree.SubElement(proxies, f"{{{CAS_NS}}}proxy").text = _json_text(proxy)
+                etree.SubElement(proxies, f"{{{CAS_NS}}}proxy").text = _json_string(proxy)
         else:
-            etree.SubElement(element, f"{{{CAS_NS}}}{name}").text = _json_text(value)
+            etree.SubElement(element, f"{{{CAS_NS}}}{name}").text = _json_string(value)
 
 
 def _json_attributes(block: Any, attributes: dict[str, Any]) -> None:
@@ -237,6 +259,14 @@ def _json_attributes(block: Any, attributes: dict[str, Any]) -> None:
 
 def _json_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
+
+
+def _json_string(value: Any) -> str | None:
+    """A protocol value (user, PGTIOU, proxy, ticket): a string or nothing, never read from
+    a list or an object (``["alice", "root"]`` is no user name)."""
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(f"expected a string, got {type(value).__name__}")
 
 
 def _json_text(value: Any) -> str | None:
@@ -262,3 +292,13 @@ def saml_attributes(root: Any) -> dict[str, Any]:
         for value in attribute.iter(f"{{{SAML_ASSERTION_NS}}}AttributeValue"):
             gathered.add(name, value.text)
     return gathered.result()
+
+
+def saml_refusal(root: Any) -> None:
+    """Raise the refusal a SAML 1.1 answer's top ``StatusCode`` states (``samlp:RequestDenied``,
+    ``samlp:Responder``...), its code kept for the log; a success or no status passes."""
+    status = root.find(f".//{{{SAML_PROTOCOL_NS}}}StatusCode")
+    value = status.get("Value") if status is not None else None
+    if value and not value.endswith("Success"):
+        message = root.findtext(f".//{{{SAML_PROTOCOL_NS}}}StatusMessage") or ""
+        raise TicketValidationError(message.strip()[:200], code=value)

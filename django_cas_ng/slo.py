@@ -15,7 +15,7 @@ import binascii
 import ipaddress
 import re
 import zlib
-from urllib.parse import urlencode, urljoin
+from urllib.parse import unquote, urlencode, urljoin
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, RawPostDataException
 from lxml import etree
@@ -130,7 +130,11 @@ def back_channel_xml(request: HttpRequest) -> bytes:
         except RawPostDataException:
             raise BadLogoutRequest("request body was already consumed") from None
         return body
-    return request.POST.get(PARAM, "").encode("utf-8")
+    value = request.POST.get(PARAM, "").strip()
+    # Some servers URL-encode the XML once more; phpCAS decodes the field again for them.
+    if value[:3].upper() == "%3C":
+        value = unquote(value)
+    return value.encode("utf-8")
 
 
 def front_channel_xml(encoded: str) -> bytes:
