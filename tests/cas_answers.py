@@ -426,3 +426,13 @@ def java_mime_base64(packed: bytes) -> str:
     """Base64 broken into 76-character lines with CRLF, as Java's MIME encoders write it."""
     text = base64.b64encode(packed).decode()
     return "\r\n".join(text[i : i + 76] for i in range(0, len(text), 76))
+
+
+def rubycas_logout_request(ticket: str) -> str:
+    """RubyCAS-Server's back-channel message: the ``samlp`` and ``saml`` prefixes used but
+    never declared, an RFC 2822 date, line breaks between the elements."""
+    return (
+        '<samlp:LogoutRequest ID="b4fc3a1e9d" Version="2.0" '
+        'IssueInstant="Wed, 04 Mar 2026 05:06:07 +0000">\n<saml:NameID></saml:NameID>\n'
+        f"<samlp:SessionIndex>{ticket}</samlp:SessionIndex>\n</samlp:LogoutRequest>"
+    )

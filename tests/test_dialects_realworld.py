@@ -30,6 +30,7 @@ from tests.cas_answers import (
     logout_request,
     pretty_logout_request,
     proxy_failure,
+    rubycas_logout_request,
     saml_apereo_answer,
     success_xml,
     two_users_success,
@@ -453,3 +454,15 @@ def test_front_channel_zip_bomb_is_refused_without_a_500(client: Client) -> None
 )
 def test_front_channel_garbage_is_a_400(client: Client, value: str) -> None:
     assert client.get(LOGIN, {"logoutRequest": value}).status_code == 400
+
+
+def test_rubycas_logout_request_with_undeclared_prefixes_ends_the_session(client: Client) -> None:
+    key = signed_in_session("ST-7-ruby")
+    response = client.post(LOGIN, {"logoutRequest": rubycas_logout_request("ST-7-ruby")})
+    assert response.status_code == 200
+    assert not SessionStore().exists(key)
+
+
+def test_undeclared_prefixes_do_not_let_entities_through(client: Client) -> None:
+    xml = '<!DOCTYPE r [<!ENTITY t "ST-7-ruby">]>' + rubycas_logout_request("&t;")
+    assert client.post(LOGIN, {"logoutRequest": xml}).status_code == 400
