@@ -38,6 +38,8 @@ ATTRIBUTE_BLOCKS = ("attributes", "norEduPerson")
 _PROTOCOL_ELEMENTS = frozenset({"user", "proxyGrantingTicket", "proxies", *ATTRIBUTE_BLOCKS})
 #: Marker some servers add to say which attribute layout they use; never an attribute.
 _STYLE_MARKER = "attraStyle"
+#: Keys of a JSON success whose values are protocol strings, never lists or objects.
+_JSON_PROTOCOL_KEYS = frozenset({"user", "proxyGrantingTicket", "proxyTicket"})
 #: How many elements are read between two looks at the deadline.
 _DEADLINE_STRIDE = 4096
 
@@ -245,8 +247,20 @@ def _json_element(root: Any, kind: str, content: dict[str, Any]) -> None:
             proxies = etree.SubElement(element, f"{{{CAS_NS}}}proxies")
             for proxy in _json_list(value):
                 etree.SubElement(proxies, f"{{{CAS_NS}}}proxy").text = _json_string(proxy)
-        else:
+        elif name in _JSON_PROTOCOL_KEYS:
             etree.SubElement(element, f"{{{CAS_NS}}}{name}").text = _json_string(value)
+        else:
+            _json_extra(element, name, value)
+
+
+def _json_extra(element: Any, name: str, value: Any) -> None:
+    """A key of a server's own next to the protocol ones, kept as an element when its name
+    can be one (read as an attribute where RubyCAS-style ones are)."""
+    try:
+        extra = etree.SubElement(element, f"{{{CAS_NS}}}{name}")
+    except ValueError:
+        return
+    extra.text = _json_text(value)
 
 
 def _json_attributes(block: Any, attributes: dict[str, Any]) -> None:

@@ -227,6 +227,17 @@ def test_json_user_that_is_not_a_string_is_refused(
     assert signed_in_as(client) is None
 
 
+def test_json_keys_of_the_server_own_beside_the_protocol_ones_do_not_stop_sign_in(
+    client: Client, cas_http: responses.RequestsMock
+) -> None:
+    answer = json_success(
+        user="alice", attributes={"mail": ["a@example.org"]}, authTime=1770000000, **{"@id": {}}
+    )
+    cas_http.get(P3_VALIDATE, body=answer)
+    assert sign_in(client).status_code == 302
+    assert client.session["attributes"] == {"mail": "a@example.org"}
+
+
 def test_json_user_null_is_a_refusal(client: Client, cas_http: responses.RequestsMock) -> None:
     cas_http.get(P3_VALIDATE, body=json_success(user=None))
     assert sign_in(client).status_code == 403
