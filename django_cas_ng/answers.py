@@ -98,8 +98,12 @@ def _user(success: Any) -> str | None:
     users = success.findall(f"{{{CAS_NS}}}user") or success.findall(f".//{{{CAS_NS}}}user")
     if len(users) > 1:
         raise MalformedAnswer(f"CAS answer names {len(users)} users")
-    text = users[0].text if users else None
-    return text.strip() if text else None
+    if not users:
+        return None
+    if _has_elements(users[0]):
+        raise MalformedAnswer("CAS answer's user holds elements, not a name")
+    # All its text: a comment inside must not cut the name short ("admin<!---->.evil").
+    return "".join(users[0].itertext()).strip() or None
 
 
 class AttributeValues:

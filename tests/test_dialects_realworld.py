@@ -96,6 +96,27 @@ def test_an_answer_naming_two_users_is_refused(
     assert signed_in_as(client) is None
 
 
+def test_a_comment_inside_the_user_does_not_cut_the_name_short(
+    client: Client, cas_http: responses.RequestsMock
+) -> None:
+    cas_http.get(P3_VALIDATE, body=success_xml("admin<!-- note -->.guest"))
+    assert sign_in(client).status_code == 302
+    assert signed_in_as(client) == "admin.guest"
+
+
+def test_a_user_holding_elements_is_refused(
+    client: Client, cas_http: responses.RequestsMock
+) -> None:
+    cas_http.get(P3_VALIDATE, body=success_xml("admin<b>x</b>"))
+    assert sign_in(client).status_code == 503
+    assert signed_in_as(client) is None
+
+
+def test_deeply_nested_xml_is_an_outage(client: Client, cas_http: responses.RequestsMock) -> None:
+    cas_http.get(P3_VALIDATE, body=success_xml("<a>" * 5000 + "x" + "</a>" * 5000))
+    assert sign_in(client).status_code == 503
+
+
 def test_an_empty_user_is_a_refusal(client: Client, cas_http: responses.RequestsMock) -> None:
     cas_http.get(P3_VALIDATE, body=success_xml("  \n "))
     assert sign_in(client).status_code == 403
