@@ -223,10 +223,10 @@ def read_cas1_answer(body: bytes) -> str | None:
 def json_answer_as_xml(data: bytes | str) -> Any:
     """A JSON ``serviceResponse`` rebuilt as the CAS XML answer it stands for, so one reader
     serves both; attributes become name/value pairs (JSON names need not be XML names)."""
-    text = data.decode("utf-8-sig", errors="replace") if isinstance(data, bytes) else data
-    text = text.lstrip("\ufeff")
     try:
-        document = json.loads(text)
+        # Strict: a user name garbled by a wrong encoding must not become an account.
+        text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
+        document = json.loads(text.lstrip("\ufeff"))
         body = document["serviceResponse"]
         root = etree.Element(f"{{{CAS_NS}}}serviceResponse", nsmap={"cas": CAS_NS})
         for kind, content in body.items():

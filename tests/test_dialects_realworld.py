@@ -219,6 +219,17 @@ def test_json_answer_with_a_bom_then_a_newline_is_read(
     assert signed_in_as(client) == "alice"
 
 
+def test_json_answer_that_is_not_utf8_is_an_outage(
+    client: Client, cas_http: responses.RequestsMock
+) -> None:
+    body = json.dumps(
+        {"serviceResponse": {"authenticationSuccess": {"user": "zo\xeb"}}}, ensure_ascii=False
+    )
+    cas_http.get(P3_VALIDATE, body=body.encode("latin-1"))
+    assert sign_in(client).status_code == 503
+    assert signed_in_as(client) is None
+
+
 def test_json_scalar_attributes_of_every_type_are_read_as_text(
     client: Client, cas_http: responses.RequestsMock
 ) -> None:
