@@ -161,7 +161,8 @@ def front_channel_xml(encoded: str) -> bytes:
             continue
         if inflater.unconsumed_tail:
             raise BadLogoutRequest(f"logout request inflates past {limit} bytes", status=413)
-        return xml
+        if inflater.eof:  # else the bytes only began like a deflate stream
+            return xml
     return packed  # some servers send it base64-encoded but not deflated
 
 

@@ -462,6 +462,13 @@ def test_front_channel_logout_in_java_mime_base64_lines_ends_the_session(client:
     assert not SessionStore().exists(key)
 
 
+def test_front_channel_logout_in_base64_without_deflate_ends_the_session(client: Client) -> None:
+    key = signed_in_session("ST-7-plain")
+    encoded = base64.b64encode(pretty_logout_request("ST-7-plain").encode()).decode()
+    assert client.get(LOGIN, {"logoutRequest": encoded}).status_code == 200
+    assert not SessionStore().exists(key)
+
+
 def test_front_channel_logout_with_a_jsonp_callback_answers_javascript(client: Client) -> None:
     key = signed_in_session("ST-7-jsonp")
     response = client.get(
