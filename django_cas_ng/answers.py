@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from email.message import Message
 from typing import Any
 
 from lxml import etree
@@ -202,19 +203,35 @@ def parse_proxy_answer(data: bytes | str) -> str:
 # --- CAS 1.0 ----------------------------------------------------------------------------------
 
 
-def read_cas1_answer(body: bytes) -> str | None:
+def read_cas1_answer(body: bytes, content_type: str | None = None) -> str | None:
     """The user of a CAS 1 ``/validate`` answer (``yes``, then the user), None for ``no``;
-    anything else (an error page, no user, bytes that are not UTF-8) is unusable."""
+    anything else (an error page, no user, undecodable bytes) is unusable.
+
+    UTF-8 first, as the protocol says; bytes that are not UTF-8 are read in the charset the
+    Content-Type names, if any (old JSP servers send ISO-8859-1 and say so).
+    """
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise MalformedAnswer("CAS 1 answer is not UTF-8") from None
+        text = _decode_declared(body, content_type)
     lines = [line.strip() for line in text.split("\n")]
     if lines[0] == "no":
         return None
     if lines[0] == "yes" and len(lines) > 1 and lines[1]:
         return lines[1]
     raise MalformedAnswer("CAS 1 answer is neither 'yes' and a user nor 'no'")
+
+
+def _decode_declared(body: bytes, content_type: str | None) -> str:
+    message = Message()
+    message["Content-Type"] = content_type or ""
+    charset = message.get_content_charset()
+    try:
+        if charset and charset not in ("utf-8", "utf8"):
+            return body.decode(charset)
+    except (LookupError, UnicodeDecodeError):
+        pass
+    raise MalformedAnswer(f"CAS 1 answer is neither UTF-8 nor in its declared charset {charset}")
 
 
 # --- JSON answers (Apereo CAS's renderer, asked for with format=JSON) --------------------------

@@ -145,7 +145,8 @@ class _Cas1AnswerMixin:
         query = urlencode([("ticket", ticket), ("service", self.service_url or "")])
         url = f"{urljoin(self.server_url, 'validate')}?{query}"
         response = self.session.get(url, verify=self.verify_ssl_certificate)
-        return read_cas1_answer(response.content), None, None
+        content_type = response.headers.get("Content-Type")
+        return read_cas1_answer(response.content, content_type), None, None
 
 
 class CASClientV1(

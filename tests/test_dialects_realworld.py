@@ -200,10 +200,22 @@ def test_cas1_answer_that_is_neither_yes_nor_no_is_an_outage(
 
 
 @pytest.mark.usefixtures("cas1")
-def test_cas1_answer_that_is_not_utf8_is_an_outage(
+def test_cas1_answer_in_its_declared_latin1_charset_is_read_in_it(
     client: Client, cas_http: responses.RequestsMock
 ) -> None:
-    cas_http.get(CAS + "validate", body="yes\nzo\xeb\n".encode("latin-1"))
+    body = "yes\nzo\xeb\n".encode("latin-1")
+    content_type = "text/plain;charset=ISO-8859-1"
+    cas_http.get(CAS + "validate", body=body, headers={"Content-Type": content_type})
+    assert sign_in(client).status_code == 302
+    assert signed_in_as(client) == "zoë"
+
+
+@pytest.mark.usefixtures("cas1")
+def test_cas1_answer_that_is_not_utf8_without_a_charset_is_an_outage(
+    client: Client, cas_http: responses.RequestsMock
+) -> None:
+    body = "yes\nzo\xeb\n".encode("latin-1")
+    cas_http.get(CAS + "validate", body=body, headers={"Content-Type": "text/plain"})
     assert sign_in(client).status_code == 503
     assert signed_in_as(client) is None
 
