@@ -377,6 +377,24 @@ def test_saml_status_code_without_a_value_is_an_outage(
     assert sign_in(client).status_code == 503
 
 
+@pytest.mark.usefixtures("saml")
+def test_saml_error_page_served_with_200_is_an_outage(
+    client: Client, cas_http: responses.RequestsMock
+) -> None:
+    cas_http.post(CAS + "samlValidate", body=HTML_ERROR_PAGE, content_type="text/html")
+    assert sign_in(client).status_code == 503
+
+
+@pytest.mark.usefixtures("saml")
+def test_saml_answer_after_a_bom_and_blank_lines_is_read(
+    client: Client, cas_http: responses.RequestsMock
+) -> None:
+    body = b"\xef\xbb\xbf\r\n" + saml_apereo_answer("alice").encode()
+    cas_http.post(CAS + "samlValidate", body=body)
+    assert sign_in(client).status_code == 302
+    assert signed_in_as(client) == "alice"
+
+
 # --- Proxy tickets ------------------------------------------------------------------------------
 
 
@@ -528,3 +546,14 @@ def test_rubycas_logout_request_with_undeclared_prefixes_ends_the_session(client
 def test_undeclared_prefixes_do_not_let_entities_through(client: Client) -> None:
     xml = '<!DOCTYPE r [<!ENTITY t "ST-7-ruby">]>' + rubycas_logout_request("&t;")
     assert client.post(LOGIN, {"logoutRequest": xml}).status_code == 400
+
+
+def test_back_channel_form_with_too_many_fields_is_a_400(client: Client) -> None:
+    body = "&".join(f"f{i}=x" for i in range(3000)) + "&logoutRequest=x"
+    response = client.post(LOGIN, body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400
+
+
+def test_back_channel_logout_of_megabytes_is_a_413(client: Client) -> None:
+    xml = logout_request("ST-1") + " " * (3 * 1024 * 1024)
+    assert client.post(LOGIN, {"logoutRequest": xml}).status_code == 413
