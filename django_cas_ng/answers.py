@@ -243,7 +243,7 @@ def json_answer_as_xml(data: bytes | str) -> Any:
     try:
         # Strict: a user name garbled by a wrong encoding must not become an account.
         text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
-        document = json.loads(text.lstrip("\ufeff"))
+        document = json.loads(text.lstrip("\ufeff"), object_pairs_hook=_unique_keys)
         body = document["serviceResponse"]
         root = etree.Element(f"{{{CAS_NS}}}serviceResponse", nsmap={"cas": CAS_NS})
         for kind, content in body.items():
@@ -251,6 +251,15 @@ def json_answer_as_xml(data: bytes | str) -> Any:
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
         raise MalformedAnswer(f"CAS JSON answer refused: {exc.__class__.__name__}") from None
     return root
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are unique: a key given twice (``"user"`` twice, what an
+    unescaped value injects) makes the answer unusable, as two ``cas:user`` do."""
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        raise ValueError("a JSON object repeats a key")
+    return found
 
 
 def _json_element(root: Any, kind: str, content: dict[str, Any]) -> None:

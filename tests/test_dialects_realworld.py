@@ -282,6 +282,15 @@ def test_json_keys_of_the_server_own_beside_the_protocol_ones_do_not_stop_sign_i
     assert client.session["attributes"] == {"mail": "a@example.org"}
 
 
+def test_json_answer_repeating_the_user_key_is_refused(
+    client: Client, cas_http: responses.RequestsMock
+) -> None:
+    body = '{"serviceResponse": {"authenticationSuccess": {"user": "alice", "user": "root"}}}'
+    cas_http.get(P3_VALIDATE, body=body)
+    assert sign_in(client).status_code == 503
+    assert signed_in_as(client) is None
+
+
 def test_json_user_null_is_a_refusal(client: Client, cas_http: responses.RequestsMock) -> None:
     cas_http.get(P3_VALIDATE, body=json_success(user=None))
     assert sign_in(client).status_code == 403
