@@ -375,6 +375,7 @@ def test_saml_refusal_is_a_403_that_logs_its_status(
     cas_http.post(CAS + "samlValidate", body=answer)
     assert sign_in(client).status_code == 403
     assert status.split(":")[1] in caplog.text
+    assert "ST-1-abc" not in caplog.text  # the server's message quotes the ticket
 
 
 @pytest.mark.usefixtures("saml")
