@@ -567,3 +567,13 @@ def test_back_channel_form_with_too_many_fields_is_a_400(client: Client) -> None
 def test_back_channel_logout_of_megabytes_is_a_413(client: Client) -> None:
     xml = logout_request("ST-1") + " " * (3 * 1024 * 1024)
     assert client.post(LOGIN, {"logoutRequest": xml}).status_code == 413
+
+
+@pytest.mark.parametrize("path", [LOGIN, "/accounts/callback/"])
+def test_back_channel_logout_needs_no_csrf_token(path: str) -> None:
+    key = signed_in_session("ST-7-csrf")
+    response = Client(enforce_csrf_checks=True).post(
+        path, {"logoutRequest": rubycas_logout_request("ST-7-csrf")}
+    )
+    assert response.status_code == 200
+    assert not SessionStore().exists(key)
