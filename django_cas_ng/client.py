@@ -198,7 +198,7 @@ class CASClientWithSAMLV1(_HardenedXMLMixin, cas.CASClientWithSAMLV1):  # type: 
         self._saml_root = None
         username, attributes, pgtiou = super().verify_ticket(ticket, **kwargs)
         # A pretty-printed NameIdentifier is the same user as in CAS 1, 2 and 3.
-        username = username.strip() or None if isinstance(username, str) else username
+        username = (username.strip() or None) if isinstance(username, str) else username
         if username and isinstance(attributes, dict) and self._saml_root is not None:
             attributes.update(saml_attributes(self._saml_root))
         return username, attributes, pgtiou
