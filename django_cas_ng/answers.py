@@ -21,6 +21,7 @@ from .transport import check_deadline
 __all__ = [
     "AttributeValues",
     "adopt_cas_namespace",
+    "check_saml_answer",
     "json_answer_as_xml",
     "parse_cas_answer",
     "parse_proxy_answer",
@@ -28,7 +29,6 @@ __all__ = [
     "read_cas1_answer",
     "read_service_response",
     "saml_attributes",
-    "saml_refusal",
 ]
 
 CAS_NS = "http://www.yale.edu/tp/cas"
@@ -338,11 +338,18 @@ def saml_attributes(root: Any) -> dict[str, Any]:
     return gathered.result()
 
 
-def saml_refusal(root: Any) -> None:
+def check_saml_answer(root: Any) -> None:
     """Raise the refusal a SAML 1.1 answer's top ``StatusCode`` states (``samlp:RequestDenied``,
-    ``samlp:Responder``...), its code kept for the log; a success or no status passes."""
+    ``samlp:Responder``...), its code kept for the log; two different ``NameIdentifier``
+    (each statement repeats the user) make it unusable, as two ``cas:user`` do."""
     status = root.find(f".//{{{SAML_PROTOCOL_NS}}}StatusCode")
     value = status.get("Value") if status is not None else None
     if value and not value.endswith("Success"):
         message = root.findtext(f".//{{{SAML_PROTOCOL_NS}}}StatusMessage") or ""
         raise TicketValidationError(message.strip()[:200], code=value)
+    names = {
+        "".join(element.itertext()).strip()
+        for element in root.iter(f"{{{SAML_ASSERTION_NS}}}NameIdentifier")
+    }
+    if len(names) > 1:
+        raise MalformedAnswer(f"SAML answer names {len(names)} different users")

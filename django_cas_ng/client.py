@@ -20,12 +20,12 @@ from .answers import (
     CAS_NS,
     SAML_ASSERTION_NS,
     Answer,
+    check_saml_answer,
     parse_cas_answer,
     parse_proxy_answer,
     read_cas1_answer,
     read_service_response,
     saml_attributes,
-    saml_refusal,
 )
 from .conf import cas_settings
 from .exceptions import (
@@ -181,7 +181,7 @@ class CASClientWithSAMLV1(_HardenedXMLMixin, cas.CASClientWithSAMLV1):  # type: 
     def fetch_saml_validation(self, ticket: str) -> requests.Response:
         response: requests.Response = super().fetch_saml_validation(ticket)
         self._saml_root = parse_cas_answer(response.content)
-        saml_refusal(self._saml_root)
+        check_saml_answer(self._saml_root)
         # python-cas fails on an Attribute without values; they are read here instead.
         handed_on = etree.fromstring(etree.tostring(self._saml_root))
         for attribute in list(handed_on.iter(f"{{{SAML_ASSERTION_NS}}}Attribute")):

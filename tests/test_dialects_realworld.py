@@ -388,6 +388,18 @@ def test_saml_status_code_without_a_value_is_an_outage(
 
 
 @pytest.mark.usefixtures("saml")
+def test_saml_answer_whose_statements_name_different_users_is_refused(
+    client: Client, cas_http: responses.RequestsMock
+) -> None:
+    answer = saml_apereo_answer("alice").replace(
+        "<NameIdentifier>alice</NameIdentifier>", "<NameIdentifier>root</NameIdentifier>"
+    )
+    cas_http.post(CAS + "samlValidate", body=answer)
+    assert sign_in(client).status_code == 503
+    assert signed_in_as(client) is None
+
+
+@pytest.mark.usefixtures("saml")
 def test_saml_error_page_served_with_200_is_an_outage(
     client: Client, cas_http: responses.RequestsMock
 ) -> None:
