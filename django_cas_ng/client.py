@@ -6,6 +6,7 @@ client to the settings and the pooled HTTP session.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlencode, urljoin
 
 import cas
 import requests
@@ -19,8 +20,10 @@ from .answers import (
     CAS_NS,
     SAML_ASSERTION_NS,
     Answer,
+    check_saml_answer,
     parse_cas_answer,
     parse_proxy_answer,
+    read_cas1_answer,
     read_service_response,
     saml_attributes,
 )
@@ -129,7 +132,29 @@ class _HardenedXMLMixin(_RenewMixin, _ProxyTicketMixin):
         return read_service_response(parse_cas_answer(response))
 
 
-class CASClientV1(_RenewMixin, _ProxyTicketMixin, cas.CASClientV1):  # type: ignore[misc]
+class _Cas1AnswerMixin:
+    """Reads the whole CAS 1 answer strictly (python-cas reads its first lines, and a byte
+    order mark or an error page becomes a refusal or a garbled user)."""
+
+    server_url: str
+    service_url: str | None
+    session: requests.Session
+    verify_ssl_certificate: bool
+
+    def verify_ticket(self, ticket: str, **kwargs: Any) -> tuple[str | None, None, None]:
+        query = urlencode([("ticket", ticket), ("service", self.service_url or "")])
+        url = f"{urljoin(self.server_url, 'validate')}?{query}"
+        response = self.session.get(url, verify=self.verify_ssl_certificate)
+        content_type = response.headers.get("Content-Type")
+        return read_cas1_answer(response.content, content_type), None, None
+
+
+class CASClientV1(
+    _RenewMixin,
+    _ProxyTicketMixin,
+    _Cas1AnswerMixin,
+    cas.CASClientV1,  # type: ignore[misc]
+):
     """CAS 1.0: plain-text ``/validate``."""
 
 
@@ -156,6 +181,7 @@ class CASClientWithSAMLV1(_HardenedXMLMixin, cas.CASClientWithSAMLV1):  # type: 
     def fetch_saml_validation(self, ticket: str) -> requests.Response:
         response: requests.Response = super().fetch_saml_validation(ticket)
         self._saml_root = parse_cas_answer(response.content)
+        check_saml_answer(self._saml_root)
         # python-cas fails on an Attribute without values; they are read here instead.
         handed_on = etree.fromstring(etree.tostring(self._saml_root))
         for attribute in list(handed_on.iter(f"{{{SAML_ASSERTION_NS}}}Attribute")):
@@ -171,6 +197,8 @@ class CASClientWithSAMLV1(_HardenedXMLMixin, cas.CASClientWithSAMLV1):  # type: 
     def verify_ticket(self, ticket: str, **kwargs: Any) -> tuple[Any, Any, Any]:
         self._saml_root = None
         username, attributes, pgtiou = super().verify_ticket(ticket, **kwargs)
+        # A pretty-printed NameIdentifier is the same user as in CAS 1, 2 and 3.
+        username = (username.strip() or None) if isinstance(username, str) else username
         if username and isinstance(attributes, dict) and self._saml_root is not None:
             attributes.update(saml_attributes(self._saml_root))
         return username, attributes, pgtiou
