@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# The demo needs the package and its dependencies only; its CAS server has a virtualenv of its own.
+DEMO_STAMP := $(VENV)/.demo-stamp
 
 # The newest Django needs Python 3.12+: taken from pyenv unless PYTHON312 names one.
 PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo "$(HOME)/.pyenv")
@@ -34,7 +36,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,dev,docs]'
 	touch $@
 
-demo: $(STAMP)
+$(DEMO_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+demo: $(DEMO_STAMP)
 	$(BIN)/python -m demo
 
 test: $(STAMP)

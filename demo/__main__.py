@@ -240,6 +240,7 @@ def main() -> int:
         cas = CASServer(
             users={account.USERNAME: account.PASSWORD},
             attributes={account.USERNAME: account.ATTRIBUTES},
+            service_name=account.SERVICE_NAME,
             port=cas_port,
         )
         site = DemoSite(site_port, f"http://{HOST}:{cas_port}/cas/")

@@ -12,3 +12,6 @@ ATTRIBUTES: dict[str, str | list[str]] = {
     "last_name": "Demo",
     "affiliation": ["member", "staff"],
 }
+
+#: How the CAS server's login page names the site asking for the sign-in.
+SERVICE_NAME = "the django_cas_ng demo site"

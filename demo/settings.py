@@ -6,8 +6,6 @@ DEMO_DATABASE names another SQLite file (the browser tests use a temporary one).
 import os
 from pathlib import Path
 
-import django
-
 BASE_DIR = Path(__file__).resolve().parent
 
 SECRET_KEY = "django-cas-ng-demo-not-secret"
@@ -63,14 +61,11 @@ TEMPLATES = [
 
 # The back-channel Single Logout POST can arrive while a browser request writes the same
 # database: wait for the lock instead of failing with "database is locked".
-_SQLITE_OPTIONS: dict[str, object] = {"timeout": 20}
-if django.VERSION >= (5, 1):
-    _SQLITE_OPTIONS["transaction_mode"] = "IMMEDIATE"
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": os.environ.get("DEMO_DATABASE") or str(BASE_DIR / "db.sqlite3"),
-        "OPTIONS": _SQLITE_OPTIONS,
+        "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
     }
 }
 

@@ -12,7 +12,7 @@ urlpatterns = [
     path("protected/", views.protected, name="protected"),
     path("events/clear/", views.clear_events, name="clear_events"),
     path("accounts/login/", cas_views.LoginView.as_view(), name="cas_ng_login"),
-    path("accounts/logout/", cas_views.LogoutView.as_view(), name="cas_ng_logout"),
+    path("accounts/logout/", views.SignOutView.as_view(), name="cas_ng_logout"),
     path("accounts/callback/", cas_views.CallbackView.as_view(), name="cas_ng_proxy_callback"),
     path("admin/", admin.site.urls),
 ]

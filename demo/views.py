@@ -4,11 +4,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from django_cas_ng import views as cas_views
 from django_cas_ng.decorators import login_required
 
 from . import account
@@ -46,6 +48,17 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def protected(request: HttpRequest) -> HttpResponse:
     return render(request, "demo/protected.html", _context(request))
+
+
+class SignOutView(cas_views.LogoutView):
+    """django_cas_ng's LogoutView, and a line on the next page saying the sign-out happened."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        response = super().get(request)
+        if response.status_code == 302:  # not the page asking to confirm a cross-site sign-out
+            # Kept in a cookie by the messages framework: the session has just ended.
+            messages.info(request, "You signed out, here and at the CAS server.")
+        return response
 
 
 @require_POST

@@ -63,15 +63,13 @@ def _expiry(store: Any, session_key: str) -> datetime | None:
 
     model = database_session_model(type(store))
     if model is not None:
-        expires: datetime | None = (
+        return (
             model.objects.filter(session_key=session_key)
             .values_list("expire_date", flat=True)
             .first()
         )
-        return expires
     if store.get("_session_expiry") is not None:
-        expiry: datetime = store.get_expiry_date()
-        return expiry
+        return store.get_expiry_date()
     return None
 
 
@@ -185,8 +183,7 @@ class SessionTicketAdmin(_ReadOnlyCASAdmin):
         return log.redact(obj.ticket)
 
     def ticket_of(self, obj: Any) -> str | None:
-        ticket: str = obj.ticket
-        return ticket
+        return obj.ticket
 
 
 class ProxyGrantingTicketAdmin(_ReadOnlyCASAdmin):
@@ -203,12 +200,11 @@ class ProxyGrantingTicketAdmin(_ReadOnlyCASAdmin):
     def ticket_of(self, obj: Any) -> str | None:
         if not obj.session_key:
             return None
-        ticket: str | None = (
+        return (
             SessionTicket.objects.filter(session_key=obj.session_key)
             .values_list("ticket", flat=True)
             .first()
         )
-        return ticket
 
 
 class CASIdentityAdmin(admin.ModelAdmin):  # type: ignore[type-arg]

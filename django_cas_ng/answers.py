@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from email.message import Message
 from typing import Any
 
 from lxml import etree
@@ -20,21 +21,26 @@ from .transport import check_deadline
 __all__ = [
     "AttributeValues",
     "adopt_cas_namespace",
+    "check_saml_answer",
     "json_answer_as_xml",
     "parse_cas_answer",
     "parse_proxy_answer",
     "read_attributes",
+    "read_cas1_answer",
     "read_service_response",
     "saml_attributes",
 ]
 
 CAS_NS = "http://www.yale.edu/tp/cas"
 SAML_ASSERTION_NS = "urn:oasis:names:tc:SAML:1.0:assertion"
+SAML_PROTOCOL_NS = "urn:oasis:names:tc:SAML:1.0:protocol"
 ATTRIBUTE_BLOCKS = ("attributes", "norEduPerson")
 #: Children of authenticationSuccess that are protocol, not attributes (RubyCAS layout).
 _PROTOCOL_ELEMENTS = frozenset({"user", "proxyGrantingTicket", "proxies", *ATTRIBUTE_BLOCKS})
 #: Marker some servers add to say which attribute layout they use; never an attribute.
 _STYLE_MARKER = "attraStyle"
+#: Keys of a JSON success whose values are protocol strings, never lists or objects.
+_JSON_PROTOCOL_KEYS = frozenset({"user", "proxyGrantingTicket", "proxyTicket"})
 #: How many elements are read between two looks at the deadline.
 _DEADLINE_STRIDE = 4096
 
@@ -55,7 +61,7 @@ def parse_cas_answer(data: bytes | str) -> Any:
 
 def _looks_like_json(data: bytes | str) -> bool:
     head = data[:64].decode("utf-8", "replace") if isinstance(data, bytes) else data[:64]
-    return head.lstrip().lstrip("\ufeff").startswith("{")
+    return head.lstrip("\ufeff \t\r\n").startswith("{")
 
 
 def adopt_cas_namespace(root: Any) -> Any:
@@ -88,12 +94,17 @@ def read_service_response(root: Any) -> Answer:
 
 
 def _user(success: Any) -> str | None:
-    """The direct ``user`` child, else (as python-cas read it for 5.1) the first one below."""
-    user = success.find(f"{{{CAS_NS}}}user")
-    if user is None:
-        user = success.find(f".//{{{CAS_NS}}}user")
-    text = user.text if user is not None else None
-    return text.strip() if text else None
+    """The direct ``user`` child, else (as python-cas read it for 5.1) the one below; two of
+    them (what an unescaped user name injects) make the answer unusable."""
+    users = success.findall(f"{{{CAS_NS}}}user") or success.findall(f".//{{{CAS_NS}}}user")
+    if len(users) > 1:
+        raise MalformedAnswer(f"CAS answer names {len(users)} users")
+    if not users:
+        return None
+    if _has_elements(users[0]):
+        raise MalformedAnswer("CAS answer's user holds elements, not a name")
+    # All its text: a comment inside must not cut the name short ("admin<!---->.evil").
+    return "".join(users[0].itertext()).strip() or None
 
 
 class AttributeValues:
@@ -189,16 +200,50 @@ def parse_proxy_answer(data: bytes | str) -> str:
     raise ProxyError("INVALID_RESPONSE", "The CAS server answered neither proxySuccess nor failure")
 
 
+# --- CAS 1.0 ----------------------------------------------------------------------------------
+
+
+def read_cas1_answer(body: bytes, content_type: str | None = None) -> str | None:
+    """The user of a CAS 1 ``/validate`` answer (``yes``, then the user), None for ``no``;
+    anything else (an error page, no user, undecodable bytes) is unusable.
+
+    UTF-8 first, as the protocol says; bytes that are not UTF-8 are read in the charset the
+    Content-Type names, if any (old JSP servers send ISO-8859-1 and say so).
+    """
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = _decode_declared(body, content_type)
+    lines = [line.strip() for line in text.split("\n")]
+    if lines[0] == "no":
+        return None
+    if lines[0] == "yes" and len(lines) > 1 and lines[1]:
+        return lines[1]
+    raise MalformedAnswer("CAS 1 answer is neither 'yes' and a user nor 'no'")
+
+
+def _decode_declared(body: bytes, content_type: str | None) -> str:
+    message = Message()
+    message["Content-Type"] = content_type or ""
+    charset = message.get_content_charset()
+    try:
+        if charset and charset not in ("utf-8", "utf8"):
+            return body.decode(charset)
+    except (LookupError, UnicodeDecodeError):
+        pass
+    raise MalformedAnswer(f"CAS 1 answer is neither UTF-8 nor in its declared charset {charset}")
+
+
 # --- JSON answers (Apereo CAS's renderer, asked for with format=JSON) --------------------------
 
 
 def json_answer_as_xml(data: bytes | str) -> Any:
     """A JSON ``serviceResponse`` rebuilt as the CAS XML answer it stands for, so one reader
     serves both; attributes become name/value pairs (JSON names need not be XML names)."""
-    text = data.decode("utf-8-sig", errors="replace") if isinstance(data, bytes) else data
-    text = text.lstrip("\ufeff")
     try:
-        document = json.loads(text)
+        # Strict: a user name garbled by a wrong encoding must not become an account.
+        text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
+        document = json.loads(text.lstrip("\ufeff"), object_pairs_hook=_unique_keys)
         body = document["serviceResponse"]
         root = etree.Element(f"{{{CAS_NS}}}serviceResponse", nsmap={"cas": CAS_NS})
         for kind, content in body.items():
@@ -206,6 +251,15 @@ def json_answer_as_xml(data: bytes | str) -> Any:
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
         raise MalformedAnswer(f"CAS JSON answer refused: {exc.__class__.__name__}") from None
     return root
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are unique: a key given twice (``"user"`` twice, what an
+    unescaped value injects) makes the answer unusable, as two ``cas:user`` do."""
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        raise ValueError("a JSON object repeats a key")
+    return found
 
 
 def _json_element(root: Any, kind: str, content: dict[str, Any]) -> None:
@@ -222,9 +276,21 @@ def _json_element(root: Any, kind: str, content: dict[str, Any]) -> None:
                 continue  # an empty chain is no chain (an empty cas:proxies is refused)
             proxies = etree.SubElement(element, f"{{{CAS_NS}}}proxies")
             for proxy in _json_list(value):
-                etree.SubElement(proxies, f"{{{CAS_NS}}}proxy").text = _json_text(proxy)
+                etree.SubElement(proxies, f"{{{CAS_NS}}}proxy").text = _json_string(proxy)
+        elif name in _JSON_PROTOCOL_KEYS:
+            etree.SubElement(element, f"{{{CAS_NS}}}{name}").text = _json_string(value)
         else:
-            etree.SubElement(element, f"{{{CAS_NS}}}{name}").text = _json_text(value)
+            _json_extra(element, name, value)
+
+
+def _json_extra(element: Any, name: str, value: Any) -> None:
+    """A key of a server's own next to the protocol ones, kept as an element when its name
+    can be one (read as an attribute where RubyCAS-style ones are)."""
+    try:
+        extra = etree.SubElement(element, f"{{{CAS_NS}}}{name}")
+    except ValueError:
+        return
+    extra.text = _json_text(value)
 
 
 def _json_attributes(block: Any, attributes: dict[str, Any]) -> None:
@@ -237,6 +303,14 @@ def _json_attributes(block: Any, attributes: dict[str, Any]) -> None:
 
 def _json_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
+
+
+def _json_string(value: Any) -> str | None:
+    """A protocol value (user, PGTIOU, proxy, ticket): a string or nothing, never read from
+    a list or an object (``["alice", "root"]`` is no user name)."""
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(f"expected a string, got {type(value).__name__}")
 
 
 def _json_text(value: Any) -> str | None:
@@ -262,3 +336,20 @@ def saml_attributes(root: Any) -> dict[str, Any]:
         for value in attribute.iter(f"{{{SAML_ASSERTION_NS}}}AttributeValue"):
             gathered.add(name, value.text)
     return gathered.result()
+
+
+def check_saml_answer(root: Any) -> None:
+    """Raise the refusal a SAML 1.1 answer's top ``StatusCode`` states (``samlp:RequestDenied``,
+    ``samlp:Responder``...), its code kept for the log; two different ``NameIdentifier``
+    (each statement repeats the user) make it unusable, as two ``cas:user`` do."""
+    status = root.find(f".//{{{SAML_PROTOCOL_NS}}}StatusCode")
+    value = status.get("Value") if status is not None else None
+    if value and not value.endswith("Success"):
+        message = root.findtext(f".//{{{SAML_PROTOCOL_NS}}}StatusMessage") or ""
+        raise TicketValidationError(message.strip()[:200], code=value)
+    names = {
+        "".join(element.itertext()).strip()
+        for element in root.iter(f"{{{SAML_ASSERTION_NS}}}NameIdentifier")
+    }
+    if len(names) > 1:
+        raise MalformedAnswer(f"SAML answer names {len(names)} different users")

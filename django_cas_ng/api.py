@@ -28,12 +28,11 @@ from django.http import HttpRequest, JsonResponse
 from django.http.response import HttpResponseBase
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
-from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from . import redirects
 from .client import get_cas_client
-from .conf import cas_settings
+from .conf import cas_settings, import_callable
 from .origin import public_url
 from .service import get_service_url
 
@@ -131,8 +130,7 @@ def wants_json(request: HttpRequest) -> bool:
 
 @lru_cache(maxsize=8)
 def _import_predicate(path: str) -> Callable[[HttpRequest], bool]:
-    predicate: Callable[[HttpRequest], bool] = import_string(path)
-    return predicate
+    return import_callable("CAS_API_REQUEST_PREDICATE", path)
 
 
 def get_predicate() -> Callable[[HttpRequest], bool]:

@@ -14,8 +14,12 @@ class DjangoCasNgConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in
 
-        from . import access, checks, identities, stepup  # noqa: F401  (registers the checks)
+        from . import access, checks, identities, session_age  # noqa: F401  (registers the checks)
+        from .signals import cas_user_authenticated
 
         user_logged_in.connect(access.apply_session_limit, dispatch_uid="django_cas_ng.access")
+        cas_user_authenticated.connect(
+            session_age.record_sign_in, dispatch_uid="django_cas_ng.session_age"
+        )
 
         install_redaction()

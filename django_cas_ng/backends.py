@@ -16,7 +16,7 @@ from django.db import IntegrityError, models
 from django.db.models import Field
 from django.http import HttpRequest
 
-from . import access, identities, log, mirror
+from . import access, identities, log, mirror, ratelimit, replay
 from .client import get_cas_client, validate_ticket
 from .conf import cas_settings
 from .exceptions import TicketValidationError
@@ -69,19 +69,16 @@ class CASBackend(ModelBackend):
         Raises :class:`~django_cas_ng.exceptions.CASUnavailable` when the CAS server cannot
         be asked, so the view can answer 503 instead of a misleading 403.
         """
-        answer = self.validate(request, ticket, service)
+        if not self.admit_ticket(request, ticket):
+            return None
+        with replay.unless_unavailable(ticket, request):
+            answer = self.validate(request, ticket, service)
         if answer is None:
             return None
         username, attributes, pgtiou = answer
         mapped = self.user_from_answer(request, username, attributes)
-        if mapped.user is None:
-            log.login.warning("Refused ticket %s: %s", log.redact(ticket), mapped.reason)
-            if username:  # CAS 1 and SAML 1.1 refuse a ticket by naming no user
-                _mark_account_refused(request)
-            return None
-        user = mapped.user
-        if not self._apply_released(user, mapped, ticket):
-            _mark_account_refused(request)
+        user = self._admitted_user(request, ticket, username, mapped)
+        if user is None:
             return None
         if request is not None:
             self.remember_login(request, mapped, pgtiou)
@@ -99,6 +96,28 @@ class CASBackend(ModelBackend):
             request=request,
         )
         return user
+
+    def admit_ticket(self, request: HttpRequest | None, ticket: str) -> bool:
+        """Count the request against ``CAS_RATE_LIMITS`` (may raise ``RateLimited``) and claim
+        the ticket as used; False when this site accepted it before (a replay)."""
+        if request is not None:
+            ratelimit.hit(request, ratelimit.TICKET)
+        return replay.claim(ticket, request)
+
+    def _admitted_user(
+        self, request: HttpRequest | None, ticket: str, username: str | None, mapped: MappedUser
+    ) -> AbstractBaseUser | None:
+        """The mapped user with the released attributes applied, or None (the request marked
+        as refused by this site, not by CAS) when the site turns the account away."""
+        if mapped.user is None:
+            log.login.warning("Refused ticket %s: %s", log.redact(ticket), mapped.reason)
+            if username:  # CAS 1 and SAML 1.1 refuse a ticket by naming no user
+                _mark_account_refused(request)
+            return None
+        if not self._apply_released(mapped.user, mapped, ticket):
+            _mark_account_refused(request)
+            return None
+        return mapped.user
 
     def _apply_released(self, user: AbstractBaseUser, mapped: MappedUser, ticket: str) -> bool:
         """Apply affiliations and attributes; False when they leave a user who may not sign in."""

@@ -10,12 +10,12 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.shortcuts import resolve_url
-from django.urls import NoReverseMatch, Resolver404, resolve
+from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 from django.utils.module_loading import import_string
 
-from .conf import REGISTRY, VALID_VERSIONS, cas_settings, get
+from .conf import REGISTRY, cas_settings, get, import_callable, is_host_or_origin, is_http_url
 from .tenancy import is_multi_server
 
 SIGNED_COOKIES = "django.contrib.sessions.backends.signed_cookies"
@@ -29,11 +29,9 @@ def _warning(number: int, msg: str, hint: str | None = None) -> Warning:
     return Warning(msg, hint=hint, id=f"django_cas_ng.W{number:03d}")
 
 
-def _is_http_url(value: Any) -> bool:
-    if not isinstance(value, str):
-        return False
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
+def _refused(name: str) -> bool:
+    """True when the value of ``name`` breaks the rule of its declaration (conf.py)."""
+    return not REGISTRY[name].accepts(get(name))
 
 
 @register(Tags.security, Tags.compatibility)
@@ -53,6 +51,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         *_check_login_required_middleware(),
         *_check_api_predicate(),
         *_check_response_format(),
+        *_check_stepup(),
     ]
 
 
@@ -68,7 +67,7 @@ def _check_server_url() -> list[CheckMessage]:
                 "Set it to the base URL of your CAS server, e.g. 'https://cas.example.org/cas/'.",
             )
         ]
-    if not (_is_http_url(url) or (isinstance(url, str) and url.startswith("/"))):
+    if _refused("CAS_SERVER_URL"):
         return [
             _error(
                 2,
@@ -82,25 +81,22 @@ def _check_server_url() -> list[CheckMessage]:
 def _check_config_resolver() -> list[CheckMessage]:
     """E030: ``CAS_CONFIG_RESOLVER`` names a callable that can be imported."""
     path = get("CAS_CONFIG_RESOLVER")
-    if path is None or callable(path) or not isinstance(path, str):
-        return []  # E009 reports a value of the wrong type
-    hint = "Use the dotted path of a callable (request) -> dict of CAS_* settings."
+    if not isinstance(path, str):
+        return []  # None, a callable, or E009 reports a value of the wrong type
     try:
-        resolver = import_string(path)
-    except ImportError as exc:
-        return [_error(30, f"CAS_CONFIG_RESOLVER {path!r} cannot be imported: {exc}", hint)]
-    if not callable(resolver):
-        return [_error(30, f"CAS_CONFIG_RESOLVER {path!r} is not callable.", hint)]
+        import_callable("CAS_CONFIG_RESOLVER", path)
+    except ImproperlyConfigured as exc:
+        hint = "Use the dotted path of a callable (request) -> dict of CAS_* settings."
+        return [_error(30, str(exc), hint)]
     return []
 
 
 def _check_version() -> list[CheckMessage]:
-    version = get("CAS_VERSION")
-    if str(version) not in VALID_VERSIONS or isinstance(version, bool):
+    if _refused("CAS_VERSION"):
         return [
             _error(
                 3,
-                f"CAS_VERSION {version!r} is not supported.",
+                f"CAS_VERSION {get('CAS_VERSION')!r} is not supported.",
                 "Use '1', '2', '3' or 'CAS_2_SAML_1_0'.",
             )
         ]
@@ -108,12 +104,12 @@ def _check_version() -> list[CheckMessage]:
 
 
 def _check_username_case() -> list[CheckMessage]:
-    case = get("CAS_FORCE_CHANGE_USERNAME_CASE")
-    if case not in (None, "lower", "upper"):
+    if _refused("CAS_FORCE_CHANGE_USERNAME_CASE"):
         return [
             _error(
                 4,
-                f"CAS_FORCE_CHANGE_USERNAME_CASE {case!r} is invalid.",
+                f"CAS_FORCE_CHANGE_USERNAME_CASE {get('CAS_FORCE_CHANGE_USERNAME_CASE')!r} is "
+                "invalid.",
                 "Use 'lower', 'upper' or None.",
             )
         ]
@@ -168,11 +164,12 @@ def _has_subclass(paths: list[str], base_path: str) -> bool:
 
 
 def _check_types() -> list[CheckMessage]:
-    """E009 for every registered setting whose value breaks its ``Rule`` (conf.py)."""
+    """E009 for every registered setting whose value breaks its ``Rule`` (conf.py), except
+    those a check of their own reports."""
     errors: list[CheckMessage] = []
     for name, setting in REGISTRY.items():
         value = setting.raw()
-        if setting.rule is not None and not setting.rule.accepts(value):
+        if setting.rule is not None and not setting.rule.own_check and not setting.accepts(value):
             errors.append(_error(9, f"{name} must be {setting.rule.expected}; got {value!r}."))
     if get("CAS_GATEWAY") and get("CAS_RENEW"):
         errors.append(
@@ -187,23 +184,20 @@ def _check_types() -> list[CheckMessage]:
 
 def _check_urls() -> list[CheckMessage]:
     errors: list[CheckMessage] = []
-    callback = get("CAS_PROXY_CALLBACK")
-    if callback is not None and not (
-        _is_http_url(callback) and urlsplit(callback).scheme == "https"
-    ):
+    if _refused("CAS_PROXY_CALLBACK"):
         errors.append(
             _error(
                 10,
-                f"CAS_PROXY_CALLBACK {callback!r} is not an absolute https URL.",
+                f"CAS_PROXY_CALLBACK {get('CAS_PROXY_CALLBACK')!r} is not an absolute https URL.",
                 "The CAS server only sends proxy granting tickets to https URLs.",
             )
         )
-    root = get("CAS_ROOT_PROXIED_AS")
-    if root is not None and not _is_http_url(root):
+    if _refused("CAS_ROOT_PROXIED_AS"):
         errors.append(
             _error(
                 11,
-                f"CAS_ROOT_PROXIED_AS {root!r} is not an absolute http(s) origin.",
+                f"CAS_ROOT_PROXIED_AS {get('CAS_ROOT_PROXIED_AS')!r} is not an absolute http(s) "
+                "origin.",
                 "Use the public origin, e.g. 'https://www.example.org'.",
             )
         )
@@ -254,19 +248,8 @@ def _check_service_hosts() -> list[CheckMessage]:
             "Use 'www.example.org', 'www.example.org:8443' or 'https://www.example.org'.",
         )
         for entry in hosts
-        if isinstance(entry, str) and not _is_host_or_origin(entry)
+        if isinstance(entry, str) and not is_host_or_origin(entry)
     ]
-
-
-def _is_host_or_origin(entry: str) -> bool:
-    parts = urlsplit(entry if "://" in entry else f"//{entry}")
-    if "://" in entry and parts.scheme not in ("http", "https"):
-        return False
-    return (
-        bool(parts.hostname)
-        and parts.path in ("", "/")
-        and not (parts.query or parts.fragment or "@" in parts.netloc or "*" in entry)
-    )
 
 
 def _check_warnings() -> list[CheckMessage]:
@@ -289,6 +272,16 @@ def _check_warnings() -> list[CheckMessage]:
                 "Use a server-side session engine (db, cache, cached_db, file).",
             )
         )
+    if _sessions_in_a_process_cache() and not settings.DEBUG:
+        warnings.append(
+            _warning(
+                6,
+                f"SESSION_ENGINE {settings.SESSION_ENGINE} keeps sessions in LocMemCache, which "
+                "each server process holds for itself: a logout request from CAS reaching one "
+                "process cannot end a session another one holds.",
+                "Use a shared cache (Redis, Memcached) for sessions, or the db engine.",
+            )
+        )
     url = get("CAS_SERVER_URL")
     if isinstance(url, str) and url.startswith("http://") and not settings.DEBUG:
         warnings.append(
@@ -301,24 +294,31 @@ def _check_warnings() -> list[CheckMessage]:
     return warnings
 
 
+def _sessions_in_a_process_cache() -> bool:
+    """True when the session engine keeps sessions in a ``LocMemCache`` (one per process)."""
+    from django.contrib.sessions.backends.cache import SessionStore as CacheStore
+    from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
+
+    from .session_store import session_store_class
+
+    try:
+        if not issubclass(session_store_class(), (CacheStore, CachedDBStore)):
+            return False
+    except ImportError:
+        return False
+    backend = settings.CACHES.get(settings.SESSION_CACHE_ALIAS, {}).get("BACKEND", "")
+    return str(backend).endswith(".LocMemCache")
+
+
 def _check_api_predicate() -> list[CheckMessage]:
     """E014: ``CAS_API_REQUEST_PREDICATE`` names (or is) a callable ``request -> bool``."""
-    value = get("CAS_API_REQUEST_PREDICATE")
-    hint = "Use a dotted path such as 'django_cas_ng.api.wants_json' to a function of the request."
-    if callable(value):
-        return []
-    if not isinstance(value, str):
-        return [
-            _error(14, f"CAS_API_REQUEST_PREDICATE must be a dotted path; got {value!r}.", hint)
-        ]
     try:
-        predicate = import_string(value)
-    except ImportError as exc:
-        return [
-            _error(14, f"CAS_API_REQUEST_PREDICATE {value!r} cannot be imported ({exc}).", hint)
-        ]
-    if not callable(predicate):
-        return [_error(14, f"CAS_API_REQUEST_PREDICATE {value!r} is not callable.", hint)]
+        import_callable("CAS_API_REQUEST_PREDICATE", get("CAS_API_REQUEST_PREDICATE"))
+    except ImproperlyConfigured as exc:
+        hint = (
+            "Use a dotted path such as 'django_cas_ng.api.wants_json' to a function of the request."
+        )
+        return [_error(14, str(exc), hint)]
     return []
 
 
@@ -336,16 +336,34 @@ def _check_response_format() -> list[CheckMessage]:
     ]
 
 
+def _check_stepup() -> list[CheckMessage]:
+    """E101: the step-up view is routed, but ``CAS_VERSION`` (valid, else E003) is not '3'."""
+    from .stepup import STEPUP_URL_NAME
+
+    version = get("CAS_VERSION")
+    if str(version) == "3" or _refused("CAS_VERSION"):
+        return []
+    try:
+        reverse(STEPUP_URL_NAME)
+    except (NoReverseMatch, ImproperlyConfigured):
+        return []
+    return [
+        _error(
+            101,
+            f"The step-up view ({STEPUP_URL_NAME!r}) is routed but CAS_VERSION is {version!r}: "
+            "it answers every request with an error.",
+            "Step-up sign-in reads CAS 3 attributes; set CAS_VERSION = '3'.",
+        )
+    ]
+
+
 LOGIN_REQUIRED_MIDDLEWARE = "django.contrib.auth.middleware.LoginRequiredMiddleware"
 
 
 def _check_login_required_middleware() -> list[CheckMessage]:
     """Django's LoginRequiredMiddleware needs LOGIN_URL to be an exempt view, or it loops."""
     middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
-    try:
-        if not _has_subclass(middleware, LOGIN_REQUIRED_MIDDLEWARE):
-            return []
-    except ImportError:  # Django before 5.1
+    if not _has_subclass(middleware, LOGIN_REQUIRED_MIDDLEWARE):
         return []
     try:
         login_url = str(resolve_url(settings.LOGIN_URL))
@@ -384,7 +402,7 @@ def check_proxy_chains(app_configs: Any = None, **kwargs: Any) -> list[CheckMess
     errors: list[CheckMessage] = []
     for service, allowed in chains.items():
         where = f"CAS_PROXY_CHAINS[{service!r}]"
-        if service != "*" and not _is_http_url(service):
+        if service != "*" and not is_http_url(service):
             errors.append(_error(12, f"{where}: the key is neither '*' nor an absolute URL.", hint))
         if isinstance(allowed, (str, bytes)) or not isinstance(allowed, (list, tuple)):
             errors.append(_error(12, f"{where} must be a list of chains; got {allowed!r}.", hint))
@@ -416,7 +434,7 @@ def _proxy_pattern_problem(pattern: Any) -> str | None:
         except re.error as exc:
             return f"proxy pattern {pattern!r} is not a valid regular expression ({exc})."
         return None
-    if not _is_http_url(pattern):
+    if not is_http_url(pattern):
         return f"proxy pattern {pattern!r} is not an absolute URL (start a regex with '^')."
     return None
 
@@ -447,26 +465,26 @@ def check_slo_follows_session_key(app_configs: Any = None, **kwargs: Any) -> lis
 def check_identities(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """``django_cas_ng.E040``: several CAS servers, but no ``CASMiddleware`` to bind sessions;
     ``E041``: a stable id attribute with CAS 1, which releases no attributes; ``W041``: several
-    servers and attributes that grant staff or superuser."""
+    servers and attributes that grant staff, superuser or groups."""
     errors: list[CheckMessage] = []
     if cas_settings.user_id_attribute and str(cas_settings.version) == "1":
         errors.append(
-            Error(
+            _error(
+                41,
                 "CAS_USER_ID_ATTRIBUTE is set but CAS_VERSION is '1', whose answers carry no "
                 "attributes: every sign-in would be refused.",
-                hint="Use CAS 2 with attributes, CAS 3 or SAML 1.1, or unset the attribute.",
-                id="django_cas_ng.E041",
+                "Use CAS 2 with attributes, CAS 3 or SAML 1.1, or unset the attribute.",
             )
         )
     errors += _check_mirroring()
     limit = cas_settings.long_term_login
     if isinstance(limit, int) and limit >= settings.SESSION_COOKIE_AGE:
         errors.append(
-            Warning(
+            _warning(
+                40,
                 f"CAS_LONG_TERM_LOGIN gives 'remember me' sign-ins {limit} s, not less than "
                 f"SESSION_COOKIE_AGE ({settings.SESSION_COOKIE_AGE} s): it shortens nothing.",
-                hint="Give it fewer seconds than SESSION_COOKIE_AGE, or 'allow' / 'refuse'.",
-                id="django_cas_ng.W040",
+                "Give it fewer seconds than SESSION_COOKIE_AGE, or 'allow' / 'refuse'.",
             )
         )
     if not is_multi_server():
@@ -476,11 +494,11 @@ def check_identities(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
         return errors
     return [
         *errors,
-        Error(
+        _error(
+            40,
             "Several CAS servers are configured but CASMiddleware is not in MIDDLEWARE: a "
             "session signed in at one server would be signed in on every tenant's host.",
-            hint="Add 'django_cas_ng.middleware.CASMiddleware' after AuthenticationMiddleware.",
-            id="django_cas_ng.E040",
+            "Add 'django_cas_ng.middleware.CASMiddleware' after AuthenticationMiddleware.",
         ),
     ]
 
@@ -491,11 +509,11 @@ def _check_mirroring() -> list[CheckMessage]:
     errors: list[CheckMessage] = []
     if cas_settings.groups_attribute and not cas_settings.managed_groups:
         errors.append(
-            Error(
+            _error(
+                42,
                 "CAS_GROUPS_ATTRIBUTE is set but CAS_MANAGED_GROUPS is not: CAS would not know "
                 "which groups it may add and remove.",
-                hint="Set CAS_MANAGED_GROUPS to a group name prefix or a list of group names.",
-                id="django_cas_ng.E042",
+                "Set CAS_MANAGED_GROUPS to a group name prefix or a list of group names.",
             )
         )
     user_model = get_user_model()
@@ -506,11 +524,11 @@ def _check_mirroring() -> list[CheckMessage]:
             kind = None
         if kind != "BooleanField":
             errors.append(
-                Error(
+                _error(
+                    43,
                     f"CAS_USER_FLAGS names {field!r}, which is not a boolean field of "
                     f"{user_model._meta.label}.",
-                    hint="Name BooleanFields of the user model only (is_staff, is_superuser...).",
-                    id="django_cas_ng.E043",
+                    "Name BooleanFields of the user model only (is_staff, is_superuser...).",
                 )
             )
     return errors
@@ -539,13 +557,13 @@ def _check_tenant_privileges() -> list[CheckMessage]:
     if not grants:
         return []
     return [
-        Warning(
+        _warning(
+            41,
             f"Several CAS servers are configured and CAS attributes grant {'; '.join(grants)}: "
             "any tenant's CAS server can give these to its own users, and they span the whole "
             "project (the admin and group permissions show every tenant's data).",
-            hint="Grant these by hand (or through groups whose permissions are limited to one "
+            "Grant these by hand (or through groups whose permissions are limited to one "
             "tenant); silence this warning only if every CAS server is trusted alike.",
-            id="django_cas_ng.W041",
         )
     ]
 
@@ -553,3 +571,51 @@ def _check_tenant_privileges() -> list[CheckMessage]:
 def _has_cas_middleware() -> bool:
     middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
     return _has_subclass(middleware, "django_cas_ng.middleware.CASMiddleware")
+
+
+@register(Tags.security)
+def check_session_life(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """W050-W059 / E050-E059: the settings of docs/sessions.rst."""
+    messages: list[CheckMessage] = []
+    if get("CAS_REPLAY_WINDOW") == 0:
+        messages.append(
+            _warning(
+                50,
+                "CAS_REPLAY_WINDOW is 0: a ticket the CAS server validates twice signs in twice.",
+                "Leave it at its default (a day) unless the CAS server itself refuses reuse.",
+            )
+        )
+    age = ("CAS_SESSION_MAX_AGE", "django_cas_ng.session_age.SessionMaxAgeMiddleware")
+    if _needs_middleware(*age):
+        messages.append(_error(50, *_middleware_missing(*age)))
+    recheck = ("CAS_RECHECK_INTERVAL", "django_cas_ng.recheck.SessionRecheckMiddleware")
+    if _needs_middleware(*recheck):
+        messages.append(_error(51, *_middleware_missing(*recheck)))
+    alias = get("CAS_RATE_LIMIT_CACHE")
+    if get("CAS_RATE_LIMITS") and alias not in (
+        getattr(settings, "CACHES", None) or {"default": 0}
+    ):
+        messages.append(
+            _error(
+                52,
+                f"CAS_RATE_LIMIT_CACHE is {alias!r}, which is not an alias in CACHES.",
+                "Name a cache of CACHES; one shared by every worker makes the limits site-wide.",
+            )
+        )
+    return messages
+
+
+def _needs_middleware(name: str, path: str) -> bool:
+    """E050/E051: the setting holds a valid value (else E009 reports it) but ``path`` is not in
+    ``MIDDLEWARE``."""
+    value, rule = get(name), REGISTRY[name].rule
+    if value is None or (rule is not None and not rule.accepts(value)):
+        return False
+    return path not in (getattr(settings, "MIDDLEWARE", None) or [])
+
+
+def _middleware_missing(name: str, path: str) -> tuple[str, str]:
+    return (
+        f"{name} is set but {path.rsplit('.', 1)[1]} is not in MIDDLEWARE.",
+        f"Add {path!r} after AuthenticationMiddleware.",
+    )

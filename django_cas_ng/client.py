@@ -6,6 +6,7 @@ client to the settings and the pooled HTTP session.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlencode, urljoin
 
 import cas
 import requests
@@ -19,8 +20,10 @@ from .answers import (
     CAS_NS,
     SAML_ASSERTION_NS,
     Answer,
+    check_saml_answer,
     parse_cas_answer,
     parse_proxy_answer,
+    read_cas1_answer,
     read_service_response,
     saml_attributes,
 )
@@ -111,7 +114,7 @@ class _RenewMixin:
 
     def verify_ticket(self, ticket: str, **kwargs: Any) -> tuple[Any, Any, Any]:
         with validation_renew(self.renew):
-            return super().verify_ticket(ticket, **kwargs)  # type: ignore[misc,no-any-return]
+            return super().verify_ticket(ticket, **kwargs)  # type: ignore[misc]
 
 
 class _HardenedXMLMixin(_RenewMixin, _ProxyTicketMixin):
@@ -122,14 +125,36 @@ class _HardenedXMLMixin(_RenewMixin, _ProxyTicketMixin):
 
     def get_verification_response(self, ticket: str) -> bytes:
         with validation_format(self.response_format == "JSON"):
-            return super().get_verification_response(ticket)  # type: ignore[misc,no-any-return]
+            return super().get_verification_response(ticket)  # type: ignore[misc]
 
     @classmethod
     def parse_response_xml(cls, response: bytes) -> Answer:
         return read_service_response(parse_cas_answer(response))
 
 
-class CASClientV1(_RenewMixin, _ProxyTicketMixin, cas.CASClientV1):  # type: ignore[misc]
+class _Cas1AnswerMixin:
+    """Reads the whole CAS 1 answer strictly (python-cas reads its first lines, and a byte
+    order mark or an error page becomes a refusal or a garbled user)."""
+
+    server_url: str
+    service_url: str | None
+    session: requests.Session
+    verify_ssl_certificate: bool
+
+    def verify_ticket(self, ticket: str, **kwargs: Any) -> tuple[str | None, None, None]:
+        query = urlencode([("ticket", ticket), ("service", self.service_url or "")])
+        url = f"{urljoin(self.server_url, 'validate')}?{query}"
+        response = self.session.get(url, verify=self.verify_ssl_certificate)
+        content_type = response.headers.get("Content-Type")
+        return read_cas1_answer(response.content, content_type), None, None
+
+
+class CASClientV1(
+    _RenewMixin,
+    _ProxyTicketMixin,
+    _Cas1AnswerMixin,
+    cas.CASClientV1,  # type: ignore[misc]
+):
     """CAS 1.0: plain-text ``/validate``."""
 
 
@@ -156,6 +181,7 @@ class CASClientWithSAMLV1(_HardenedXMLMixin, cas.CASClientWithSAMLV1):  # type: 
     def fetch_saml_validation(self, ticket: str) -> requests.Response:
         response: requests.Response = super().fetch_saml_validation(ticket)
         self._saml_root = parse_cas_answer(response.content)
+        check_saml_answer(self._saml_root)
         # python-cas fails on an Attribute without values; they are read here instead.
         handed_on = etree.fromstring(etree.tostring(self._saml_root))
         for attribute in list(handed_on.iter(f"{{{SAML_ASSERTION_NS}}}Attribute")):
@@ -171,6 +197,8 @@ class CASClientWithSAMLV1(_HardenedXMLMixin, cas.CASClientWithSAMLV1):  # type: 
     def verify_ticket(self, ticket: str, **kwargs: Any) -> tuple[Any, Any, Any]:
         self._saml_root = None
         username, attributes, pgtiou = super().verify_ticket(ticket, **kwargs)
+        # A pretty-printed NameIdentifier is the same user as in CAS 1, 2 and 3.
+        username = (username.strip() or None) if isinstance(username, str) else username
         if username and isinstance(attributes, dict) and self._saml_root is not None:
             attributes.update(saml_attributes(self._saml_root))
         return username, attributes, pgtiou
@@ -273,7 +301,7 @@ def get_proxy_validate_client(
         client_class: type[Any] = CASProxyValidateClientV3 if v3 else CASProxyValidateClientV2
     else:
         client_class = CASClientV3 if v3 else CASClientV2
-    client: ProxyValidateClient = client_class(
+    client = client_class(
         service_url=service_url,
         server_url=get_server_url(request),
         renew=False,
@@ -282,5 +310,5 @@ def get_proxy_validate_client(
         session=get_http_session(),
         proxy_callback=None,
     )
-    client.response_format = request_config(request).response_format  # type: ignore[attr-defined]
+    client.response_format = request_config(request).response_format
     return client

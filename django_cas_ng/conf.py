@@ -14,26 +14,33 @@ To add a setting, add ONE entry to ``CASSettings``, for example::
 
 The attribute name is the setting name without ``CAS_``, lower case. ``coerce`` turns the
 raw value into the accessor's type (omit it and subscript instead, ``Setting[str | None](...)``,
-to return the value as set); ``rule`` (a ``Rule``) makes E009 report a value of the wrong type.
+to return the value as set); ``rule`` (a ``Rule``) is what the value must be, the one test the
+system checks, the tenant resolver and ``cas_doctor`` all apply (``Setting.accepts``): E009
+reports a value it refuses, or a check of its own (``own_check``) with a more precise message.
 Then document it under ``.. setting:: CAS_MAX_HOPS`` in ``docs/settings.rst``.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, NoReturn, TypeVar, cast, overload
+from urllib.parse import SplitResult, urlsplit
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.http import HttpRequest
 from django.utils.functional import Promise
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
 T = TypeVar("T")
 
 VALID_VERSIONS = ("1", "2", "3", "CAS_2_SAML_1_0")
+USERNAME_CASES = (None, "lower", "upper")
 
 _values: dict[str, Any] = {}
 """Raw values read so far in this process; ``setting_changed`` evicts an entry."""
@@ -53,10 +60,12 @@ def _as_set(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class Rule:
-    """The type/shape a setting's raw value must have, as E009 (``checks.py``) reports it."""
+    """What a setting's raw value must be. E009 (``checks.py``) reports a value it refuses,
+    unless ``own_check``: then a check of its own does."""
 
     accepts: Callable[[Any], bool]
     expected: str
+    own_check: bool = False
 
 
 class Setting(Generic[T]):
@@ -83,6 +92,10 @@ class Setting(Generic[T]):
         if attribute != expected:
             raise TypeError(f"{self.name} must be declared as {expected!r}, not {attribute!r}")
         REGISTRY[self.name] = self
+
+    def accepts(self, value: Any) -> bool:
+        """True when ``value`` is valid for this setting (any value, without a rule)."""
+        return self.rule is None or self.rule.accepts(value)
 
     def raw(self) -> Any:
         """The value as set in ``django.conf.settings``, or the default."""
@@ -128,15 +141,19 @@ def _bool_or_none(value: Any) -> bool | None:
 
 
 def _str_mapping(value: Any) -> Mapping[str, str]:
-    return cast("Mapping[str, str]", value or {})
+    return value or {}
 
 
 def _any_mapping(value: Any) -> Mapping[str, Any]:
-    return cast("Mapping[str, Any]", value or {})
+    return value or {}
+
+
+def _seconds_or_none(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def _callables(value: Any) -> Sequence[Callable[..., Any]]:
-    return cast("Sequence[Callable[..., Any]]", value or [])
+    return value or []
 
 
 def _timeout(value: Any) -> tuple[float, float]:
@@ -152,12 +169,69 @@ def _field_names_or_bool(value: Any) -> bool | tuple[str, ...]:
 
 
 def _client_cert(value: Any) -> str | tuple[str, str] | None:
-    return cast(
-        "str | tuple[str, str] | None", tuple(value) if isinstance(value, (list, tuple)) else value
+    return tuple(value) if isinstance(value, (list, tuple)) else value
+
+
+# --- rules: what a valid value is -----------------------------------------------------------
+
+
+def is_http_url(value: Any) -> bool:
+    """An absolute http(s) URL with a host."""
+    if not isinstance(value, str):
+        return False
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def is_server_url(value: Any) -> bool:
+    """An absolute http(s) URL, or a path on this site (starting with a single '/')."""
+    if isinstance(value, str) and value.startswith("/"):
+        return not value.startswith("//")
+    return is_http_url(value)
+
+
+def split_host(entry: str) -> SplitResult:
+    """A host name (``host[:port]``) or an origin (``scheme://host[:port]``), split."""
+    return urlsplit(entry if "://" in entry else f"//{entry}")
+
+
+def is_host_or_origin(entry: Any) -> bool:
+    """A ``CAS_SERVICE_HOSTS`` entry: a host name or an http(s) origin, nothing more."""
+    if not isinstance(entry, str):
+        return False
+    try:
+        parts = split_host(entry)
+        hostname = parts.hostname
+    except ValueError:
+        return False
+    if "://" in entry and parts.scheme not in ("http", "https"):
+        return False
+    return (
+        bool(hostname)
+        and parts.path in ("", "/")
+        and not (parts.query or parts.fragment or "@" in parts.netloc or "*" in entry)
     )
 
 
-# --- rules: what E009 accepts --------------------------------------------------------------
+def import_callable(name: str, value: Any) -> Callable[..., Any]:
+    """The callable a setting gives: itself, or the one its dotted path names.
+
+    Raises ``ImproperlyConfigured`` that says what is wrong with ``value``.
+    """
+    if callable(value):
+        return value
+    if not isinstance(value, str):
+        raise ImproperlyConfigured(f"{name} must be a dotted path or a callable; got {value!r}.")
+    try:
+        found = import_string(value)
+    except ImportError as exc:
+        raise ImproperlyConfigured(f"{name} {value!r} cannot be imported ({exc}).") from exc
+    if not callable(found):
+        raise ImproperlyConfigured(f"{name} {value!r} is not callable.")
+    return found
 
 
 def _optional(kind: Any, expected: str) -> Rule:
@@ -183,6 +257,35 @@ def _valid_networks(value: Any) -> bool:
         for network in value:
             ipaddress.ip_network(network, strict=False)
     except (TypeError, ValueError):
+        return False
+    return True
+
+
+#: What ``CAS_RATE_LIMITS`` counts (django_cas_ng.ratelimit).
+RATE_LIMIT_KEYS = ("ticket", "logout_request")
+_RATE_RE = re.compile(r"(?P<count>\d+)/(?P<period>\d*)(?P<unit>[smhd])")
+_RATE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """A ``CAS_RATE_LIMITS`` rate as (count, seconds): ``"30/m"`` -> (30, 60), ``"100/5m"``
+    -> (100, 300); ValueError otherwise."""
+    match = _RATE_RE.fullmatch(rate.strip())
+    if match is None or int(match["count"]) <= 0:
+        raise ValueError(f"not a rate such as '30/m': {rate!r}")
+    return int(match["count"]), int(match["period"] or 1) * _RATE_UNITS[match["unit"]]
+
+
+def _valid_rate_limits(value: Any) -> bool:
+    if value is None:
+        return True
+    if not isinstance(value, Mapping) or not set(value) <= set(RATE_LIMIT_KEYS):
+        return False
+    try:
+        for rate in value.values():
+            if rate is not None:
+                parse_rate(rate)
+    except (TypeError, ValueError, AttributeError):
         return False
     return True
 
@@ -235,7 +338,32 @@ def _mapping_list(value: Any) -> Sequence[Mapping[str, Any]]:
     return cast("Sequence[Mapping[str, Any]]", value or [])
 
 
+SERVER_URL = Rule(
+    lambda v: callable(v) or is_server_url(v),
+    "an http(s) URL, a path starting with '/' or a callable (request) -> URL",
+    own_check=True,
+)
+VERSION = Rule(
+    lambda v: not isinstance(v, bool) and str(v) in VALID_VERSIONS,
+    "'1', '2', '3' or 'CAS_2_SAML_1_0'",
+    own_check=True,
+)
+USERNAME_CASE = Rule(lambda v: v in USERNAME_CASES, "'lower', 'upper' or None", own_check=True)
+HTTPS_URL = Rule(
+    lambda v: v is None or (is_http_url(v) and urlsplit(v).scheme == "https"),
+    "an absolute https URL or None",
+    own_check=True,
+)
+ORIGIN = Rule(
+    lambda v: v is None or is_http_url(v), "an absolute http(s) origin or None", own_check=True
+)
 POSITIVE_INT = Rule(lambda v: isinstance(v, int) and v > 0, "a positive int")
+SECONDS_OR_NONE = Rule(
+    lambda v: v is None or _positive_number(v), "a positive number of seconds or None"
+)
+NON_NEGATIVE_INT = Rule(
+    lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "an int, 0 or more"
+)
 NON_EMPTY_STR = Rule(lambda v: isinstance(v, str) and bool(v), "a non-empty string")
 MESSAGE = Rule(_valid_message, "None or a text with exactly one %s for the username")
 # 5.1 sites often set the landing page with reverse_lazy(), which resolve_url accepts.
@@ -258,7 +386,10 @@ class CASSettings:
 
     # The CAS server and how to talk to it.
     server_url = Setting[str | Callable[[HttpRequest], Any] | None](
-        "CAS_SERVER_URL", None, "Base URL of the CAS server, or a callable (request) -> URL."
+        "CAS_SERVER_URL",
+        None,
+        "Base URL of the CAS server, or a callable (request) -> URL.",
+        rule=SERVER_URL,
     )
     config_resolver = Setting[str | Callable[[HttpRequest], Any] | None](
         "CAS_CONFIG_RESOLVER",
@@ -269,7 +400,9 @@ class CASSettings:
             "a dotted path to a callable, a callable or None",
         ),
     )
-    version = Setting("CAS_VERSION", "2", "Protocol: '1', '2', '3' or 'CAS_2_SAML_1_0'.", str)
+    version = Setting(
+        "CAS_VERSION", "2", "Protocol: '1', '2', '3' or 'CAS_2_SAML_1_0'.", str, VERSION
+    )
     timeout = Setting(
         "CAS_TIMEOUT",
         (3.05, 5.0),
@@ -371,7 +504,10 @@ class CASSettings:
     check_next = Setting("CAS_CHECK_NEXT", True, "Refuse next URLs of other sites.", bool)
     store_next = Setting("CAS_STORE_NEXT", False, "Keep next in the session.", bool)
     root_proxied_as = Setting[str | None](
-        "CAS_ROOT_PROXIED_AS", None, "Public origin of the site behind a reverse proxy."
+        "CAS_ROOT_PROXIED_AS",
+        None,
+        "Public origin of the site behind a reverse proxy.",
+        rule=ORIGIN,
     )
     service_hosts = Setting[Sequence[str] | None](
         "CAS_SERVICE_HOSTS",
@@ -399,7 +535,7 @@ class CASSettings:
         NON_EMPTY_STR,
     )
     force_change_username_case = Setting[str | None](
-        "CAS_FORCE_CHANGE_USERNAME_CASE", None, "'lower', 'upper' or None."
+        "CAS_FORCE_CHANGE_USERNAME_CASE", None, "'lower', 'upper' or None.", rule=USERNAME_CASE
     )
     local_name_field = Setting[str | None](
         "CAS_LOCAL_NAME_FIELD", None, "User field that existing users are looked up by."
@@ -512,7 +648,7 @@ class CASSettings:
 
     # Proxy tickets.
     proxy_callback = Setting[str | None](
-        "CAS_PROXY_CALLBACK", None, "Absolute https URL of the PGT callback view."
+        "CAS_PROXY_CALLBACK", None, "Absolute https URL of the PGT callback view.", rule=HTTPS_URL
     )
     proxy_chains = Setting(
         "CAS_PROXY_CHAINS",
@@ -541,6 +677,39 @@ class CASSettings:
         "Accept front-channel logout requests (None: unless networks are set).",
         _bool_or_none,
         Rule(lambda v: v is None or isinstance(v, bool), "True, False or None"),
+    )
+
+    # The life of a signed-in session (docs/sessions.rst).
+    replay_window = Setting(
+        "CAS_REPLAY_WINDOW",
+        86400,
+        "Seconds an accepted ticket is remembered and refused if presented again; 0 disables.",
+        int,
+        NON_NEGATIVE_INT,
+    )
+    session_max_age = Setting(
+        "CAS_SESSION_MAX_AGE",
+        None,
+        "Seconds a session stays signed in after its CAS sign-in (SessionMaxAgeMiddleware).",
+        _seconds_or_none,
+        SECONDS_OR_NONE,
+    )
+    recheck_interval = Setting(
+        "CAS_RECHECK_INTERVAL",
+        None,
+        "Seconds between silent re-checks at CAS (SessionRecheckMiddleware); None: never.",
+        _seconds_or_none,
+        SECONDS_OR_NONE,
+    )
+    rate_limits = Setting(
+        "CAS_RATE_LIMITS",
+        {"ticket": "120/m", "logout_request": "600/m"},
+        "Per client address: requests carrying a ticket, and logout requests; None: no limit.",
+        _any_mapping,
+        Rule(_valid_rate_limits, "None or a dict of 'ticket'/'logout_request' to '30/m' or None"),
+    )
+    rate_limit_cache = Setting(
+        "CAS_RATE_LIMIT_CACHE", "default", "The CACHES alias counting requests.", str, NON_EMPTY_STR
     )
 
 

@@ -18,10 +18,8 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import resolve_url
 
 from . import api
-from .exempt import login_not_required
 
 __all__ = [
-    "login_not_required",
     "login_required",
     "permission_required",
     "proxy_ticket_required",
@@ -62,14 +60,6 @@ def _denied(request: HttpRequest, error: PermissionDenied) -> HttpResponseBase:
     raise error
 
 
-async def _request_user(request: HttpRequest) -> Any:
-    """The user without touching the database from the event loop."""
-    auser = getattr(request, "auser", None)
-    if auser is not None:
-        return await auser()
-    return await sync_to_async(lambda: request.user)()
-
-
 def user_passes_test(
     test_func: UserTest,
     login_url: str | None = None,
@@ -91,7 +81,7 @@ def _async_guard(
     """``view_func`` (async) behind ``test_func``, the user loaded without blocking the loop."""
 
     async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        user = await _request_user(request)
+        user = await request.auser()
         try:
             if iscoroutinefunction(test_func):
                 passed = await cast(AsyncUserTest, test_func)(user)

@@ -1,6 +1,8 @@
 """Deployment checks run from inside a site: can it reach its CAS server and use it correctly?
 
 Each ``check_*`` function returns :class:`Result` objects; ``manage.py cas_doctor`` prints them.
+They probe the network; what is wrong in the settings alone is the system checks' to say
+(``checks.py``), which the report includes.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from django.test import RequestFactory
 from django.urls import NoReverseMatch, reverse
 
 from .client import get_cas_client, validate_ticket
-from .conf import cas_settings
+from .conf import CASSettings, cas_settings
 from .exceptions import CASUnavailable, TicketValidationError, UnpinnedHost
 from .origin import get_server_url
 from .safexml import parse_xml
@@ -31,18 +33,6 @@ from .transport import get_http_session
 #: Service sent with the made-up ticket when the site's own host is unknown.
 PLACEHOLDER_SERVICE = "https://django-cas-ng-doctor.invalid/"
 SAML_PROTOCOL_NS = "urn:oasis:names:tc:SAML:1.0:protocol"
-#: Engines whose sessions live on the server, so Single Logout can find and delete them.
-SERVER_SIDE_ENGINES = {
-    "django.contrib.sessions.backends.db",
-    "django.contrib.sessions.backends.cached_db",
-    "django.contrib.sessions.backends.cache",
-    "django.contrib.sessions.backends.file",
-}
-#: Engines that keep sessions in Django's cache (``SESSION_CACHE_ALIAS``).
-CACHED_ENGINES = {
-    "django.contrib.sessions.backends.cached_db",
-    "django.contrib.sessions.backends.cache",
-}
 VERSION_LABELS = {"CAS_2_SAML_1_0": "SAML 1.1"}
 VALIDATION_PATHS = {
     "1": "validate",
@@ -106,8 +96,7 @@ def check_server(context: Context) -> Iterator[Result]:
     """The CAS server answers its login page within ``CAS_TIMEOUT``."""
     name = "CAS server"
     if not cas_settings.server_url:
-        yield Result(name, Status.ERROR, "CAS_SERVER_URL is not set.")
-        return
+        return  # the system check E001 reports it
     probe = _probe_server(context)
     connect, read = cas_settings.timeout
     limits = f"CAS_TIMEOUT connect {connect:g} s, read {read:g} s"
@@ -151,13 +140,7 @@ def check_tls(context: Context) -> Iterator[Result]:
         f", client certificate {cert[0] if isinstance(cert, tuple) else cert}" if cert else ""
     )
     if not cas_settings.verify_ssl_certificate:
-        yield Result(
-            name,
-            Status.WARNING,
-            "Certificates are not verified (CAS_VERIFY_SSL_CERTIFICATE = False).",
-            "Anyone on the network path can pose as the CAS server; set CAS_CA_BUNDLE instead.",
-        )
-        return
+        return  # the system check W001 reports it
     plain_http = _plain_http_result(name, probe)
     if plain_http is not None:
         yield plain_http
@@ -294,9 +277,9 @@ def check_validation(context: Context) -> Iterator[Result]:
     if not cas_settings.server_url:
         return
     version = cas_settings.version
-    if version not in VALIDATION_PATHS:
-        yield Result(VALIDATION, Status.ERROR, f"Unsupported CAS_VERSION {version!r}.")
-    elif _probe_server(context).error is not None:
+    if not CASSettings.version.accepts(version):
+        return  # the system check E003 reports it
+    if _probe_server(context).error is not None:
         yield Result(VALIDATION, Status.INFO, "Skipped: the CAS server cannot be reached.")
     else:
         yield _validate_made_up_ticket(context, version)
@@ -380,48 +363,6 @@ def _is_well_formed_failure(version: str, body: bytes) -> bool:
     return False
 
 
-def _session_cache_backend() -> str:
-    """The cache backend class path the cache session engines use."""
-    from django.conf import settings
-
-    caches = getattr(settings, "CACHES", {})
-    return str(caches.get(settings.SESSION_CACHE_ALIAS, {}).get("BACKEND", ""))
-
-
-def check_session_engine(context: Context) -> Iterator[Result]:
-    """Single Logout needs sessions the site can find and delete by key."""
-    from django.conf import settings
-
-    name = "Single Logout"
-    engine = settings.SESSION_ENGINE
-    if engine in CACHED_ENGINES and _session_cache_backend().endswith(".LocMemCache"):
-        yield Result(
-            name,
-            Status.WARNING,
-            f"SESSION_ENGINE {engine} caches sessions in LocMemCache, which each server process "
-            "keeps for itself: a logout request from CAS reaching one process cannot end a "
-            "session another one holds.",
-            "Use a shared cache (Redis, Memcached) for sessions, or the db engine.",
-        )
-    elif engine in SERVER_SIDE_ENGINES:
-        yield Result(name, Status.OK, f"SESSION_ENGINE {engine} keeps sessions on the server.")
-    elif engine == "django.contrib.sessions.backends.signed_cookies":
-        yield Result(
-            name,
-            Status.WARNING,
-            "SESSION_ENGINE signed_cookies keeps sessions in the browser: a logout at CAS "
-            "cannot end them.",
-            "Use the db, cached_db or cache engine if users must be signed out everywhere.",
-        )
-    else:
-        yield Result(
-            name,
-            Status.INFO,
-            f"SESSION_ENGINE {engine} is not one of Django's: Single Logout works if its "
-            "SessionStore can load and delete a session by key.",
-        )
-
-
 def check_proxy_callback(context: Context) -> Iterator[Result]:
     """``CAS_PROXY_CALLBACK`` is https and answers (seen from this host)."""
     name = "Proxy callback"
@@ -430,13 +371,7 @@ def check_proxy_callback(context: Context) -> Iterator[Result]:
         yield Result(name, Status.INFO, "CAS_PROXY_CALLBACK is not set: no proxy tickets.")
         return
     if urlsplit(callback).scheme != "https":
-        yield Result(
-            name,
-            Status.ERROR,
-            f"{callback} is not https: CAS servers send PGTs only to https callbacks.",
-            "Set CAS_PROXY_CALLBACK to the https URL of the callback view.",
-        )
-        return
+        return  # the system check E010 reports it
     connect, read = cas_settings.timeout
     try:
         response = get_http_session().get(callback, timeout=(connect, read), allow_redirects=False)
@@ -516,7 +451,6 @@ CHECKS: tuple[Callable[[Context], Iterable[Result]], ...] = (
     check_tls,
     check_validation,
     check_service_url,
-    check_session_engine,
     check_proxy_callback,
     check_migrations,
     check_system,

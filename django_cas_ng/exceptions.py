@@ -81,3 +81,11 @@ class MalformedXML(CASNGError):
 class TenantConfigurationError(CASUnavailable):
     """The CAS configuration chosen for this request (``CAS_SERVER_URL`` callable or
     ``CAS_CONFIG_RESOLVER``) is unusable: answered like an unreachable server, with a 503."""
+
+
+class RateLimited(CASNGError):
+    """A client address went past its rate limit (``CAS_RATE_LIMITS``): answered 429."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -8,12 +8,13 @@ answers API clients with a 401 instead of a redirect.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, cast
+from enum import Enum
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.contrib.auth import REDIRECT_FIELD_NAME
-from django.contrib.auth import middleware as auth_middleware
+from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.contrib.auth.views import LoginView as DjangoLoginView
 from django.contrib.auth.views import LogoutView as DjangoLogoutView
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
@@ -27,24 +28,21 @@ from .conf import cas_settings
 from .sessions import follow_session_key, session_key_moved
 from .views import CallbackView, LoginView, LogoutView
 
-__all__ = ["CASLoginRequiredMiddleware", "CASMiddleware"]
+__all__ = ["CASLoginRequiredMiddleware", "CASMiddleware", "Route"]
 
 Response = HttpResponseBase
 ViewFunc = Callable[..., Any]
 
 
-async def _auser(request: HttpRequest) -> Any:
-    """The user, loaded without blocking the event loop (``auser`` is Django 5.0+)."""
-    auser = getattr(request, "auser", None)
-    if auser is not None:
-        return await auser()
+class Route(Enum):
+    """What :meth:`CASMiddleware.process_view` does with a view."""
 
-    def load() -> Any:
-        user = request.user
-        user.is_authenticated  # noqa: B018 -- evaluates the lazy user here, in the thread
-        return user
-
-    return await sync_to_async(load)()
+    #: Answer with the response that comes with it, or let the view run when that is None.
+    ANSWER = "answer"
+    #: Run our view (that comes with it) instead: Django's own login or logout view.
+    REPLACE = "replace"
+    #: An admin page: staff pass, others are refused.
+    GUARD = "guard"
 
 
 class CASMiddleware:
@@ -113,9 +111,9 @@ class CASMiddleware:
     ) -> Response | None:
         """Take over Django's login/logout views and guard the admin (sync mode)."""
         step, target = self.route(request, view_func)
-        if step == "replace":
+        if step is Route.REPLACE:
             return cast(Response, target(request))
-        if step == "guard":
+        if step is Route.GUARD:
             user = request.user
             return (
                 None
@@ -133,32 +131,30 @@ class CASMiddleware:
     ) -> Response | None:
         """:meth:`process_view` under ASGI: the user from ``auser()``, blocking work in a thread."""
         step, target = self.route(request, view_func)
-        if step == "replace":
-            response: Response = await sync_to_async(target)(request)
-            return response
-        if step == "guard":
-            user = await _auser(request)
+        if step is Route.REPLACE:
+            return await sync_to_async(target)(request)
+        if step is Route.GUARD:
+            user = await request.auser()
             if user.is_authenticated and user.is_staff:
                 return None
             return await sync_to_async(self.refuse_admin)(request, user)
         return cast("Response | None", target)
 
-    def route(self, request: HttpRequest, view_func: ViewFunc) -> tuple[str, Any]:
-        """What ``process_view`` does, decided without the user or blocking work, for both modes:
-        ``("answer", response or None)``, ``("replace", our view)`` or ``("guard", None)`` (an
-        admin page: staff pass, others are refused)."""
+    def route(self, request: HttpRequest, view_func: ViewFunc) -> tuple[Route, Any]:
+        """What ``process_view`` does (a :class:`Route` and what comes with it), decided without
+        the user or blocking work, for both modes."""
         view_class = _view_class(view_func)
         if view_class is not None:
             if issubclass(view_class, _CAS_VIEWS):
-                return "answer", None
+                return Route.ANSWER, None
             replacement = self.replacement_view(view_class)
             if replacement is not None:
-                return "replace", replacement
+                return Route.REPLACE, replacement
         if not self.is_admin_view(request, view_func):
-            return "answer", None
+            return Route.ANSWER, None
         if view_func.__name__ == "logout":
-            return "answer", HttpResponseRedirect(reverse(cas_settings.logout_url_name))
-        return "guard", None
+            return Route.ANSWER, HttpResponseRedirect(reverse(cas_settings.logout_url_name))
+        return Route.GUARD, None
 
     def process_response(self, request: HttpRequest, response: Response) -> Response:
         """Keep the Single Logout mapping on the session's current key (after ``cycle_key``)."""
@@ -231,29 +227,14 @@ def _view_class(view_func: ViewFunc) -> type | None:
     return view_class if isinstance(view_class, type) else None
 
 
-_DjangoLoginRequired: type[Any] | None = getattr(auth_middleware, "LoginRequiredMiddleware", None)
+class CASLoginRequiredMiddleware(LoginRequiredMiddleware):
+    """Django's ``LoginRequiredMiddleware`` that answers API clients with a 401 and the CAS
+    login URL, and browsers with the usual redirect."""
 
-if _DjangoLoginRequired is not None:
-
-    class CASLoginRequiredMiddleware(_DjangoLoginRequired):  # type: ignore[misc,valid-type]
-        """Django's ``LoginRequiredMiddleware`` (5.1+) that answers API clients with a 401 and
-        the CAS login URL, and browsers with the usual redirect."""
-
-        def handle_no_permission(self, request: HttpRequest, view_func: ViewFunc) -> Response:
-            if api.is_api_request(request):
-                return api.unauthorized(request)
-            response: Response = super().handle_no_permission(request, view_func)
-            return api.vary_on_api_headers(response)
-
-
-if not TYPE_CHECKING:  # a module __getattr__ would make mypy accept any name here
-
-    def __getattr__(name: str) -> Any:
-        """Only reached for names the module lacks: explains why before Django 5.1."""
-        if name == "CASLoginRequiredMiddleware":
-            raise ImportError(
-                "django_cas_ng.middleware.CASLoginRequiredMiddleware needs Django 5.1 or later "
-                "(it extends django.contrib.auth.middleware.LoginRequiredMiddleware); use "
-                "django_cas_ng.decorators.login_required on each view instead."
-            )
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    # django-stubs says a redirect; an API client gets the 401 JSON answer instead.
+    def handle_no_permission(  # type: ignore[override]
+        self, request: HttpRequest, view_func: ViewFunc
+    ) -> Response:
+        if api.is_api_request(request):
+            return api.unauthorized(request)
+        return api.vary_on_api_headers(super().handle_no_permission(request, view_func))

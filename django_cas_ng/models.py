@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connections, models, router, transaction
 from django.db.models import F, Func
+from django.db.models.constants import OnConflict
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -24,6 +25,7 @@ __all__ = [
     "ProxyError",
     "ProxyGrantingTicket",
     "SessionTicket",
+    "UsedTicket",
 ]
 
 #: Longest session key stored; longer keys (signed-cookie sessions) are truncated to it.
@@ -88,15 +90,13 @@ class SessionTicketQuerySet(models.QuerySet["SessionTicket"]):
     def for_tickets(self, tickets: Iterable[str]) -> SessionTicketQuerySet:
         """Rows of these tickets, in one indexed query, whatever wrote them (ORM or raw SQL)."""
         wanted = set(tickets)
-        rows: SessionTicketQuerySet = self.alias(prefix=ticket_prefix()).filter(
+        return self.alias(prefix=ticket_prefix()).filter(
             prefix__in={ticket[:TICKET_PREFIX_LENGTH] for ticket in wanted}, ticket__in=wanted
         )
-        return rows
 
     def for_sessions(self, session_keys: Iterable[str]) -> SessionTicketQuerySet:
         """Rows of these sessions."""
-        rows: SessionTicketQuerySet = self.filter(session_key__in=list(session_keys))
-        return rows
+        return self.filter(session_key__in=list(session_keys))
 
     def record(self, session_key: str, ticket: str, server_url: str | None = None) -> None:
         """Map ``ticket`` (issued by ``server_url``, when known) to the session: one upsert
@@ -108,33 +108,34 @@ class SessionTicketQuerySet(models.QuerySet["SessionTicket"]):
         if not features.supports_update_conflicts:
             self.update_or_create(session_key=session_key, defaults=values)
             return
+        # The one INSERT ... ON CONFLICT that bulk_create would run, without the transaction
+        # bulk_create wraps it in: BEGIN and COMMIT would be a login's two extra statements.
+        # _insert is what Model.save and bulk_create call; django-stubs does not declare it.
+        meta = self.model._meta
         with_target = features.supports_update_conflicts_with_target
-        self.bulk_create(
+        self._insert(  # type: ignore[attr-defined]
             [SessionTicket(session_key=session_key, **values)],
-            update_conflicts=True,
-            unique_fields=["session_key"] if with_target else None,
-            update_fields=list(values),
+            fields=[meta.get_field(name) for name in ("session_key", *values)],
+            on_conflict=OnConflict.UPDATE,
+            update_fields=[meta.get_field(name) for name in values],
+            unique_fields=[meta.get_field("session_key")] if with_target else None,
         )
 
     def server_of(self, session_key: str | None) -> str | None:
         """The CAS server that issued the session's ticket, when recorded (several servers)."""
         if not session_key:
             return None
-        server: str | None = (
+        return (
             self.filter(session_key=mapping_key(session_key))
             .values_list("server_url", flat=True)
             .first()
         )
-        return server
 
     def issued_by(self, server_url: str | None) -> SessionTicketQuerySet:
         """Rows of tickets ``server_url`` issued, and rows whose server is not recorded."""
         if server_url is None:
             return self
-        rows: SessionTicketQuerySet = self.filter(
-            models.Q(server_url__isnull=True) | models.Q(server_url=server_url)
-        )
-        return rows
+        return self.filter(models.Q(server_url__isnull=True) | models.Q(server_url=server_url))
 
 
 class SessionTicket(models.Model):
@@ -272,8 +273,7 @@ class ProxyGrantingTicket(models.Model):
     @classmethod
     def retrieve_pt(cls, request: HttpRequest, service: str) -> str:
         """A proxy ticket for ``service`` on behalf of the signed-in user, or ProxyError."""
-        ticket: str = cls.objects.proxy_ticket(request, service)
-        return ticket
+        return cls.objects.proxy_ticket(request, service)
 
 
 class CASIdentity(models.Model):
@@ -338,3 +338,14 @@ def missing_schema() -> list[str]:
             router.db_for_write(m) for m in (SessionTicket, ProxyGrantingTicket, CASIdentity)
         )
     return missing
+
+
+class UsedTicket(models.Model):
+    """A ticket this site accepted (a keyed digest, never the ticket), refused if presented
+    again until ``expires`` (:mod:`django_cas_ng.replay`)."""
+
+    digest = models.CharField(max_length=64, primary_key=True)
+    expires = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"UsedTicket({self.digest[:8]}…)"

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.http.request import split_domain_port
 
-from .conf import cas_settings
+from .conf import cas_settings, split_host
 from .exceptions import TenantConfigurationError, UnpinnedHost
 from .tenancy import is_multi_server, request_config
 
@@ -66,7 +66,7 @@ def request_origin(request: HttpRequest) -> str:
     service_hosts = cas_settings.service_hosts
     if service_hosts:
         for entry in service_hosts:
-            parts = urlsplit(entry if "://" in entry else f"//{entry}")
+            parts = split_host(entry)
             if parts.netloc.lower() == host.lower():
                 if parts.scheme and not force_ssl:
                     protocol = parts.scheme
@@ -117,7 +117,7 @@ def site_hostnames(request: HttpRequest | None = None) -> frozenset[str]:
     entries += [host for host in settings.ALLOWED_HOSTS if host != "*" and not host.startswith(".")]
     names = set()
     for entry in entries:
-        hostname = urlsplit(entry if "://" in entry else f"//{entry}").hostname
+        hostname = split_host(entry).hostname
         if hostname:
             names.add(hostname)
     return frozenset(names)

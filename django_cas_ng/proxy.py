@@ -94,8 +94,7 @@ def claim_pgt(request: HttpRequest, user: Any, session_key: str) -> bool:
 
 def _claim(pgtiou: str, user: Any, key: str) -> bool:
     """Link the newest unclaimed PGT of ``pgtiou`` to (user, session); True if one is linked."""
-    linked: bool = ProxyGrantingTicket.objects.claim(pgtiou, user, key)
-    return linked
+    return ProxyGrantingTicket.objects.claim(pgtiou, user, key)
 
 
 def retrieve_proxy_ticket(request: HttpRequest, service: str) -> str:
@@ -106,5 +105,4 @@ def retrieve_proxy_ticket(request: HttpRequest, service: str) -> str:
     ``UNAUTHORIZED_SERVICE``, ...) or ``CAS_UNAVAILABLE`` when the server cannot be asked.
     The same path as ``ProxyGrantingTicket.retrieve_pt``.
     """
-    ticket: str = ProxyGrantingTicket.objects.proxy_ticket(request, service)
-    return ticket
+    return ProxyGrantingTicket.objects.proxy_ticket(request, service)

@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from asgiref.sync import iscoroutinefunction, sync_to_async
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.http import HttpRequest, JsonResponse
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
 from lxml import etree
 
-from . import log
+from . import log, ratelimit, replay
 from .client import (
     ATTRIBUTE_BLOCKS,
     CAS_NS,
@@ -31,8 +32,7 @@ from .client import (
     read_service_response,
 )
 from .conf import cas_settings
-from .exceptions import CASUnavailable, TicketValidationError
-from .exempt import login_not_required
+from .exceptions import CASUnavailable, RateLimited, TicketValidationError
 from .metrics import DENIED, log_fields, measure_validation
 from .origin import canonical_service, public_url
 from .tickets import is_well_formed_ticket
@@ -156,8 +156,15 @@ def authenticate_proxy_ticket(
 def validate_presented_ticket(request: HttpRequest, ticket: str, service: str) -> ValidatedTicket:
     """Ask ``(p3/)proxyValidate`` about ``ticket`` (``(p3/)serviceValidate`` when no chain is
     allowed, so the CAS server itself refuses proxy tickets); measured and reported as
-    ``cas_ticket_validated`` with sender ``'proxy'``."""
-    with measure_validation("proxy", service, request) as measurement:
+    ``cas_ticket_validated`` with sender ``'proxy'``. A ticket this site accepted before is
+    refused unasked (:mod:`django_cas_ng.replay`)."""
+    ratelimit.hit(request, ratelimit.TICKET)
+    if not replay.claim(ticket, request):
+        raise TicketValidationError("This ticket was already used.", code=replay.REPLAYED)
+    with (
+        replay.unless_unavailable(ticket, request),
+        measure_validation("proxy", service, request) as measurement,
+    ):
         client = get_proxy_validate_client(
             service, request, accept_proxy_tickets=bool(allowed_chains(service, request))
         )
@@ -339,7 +346,7 @@ def unavailable() -> JsonResponse:
     )
 
 
-def _admit(request: HttpRequest, service: str | None, realm: str) -> JsonResponse | None:
+def _admit(request: HttpRequest, service: str | None, realm: str) -> HttpResponse | None:
     """Let the request in as the ticket's user (``None``), or the 401/503 answer refusing it."""
     ticket = ticket_from_request(request)
     if ticket is None:
@@ -353,6 +360,8 @@ def _admit(request: HttpRequest, service: str | None, realm: str) -> JsonRespons
     except CASUnavailable as error:
         log.client.error("%s: %s", error.log_prefix, error)
         return unavailable()
+    except RateLimited as error:
+        return ratelimit.too_many_requests(request, error)
     request.user = cast("User", accepted.user)
     setattr(request, REQUEST_ATTRIBUTE, accepted)
     return None
@@ -393,6 +402,6 @@ def proxy_ticket_required(
                 return response
 
             wrapped = wraps(view_func)(wrapper)
-        return login_not_required(csrf_exempt(wrapped))  # type: ignore[no-any-return]
+        return login_not_required(csrf_exempt(wrapped))
 
     return decorator(view) if view is not None else decorator

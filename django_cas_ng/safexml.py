@@ -10,6 +10,7 @@ from lxml import etree
 from .exceptions import MalformedXML
 
 _local = threading.local()
+_UTF8_BOM = b"\xef\xbb\xbf"
 
 
 def _parser() -> etree.XMLParser:
@@ -27,6 +28,13 @@ def _parser() -> etree.XMLParser:
     return parser
 
 
+def _trimmed(data: bytes) -> bytes:
+    """``data`` without a UTF-8 byte order mark and blank lines before its first ``<``: what
+    JSP and PHP templates leave before an XML declaration, which must come first."""
+    trimmed = data.removeprefix(_UTF8_BOM).lstrip(b" \t\r\n")
+    return trimmed if trimmed.startswith(b"<") else data
+
+
 def parse_xml(data: bytes | str) -> Any:
     """The root element of ``data``; :class:`MalformedXML` if unreadable or it declares a DTD.
 
@@ -36,7 +44,7 @@ def parse_xml(data: bytes | str) -> Any:
     if isinstance(data, str):
         data = data.encode("utf-8")
     try:
-        root = etree.fromstring(data, parser=_parser())
+        root = etree.fromstring(_trimmed(data), parser=_parser())
     except (etree.XMLSyntaxError, ValueError) as exc:
         raise MalformedXML(f"not well-formed XML: {exc}") from None
     if root is None:

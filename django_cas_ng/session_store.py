@@ -26,8 +26,7 @@ __all__ = ["database_session_model", "live_keys", "session_store_class"]
 
 def session_store_class() -> type[SessionBase]:
     """The ``SessionStore`` of ``SESSION_ENGINE``, looked up at call time."""
-    store: type[SessionBase] = import_module(settings.SESSION_ENGINE).SessionStore
-    return store
+    return import_module(settings.SESSION_ENGINE).SessionStore
 
 
 def database_session_model(

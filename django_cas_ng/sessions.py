@@ -116,18 +116,16 @@ def ticket_for_session(session_key: str | None) -> str | None:
     """The ticket a session was opened with, if it has a mapping."""
     if not session_key:
         return None
-    ticket: str | None = (
+    return (
         SessionTicket.objects.filter(session_key=mapping_key(session_key))
         .values_list("ticket", flat=True)
         .first()
     )
-    return ticket
 
 
 def server_for_session(session_key: str | None) -> str | None:
     """The CAS server that issued the session's ticket, when recorded (several servers)."""
-    server: str | None = SessionTicket.objects.server_of(session_key)
-    return server
+    return SessionTicket.objects.server_of(session_key)
 
 
 def forget_session(session_key: str | None) -> None:

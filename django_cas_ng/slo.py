@@ -15,7 +15,8 @@ import binascii
 import ipaddress
 import re
 import zlib
-from urllib.parse import urlencode, urljoin
+from typing import Any
+from urllib.parse import unquote, urlencode, urljoin
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, RawPostDataException
 from lxml import etree
@@ -38,6 +39,9 @@ _XML_CONTENT_TYPES = {"text/xml", "application/xml", "application/soap+xml"}
 FORM_CONTENT_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
 #: SessionIndex values accepted in one logout request; a CAS server sends one.
 MAX_SESSION_INDEXES = 20
+_SAML_PREFIXES = (
+    f'<prefixes xmlns:samlp="{SAMLP_NS}" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">'
+).encode()
 _JSONP_CALLBACK = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*", re.ASCII)
 
 
@@ -134,7 +138,11 @@ def back_channel_xml(request: HttpRequest) -> bytes:
         except RawPostDataException:
             raise BadLogoutRequest("request body was already consumed") from None
         return body
-    return request.POST.get(PARAM, "").encode("utf-8")
+    value = request.POST.get(PARAM, "").strip()
+    # Some servers URL-encode the XML once more; phpCAS decodes the field again for them.
+    if value[:3].upper() == "%3C":
+        value = unquote(value)
+    return value.encode("utf-8")
 
 
 def front_channel_xml(encoded: str) -> bytes:
@@ -157,8 +165,21 @@ def front_channel_xml(encoded: str) -> bytes:
             continue
         if inflater.unconsumed_tail:
             raise BadLogoutRequest(f"logout request inflates past {limit} bytes", status=413)
-        return xml
+        if inflater.eof:  # else the bytes only began like a deflate stream
+            return xml
     return packed  # some servers send it base64-encoded but not deflated
+
+
+def _parse_logout_request(xml: bytes) -> Any:
+    """The root of a logout request; RubyCAS-era servers use the ``samlp`` and ``saml``
+    prefixes without declaring them, so such a request is read with them declared around it."""
+    try:
+        return parse_xml(xml)
+    except MalformedXML:
+        if b"xmlns:samlp" in xml or not xml.lstrip().startswith(b"<samlp:"):
+            raise
+    wrapper = parse_xml(_SAML_PREFIXES + xml.strip() + b"</prefixes>")
+    return next(child for child in wrapper if isinstance(child.tag, str))
 
 
 def session_indexes(xml: bytes) -> list[str]:
@@ -166,7 +187,7 @@ def session_indexes(xml: bytes) -> list[str]:
     if len(xml) > cas_settings.slo_max_bytes:
         raise BadLogoutRequest(f"logout request exceeds {cas_settings.slo_max_bytes} bytes", 413)
     try:
-        root = parse_xml(xml)
+        root = _parse_logout_request(xml)
     except MalformedXML as exc:
         raise BadLogoutRequest(f"logoutRequest refused: {exc}") from None
     if etree.QName(root).localname != "LogoutRequest":

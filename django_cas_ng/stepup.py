@@ -18,33 +18,27 @@ from urllib.parse import urlencode
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, REDIRECT_FIELD_NAME, get_backends, load_backend
-from django.contrib.auth import decorators as auth_decorators
-from django.core.checks import CheckMessage, Error, Tags, register
+from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import render, resolve_url
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
 
-from . import api, identities, log, login_nonce, redirects
+from . import api, identities, log, login_nonce, ratelimit, redirects, replay
 from .backends import CASBackend
 from .client import get_cas_client, validate_ticket
-from .conf import cas_settings, get
-from .exceptions import CASUnavailable, TicketValidationError
+from .conf import cas_settings
+from .exceptions import CASUnavailable, RateLimited, TicketValidationError
 from .metrics import REFUSED, SUCCESS, log_fields, measure_validation
 from .origin import public_url
 from .tenancy import request_config
 from .tickets import is_well_formed_ticket
-
-#: Django >= 5.1: exempt from ``LoginRequiredMiddleware``; older versions have nothing to exempt.
-login_not_required: Callable[[Any], Any] = getattr(
-    auth_decorators, "login_not_required", lambda view_func: view_func
-)
 
 __all__ = [
     "StepUpPolicy",
@@ -526,6 +520,8 @@ class StepUpView(View):
             at, attributes = self.validate(request, ticket, service_url, policy)
         except StepUpRefused as refusal:
             return self.refused(request, str(refusal), landing, pending_id)
+        except RateLimited as error:
+            return ratelimit.too_many_requests(request, error)
         except CASUnavailable as error:
             logger.error("%s during step-up: %s", error.log_prefix, error)
             return render(
@@ -586,8 +582,12 @@ class StepUpView(View):
         if not is_well_formed_ticket(ticket):
             logger.warning("Refused a malformed step-up ticket %s", log.redact(ticket[:64]))
             raise StepUpRefused(_("The sign-in ticket is malformed."))
+        ratelimit.hit(request, ratelimit.TICKET)
         try:
-            username, attributes = self.validate_at_cas(request, ticket, service_url)
+            if not replay.claim(ticket, request):
+                raise TicketValidationError("already accepted", code=replay.REPLAYED)
+            with replay.unless_unavailable(ticket, request):
+                username, attributes = self.validate_at_cas(request, ticket, service_url)
         except TicketValidationError as refusal:
             logger.warning(
                 "CAS refused step-up ticket %s: %s %s%s",
@@ -635,25 +635,3 @@ class StepUpView(View):
             "home_url": redirects.default_landing(request),
         }
         return render(request, self.template_name, context, status=403)
-
-
-# --- System check ------------------------------------------------------------------------
-
-
-@register(Tags.security, deploy=True)
-def check_stepup(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """``django_cas_ng.E101``: the step-up view is routed but ``CAS_VERSION`` is not '3'."""
-    try:
-        reverse(STEPUP_URL_NAME)
-    except (NoReverseMatch, ImproperlyConfigured):
-        return []
-    version = str(get("CAS_VERSION"))
-    if version == "3":
-        return []
-    return [
-        Error(
-            f"The step-up view ({STEPUP_URL_NAME!r}) is routed but CAS_VERSION is {version!r}.",
-            hint="Step-up sign-in reads CAS 3 attributes; set CAS_VERSION = '3'.",
-            id="django_cas_ng.E101",
-        )
-    ]

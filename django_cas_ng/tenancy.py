@@ -12,11 +12,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from django.core.exceptions import SuspiciousOperation
+from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
 from django.http import HttpRequest
-from django.utils.module_loading import import_string
 
-from .conf import REGISTRY, VALID_VERSIONS, CASSettings, RequestSettings, cas_settings
+from .conf import (
+    REGISTRY,
+    CASSettings,
+    RequestSettings,
+    cas_settings,
+    import_callable,
+    is_server_url,
+)
 from .exceptions import TenantConfigurationError
 
 __all__ = [
@@ -89,11 +95,6 @@ def build_config(request: HttpRequest) -> CASSettings:
                 f"CAS_CONFIG_RESOLVER set {name} to {value!r} for host {_host(request)!r}: "
                 f"it must be {rule.expected}"
             )
-    for name, accepts in _VALUE_CHECKS.items():
-        if name in overrides and not accepts(overrides[name]):
-            raise TenantConfigurationError(
-                f"CAS_CONFIG_RESOLVER set {name} to {overrides[name]!r} for host {_host(request)!r}"
-            )
     server = overrides.get("CAS_SERVER_URL", cas_settings.server_url)
     if callable(server):
         server = _call("CAS_SERVER_URL", server, request)
@@ -106,39 +107,15 @@ def build_config(request: HttpRequest) -> CASSettings:
     return RequestSettings(overrides)
 
 
-def is_server_url(value: Any) -> bool:
-    """An absolute http(s) URL, or a path on this site (starting with a single '/')."""
-    if not isinstance(value, str):
-        return False
-    if value.startswith("/"):
-        return not value.startswith("//")
-    scheme, _, rest = value.partition("://")
-    return scheme.lower() in ("http", "https") and bool(rest) and not rest.startswith("/")
-
-
-def _absolute_or_none(value: Any) -> bool:
-    return value is None or (is_server_url(value) and not str(value).startswith("/"))
-
-
-_VALUE_CHECKS: dict[str, Callable[[Any], bool]] = {
-    "CAS_VERSION": lambda value: str(value) in VALID_VERSIONS and not isinstance(value, bool),
-    "CAS_ROOT_PROXIED_AS": _absolute_or_none,
-    "CAS_PROXY_CALLBACK": _absolute_or_none,
-}
-
-
 def get_resolver() -> Callable[[HttpRequest], Any] | None:
     """The ``CAS_CONFIG_RESOLVER`` callable (imported from its dotted path), or None."""
     value = cas_settings.config_resolver
-    if value is None or callable(value):
-        return value
+    if value is None:
+        return None
     try:
-        resolver = import_string(value)
-    except ImportError as exc:
-        raise TenantConfigurationError(f"CAS_CONFIG_RESOLVER {value!r}: {exc}") from exc
-    if not callable(resolver):
-        raise TenantConfigurationError(f"CAS_CONFIG_RESOLVER {value!r} is not callable")
-    return resolver  # type: ignore[no-any-return]
+        return import_callable("CAS_CONFIG_RESOLVER", value)
+    except ImproperlyConfigured as exc:
+        raise TenantConfigurationError(str(exc)) from exc
 
 
 def _tenant_overrides(request: HttpRequest) -> Mapping[str, Any]:

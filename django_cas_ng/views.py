@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.contrib.auth import REDIRECT_FIELD_NAME, authenticate
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
+from django.contrib.auth.decorators import login_not_required
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -26,7 +27,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from . import log, login_nonce, metrics, proxy, redirects, slo
+from . import gateway, log, login_nonce, metrics, proxy, ratelimit, redirects, slo
 from .backends import ACCOUNT_REFUSED_ATTRIBUTE
 from .client import at_server, get_cas_client
 from .conf import cas_settings
@@ -36,12 +37,12 @@ from .exceptions import (
     CASNGError,
     CASUnavailable,
     MissingMigrations,
+    RateLimited,
     RedirectException,
     SiteMisconfigured,
     TenantConfigurationError,
     TicketValidationError,
 )
-from .exempt import login_not_required
 from .models import missing_schema
 from .origin import issuing_server_url
 from .redirects import clean_next_page, is_local_url
@@ -65,11 +66,8 @@ __all__ = [
     "is_local_url",
 ]
 
-#: Gateway state in the session: absent -> "sent" (went to CAS with gateway=true) ->
-#: "returned" (came back without a ticket); the next explicit sign-in shows the CAS form.
-GATEWAY_SESSION_KEY = "_cas_gateway"
-#: Query parameter marking a service URL sent with ``gateway=true``: its return needs no cookie.
-GATEWAY_MARK = "gatewayed"
+#: Query parameter asking the CAS server for credentials again (``renew=true``).
+RENEW_PARAM = "renew"
 #: Set while a CAS_RETRY_LOGIN / ``required`` retry is under way, so a refusal cannot loop.
 RETRIED_SESSION_KEY = "_cas_retried"
 
@@ -122,6 +120,8 @@ class CASErrorsMixin(View):
         if isinstance(exc, BadLogoutRequest):
             log.slo.warning("Refused logout request from %s: %s", slo.client_ip(request), exc)
             return HttpResponse(f"{exc}\n", status=exc.status, content_type="text/plain")
+        if isinstance(exc, RateLimited):
+            return ratelimit.too_many_requests(request, exc)
         if isinstance(exc, RedirectException):
             return HttpResponseRedirect(redirects.default_landing(request))
         raise exc
@@ -133,14 +133,10 @@ def cas_logout_url(request: HttpRequest) -> str:
     return str(get_cas_client(request=request).get_logout_url(return_url))
 
 
-def returns_from_gateway(request: HttpRequest) -> bool:
-    """True when this request is the return from a ``gateway`` attempt (marked service URL)."""
-    return bool(cas_settings.gateway) and request.GET.get(GATEWAY_MARK) == "1"
-
-
-def with_gateway_mark(service_url: str) -> str:
-    """``service_url`` with the gateway mark, so its return is known even without a session."""
-    return f"{service_url}{'&' if '?' in service_url else '?'}{GATEWAY_MARK}=1"
+def handle_logout_request(request: HttpRequest) -> HttpResponse:
+    """A Single Logout request, counted against ``CAS_RATE_LIMITS`` first."""
+    ratelimit.hit(request, ratelimit.LOGOUT_REQUEST)
+    return slo.handle(request)
 
 
 def posted_ticket(request: HttpRequest) -> str | None:
@@ -172,12 +168,12 @@ class LoginView(CASErrorsMixin):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         if slo.is_front_channel(request):
-            return slo.handle(request)
+            return handle_logout_request(request)
         return self.login(request)
 
     def post(self, request: HttpRequest) -> HttpResponse:
         if slo.is_back_channel(request):
-            return slo.handle(request)
+            return handle_logout_request(request)
         if posted_ticket(request):
             return self.login(request)
         landing = redirects.login_landing(request)
@@ -187,17 +183,15 @@ class LoginView(CASErrorsMixin):
         """Already signed in, redirect to CAS, or validate the returned ticket (in the query,
         or posted by the CAS server's form with ``method=POST``)."""
         ticket = request.GET.get("ticket") or posted_ticket(request)
-        from_gateway = returns_from_gateway(request) or (
-            cas_settings.gateway and request.session.get(GATEWAY_SESSION_KEY) == "sent"
-        )
-        landing = redirects.login_landing(request, returning=bool(ticket) or from_gateway)
+        returning = bool(ticket) or gateway.is_returning(request)
+        landing = redirects.login_landing(request, returning=returning)
         if request.user.is_authenticated:
             self.add_message(request, cas_settings.logged_msg, request.user)
             return self.successful_login(request=request, next_page=landing)
 
         service_url = get_service_url(request, landing)
-        if returns_from_gateway(request):
-            service_url = with_gateway_mark(service_url)
+        if gateway.marked(request):
+            service_url = gateway.with_mark(service_url)
         if not ticket:
             return self.redirect_to_cas(request, service_url, landing)
         if not is_well_formed_ticket(ticket):
@@ -235,8 +229,8 @@ class LoginView(CASErrorsMixin):
         auth_login(request, user)
         if not request.session.session_key:
             request.session.save()
-        for key in (GATEWAY_SESSION_KEY, RETRIED_SESSION_KEY):
-            request.session.pop(key, None)
+        gateway.forget(request.session)
+        request.session.pop(RETRIED_SESSION_KEY, None)
         session_key = request.session.session_key or ""
         map_login(request.session, ticket, issuing_server_url(request))
         proxy.claim_pgt(request, user, session_key)
@@ -275,26 +269,19 @@ class LoginView(CASErrorsMixin):
 
     def redirect_to_cas(self, request: HttpRequest, service_url: str, landing: str) -> HttpResponse:
         """Send the browser to the CAS login page (with ``gateway`` when configured)."""
-        gateway = False
-        if cas_settings.gateway:
-            state = request.session.get(GATEWAY_SESSION_KEY)
-            if state == "sent" or returns_from_gateway(request):
-                # Back without a ticket: no SSO session. Without a cookie, the mark in the
-                # service URL alone ends the attempt, and no session is written for it.
-                if state == "sent":
-                    request.session[GATEWAY_SESSION_KEY] = "returned"
-                return HttpResponseRedirect(landing)
-            if state is None:
-                request.session[GATEWAY_SESSION_KEY] = "sent"
-                service_url = with_gateway_mark(service_url)
-                gateway = True
-            else:
-                del request.session[GATEWAY_SESSION_KEY]
+        step = gateway.next_step(request)
+        if step is gateway.Step.LAND:
+            return HttpResponseRedirect(landing)
+        if step is gateway.Step.TRY:
+            service_url = gateway.with_mark(service_url)
         if cas_settings.login_nonce:
             service_url = login_nonce.issue(request, service_url)
         client = get_cas_client(service_url, request)
-        if gateway:
+        if step is gateway.Step.TRY:
             client.extra_login_params["gateway"] = "true"
+        if request.GET.get(RENEW_PARAM) == "true":  # a session ended past its max age
+            client.renew = True
+            client.extra_login_params.pop("gateway", None)
         if cas_settings.store_next:
             request.session[redirects.STORED_NEXT_SESSION_KEY] = landing
         return HttpResponseRedirect(client.get_login_url())
@@ -380,10 +367,10 @@ class CallbackView(CASErrorsMixin):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         if slo.is_front_channel(request):
-            return slo.handle(request)
+            return handle_logout_request(request)
         return proxy.receive_callback(request)
 
     def post(self, request: HttpRequest) -> HttpResponse:
         if slo.is_back_channel(request):
-            return slo.handle(request)
+            return handle_logout_request(request)
         return HttpResponseBadRequest("Missing logoutRequest", content_type="text/plain")

@@ -73,7 +73,16 @@ html_title = f"django_cas_ng {release}"
 html_static_path: list[str] = []
 
 
+def _tests_only(app, what, name, obj, skip, options):  # type: ignore[no-untyped-def]
+    """A test module documented as living reference shows its tests, not its helpers."""
+    module = getattr(obj, "__module__", None) or ""
+    if module.startswith("tests.") and not name.startswith("test_"):
+        return True
+    return None
+
+
 def setup(app):  # type: ignore[no-untyped-def]
+    app.connect("autodoc-skip-member", _tests_only)
     # ``.. setting:: CAS_X`` / :setting:`CAS_X` and ``.. check:: django_cas_ng.E001`` /
     # :check:`django_cas_ng.E001`, in the style of Django's own documentation.
     app.add_crossref_type("setting", "setting", indextemplate="pair: %s; setting")

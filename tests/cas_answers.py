@@ -291,3 +291,148 @@ def both_layouts_success(user: str = "alice", attributes: Mapping[str, Any] | No
         f"<cas:attributes>{block}</cas:attributes>{pairs}"
         "</cas:authenticationSuccess></cas:serviceResponse>"
     )
+
+
+# --- Real-world oddities (tests/test_dialects_realworld.py) -------------------------------------
+
+
+def jsp_success(user: str = "alice", attributes: Mapping[str, Any] | None = None) -> str:
+    """A JSP/PHP-rendered success: blank lines and an XML declaration after them (what page
+    directives leave behind), tabs and newlines around every value."""
+    attrs = "".join(
+        f"\n\t\t\t<cas:{name}>{v}</cas:{name}>"
+        for name, value in (attributes or {}).items()
+        for v in _values(value)
+    )
+    return (
+        '\n\n<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<cas:serviceResponse {CAS_NS}>\n\t<cas:authenticationSuccess>\n"
+        f"\t\t<cas:user>\n\t\t\t{user}\n\t\t</cas:user>\n\t\t<cas:attributes>{attrs}\n"
+        "\t\t</cas:attributes>\n\t</cas:authenticationSuccess>\n</cas:serviceResponse>\n"
+    )
+
+
+#: Apereo CAS 3 answer: the authentication's own attributes next to the person's.
+APEREO_CAS3_SUCCESS = (
+    f"<cas:serviceResponse {CAS_NS}>\n  <cas:authenticationSuccess>\n"
+    "    <cas:user>jdoe</cas:user>\n    <cas:attributes>\n"
+    "      <cas:credentialType>UsernamePasswordCredential</cas:credentialType>\n"
+    "      <cas:isFromNewLogin>true</cas:isFromNewLogin>\n"
+    "      <cas:authenticationDate>2026-03-04T05:06:07.891Z[UTC]</cas:authenticationDate>\n"
+    "      <cas:authenticationMethod>LdapHandler</cas:authenticationMethod>\n"
+    "      <cas:successfulAuthenticationHandlers>LdapHandler</cas:successfulAuthenticationHandlers>\n"
+    "      <cas:longTermAuthenticationRequestTokenUsed>false</cas:longTermAuthenticationRequestTokenUsed>\n"
+    "      <cas:clientName/>\n"
+    "      <cas:displayName><![CDATA[Jane <Q> Doe & Co]]></cas:displayName>\n"
+    "      <cas:title>R&amp;D &lt;lead&gt;</cas:title>\n"
+    "      <cas:eduPersonAffiliation>member</cas:eduPersonAffiliation>\n"
+    "      <cas:eduPersonAffiliation>staff</cas:eduPersonAffiliation>\n"
+    "    </cas:attributes>\n  </cas:authenticationSuccess>\n</cas:serviceResponse>\n"
+)
+
+
+def unprefixed_attributes_success(user: str = "alice") -> str:
+    """A customised JSP writing attribute elements with no prefix, so in no namespace."""
+    return (
+        f"<cas:serviceResponse {CAS_NS}><cas:authenticationSuccess><cas:user>{user}</cas:user>"
+        "<cas:attributes><email>a@example.org</email><ssoGuid>F00D-1</ssoGuid></cas:attributes>"
+        "</cas:authenticationSuccess></cas:serviceResponse>"
+    )
+
+
+def two_users_success(first: str = "alice", second: str = "root") -> str:
+    """An answer naming two users, as an unescaped user name would inject a second one."""
+    return (
+        f"<cas:serviceResponse {CAS_NS}><cas:authenticationSuccess>"
+        f"<cas:user>{first}</cas:user><cas:user>{second}</cas:user>"
+        "</cas:authenticationSuccess></cas:serviceResponse>"
+    )
+
+
+#: A portal's HTML error page served with status 200 instead of an answer.
+HTML_ERROR_PAGE = (
+    "<!DOCTYPE html>\n<html><head><title>Service Unavailable</title></head>"
+    "<body><h1>Maintenance</h1><p>Back soon<br></p></body></html>\n"
+)
+#: The same page as well-formed XHTML (no DOCTYPE): it parses, but is no CAS answer.
+XHTML_ERROR_PAGE = "<html><head><title>Oops</title></head><body><p>Error</p></body></html>"
+
+
+def saml_apereo_answer(name: str, status: str = "samlp:Success", message: str = "") -> str:
+    """samlValidate as Apereo CAS writes it: the assertion in the default namespace, with
+    Conditions, an AuthenticationStatement and a pretty-printed NameIdentifier; a refusal
+    has no assertion, only a status code and message."""
+    assertion = (
+        '<Assertion xmlns="urn:oasis:names:tc:SAML:1.0:assertion" AssertionID="_a7" '
+        'IssueInstant="2026-03-04T05:06:07Z" Issuer="cas.example.org" MajorVersion="1" '
+        'MinorVersion="1"><Conditions NotBefore="2026-03-04T05:06:07Z" '
+        'NotOnOrAfter="2026-03-04T05:06:37Z"><AudienceRestrictionCondition><Audience>\n'
+        "  https://testserver/accounts/login/\n</Audience></AudienceRestrictionCondition>"
+        "</Conditions><AttributeStatement><Subject><NameIdentifier>\n"
+        f"    {name}\n  </NameIdentifier></Subject>"
+        '<Attribute AttributeName="eduPersonAffiliation" AttributeNamespace="http://www.ja-sig.org/products/cas/">'
+        "<AttributeValue>member</AttributeValue><AttributeValue>staff</AttributeValue></Attribute>"
+        "</AttributeStatement>"
+        '<AuthenticationStatement AuthenticationInstant="2026-03-04T05:06:00Z" '
+        'AuthenticationMethod="urn:oasis:names:tc:SAML:1.0:am:password"><Subject>'
+        f"<NameIdentifier>{name}</NameIdentifier></Subject></AuthenticationStatement>"
+        "</Assertion>"
+    )
+    detail = f"<StatusMessage>{message}</StatusMessage>" if message else ""
+    body = assertion if status.endswith("Success") else ""
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/">'
+        "<SOAP-ENV:Header/><SOAP-ENV:Body>"
+        '<Response xmlns="urn:oasis:names:tc:SAML:1.0:protocol" '
+        'xmlns:samlp="urn:oasis:names:tc:SAML:1.0:protocol" IssueInstant="2026-03-04T05:06:07Z" '
+        'MajorVersion="1" MinorVersion="1" ResponseID="_r7">'
+        f'<Status><StatusCode Value="{status}"></StatusCode>{detail}</Status>{body}'
+        "</Response></SOAP-ENV:Body></SOAP-ENV:Envelope>"
+    )
+
+
+def pretty_logout_request(ticket: str) -> str:
+    """A LogoutRequest with an XML declaration, line breaks and indentation around the
+    NameID and the SessionIndex."""
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"\n'
+        '    ID="LR-77" Version="2.0" IssueInstant="2026-03-04T05:06:07Z">\n'
+        '  <saml:NameID xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">\n'
+        "    jdoe\n  </saml:NameID>\n"
+        f"  <samlp:SessionIndex>\n    {ticket}\n  </samlp:SessionIndex>\n"
+        "</samlp:LogoutRequest>\n"
+    )
+
+
+#: A logout request that declares an external entity (XXE) and uses it as the ticket.
+XXE_LOGOUT_REQUEST = (
+    '<?xml version="1.0"?>\n<!DOCTYPE r [<!ENTITY t SYSTEM "file:///etc/passwd">]>\n'
+    '<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="x" '
+    'Version="2.0"><samlp:SessionIndex>&t;</samlp:SessionIndex></samlp:LogoutRequest>'
+)
+#: A logout request expanding nested entities (the "billion laughs").
+LAUGHS_LOGOUT_REQUEST = (
+    '<?xml version="1.0"?>\n<!DOCTYPE r [<!ENTITY a "hahahahahahahahahaha">'
+    '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">'
+    '<!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">]>'
+    '<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="x" '
+    'Version="2.0"><samlp:SessionIndex>&d;</samlp:SessionIndex></samlp:LogoutRequest>'
+)
+
+
+def java_mime_base64(packed: bytes) -> str:
+    """Base64 broken into 76-character lines with CRLF, as Java's MIME encoders write it."""
+    text = base64.b64encode(packed).decode()
+    return "\r\n".join(text[i : i + 76] for i in range(0, len(text), 76))
+
+
+def rubycas_logout_request(ticket: str) -> str:
+    """RubyCAS-Server's back-channel message: the ``samlp`` and ``saml`` prefixes used but
+    never declared, an RFC 2822 date, line breaks between the elements."""
+    return (
+        '<samlp:LogoutRequest ID="b4fc3a1e9d" Version="2.0" '
+        'IssueInstant="Wed, 04 Mar 2026 05:06:07 +0000">\n<saml:NameID></saml:NameID>\n'
+        f"<samlp:SessionIndex>{ticket}</samlp:SessionIndex>\n</samlp:LogoutRequest>"
+    )

@@ -44,6 +44,14 @@ def _fresh_http_sessions() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> None:
+    """Each test starts with no request counted against the rate limits (the cache)."""
+    from django.core.cache import caches
+
+    caches["default"].clear()
+
+
+@pytest.fixture(autouse=True)
 def _no_real_http(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """Unit tests never reach another host: HTTP that ``responses`` does not fake fails loudly.
 

@@ -3,6 +3,7 @@ sign-in may do; a refusal names the rule (never the values) and reaches cas_tick
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -56,9 +57,13 @@ def ruled(settings):
     return settings
 
 
+#: A fresh ticket per sign-in: the replay guard refuses one presented twice.
+TICKETS = itertools.count(1)
+
+
 def sign_in(client: Client, cas_http: responses.RequestsMock, **attributes: Any) -> Any:
     cas_http.get(CAS + "p3/serviceValidate", body=success_xml("alice", attributes))
-    return client.get("/accounts/login/?ticket=ST-1")
+    return client.get(f"/accounts/login/?ticket=ST-{next(TICKETS)}")
 
 
 def test_a_user_with_a_required_value_signs_in(ruled, client, cas_http) -> None:

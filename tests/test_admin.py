@@ -14,6 +14,8 @@ from django.urls import reverse
 from django_cas_ng.log import redact
 from django_cas_ng.models import ProxyGrantingTicket, SessionTicket
 from django_cas_ng.signals import cas_user_logout
+from tests.cas_answers import success_xml
+from tests.conftest import CAS
 
 pytestmark = pytest.mark.django_db
 
@@ -248,3 +250,20 @@ def test_no_column_sorts_by_a_secret(admin_client: Client) -> None:
             column = getattr(admin, name, None)
             field = getattr(column, "admin_order_field", name)
             assert str(field).split("__")[0] not in {"session_key", "ticket", "pgt", "pgtiou"}
+
+
+def test_a_superuser_created_before_the_first_cas_sign_in_reaches_the_admin(
+    client: Client, cas_http: Any
+) -> None:
+    """README's quick start: ``createsuperuser --username alice``, then alice signs in at CAS."""
+    User.objects.create_superuser("alice", "alice@example.org", "unused-password")
+    cas_http.get(CAS + "p3/serviceValidate", body=success_xml("alice"))
+    client.get("/accounts/login/", {"ticket": "ST-1-admin", "next": "/admin/"})
+    # An admin page that needs no django_admin_log table (the index lists recent actions).
+    assert client.get(reverse("admin:django_cas_ng_sessionticket_changelist")).status_code == 200
+
+
+def test_a_cas_user_who_is_not_staff_is_refused_by_the_admin(client: Client, cas_http: Any) -> None:
+    cas_http.get(CAS + "p3/serviceValidate", body=success_xml("bob"))
+    client.get("/accounts/login/", {"ticket": "ST-1-bob", "next": "/admin/"})
+    assert client.get("/admin/").status_code == 403

@@ -17,7 +17,7 @@ from django.test import AsyncClient, Client, RequestFactory
 from django.urls import path
 from django.views import View
 
-from django_cas_ng import api, middleware
+from django_cas_ng import api
 from django_cas_ng.decorators import login_required, permission_required
 from django_cas_ng.stepup import StepUpRequiredMixin, stepup_required
 from tests import async_views
@@ -364,11 +364,6 @@ def test_anonymous_api_request_to_the_admin_gets_401_under_asgi() -> None:
 
 # --- Django's LoginRequiredMiddleware -------------------------------------------------------
 
-needs_login_required_middleware = pytest.mark.skipif(
-    not hasattr(auth_middleware, "LoginRequiredMiddleware"), reason="Django 5.1+"
-)
-
-
 @pytest.fixture
 def cas_login_required(settings) -> None:
     settings.MIDDLEWARE = [
@@ -378,52 +373,35 @@ def cas_login_required(settings) -> None:
     settings.LOGIN_URL = "cas_ng_login"
 
 
-@needs_login_required_middleware
 def test_login_required_middleware_gives_api_clients_401(client, cas_login_required) -> None:
     response = client.get("/open/", **JSON)
     assert response.status_code == 401
     assert response.json()["next"] == "/open/"
 
 
-@needs_login_required_middleware
 def test_login_required_middleware_redirects_browsers(client, cas_login_required) -> None:
     response = client.get("/open/", **BROWSER)
     assert (response.status_code, response.url) == (302, "/accounts/login/?next=/open/")
 
 
-@needs_login_required_middleware
 def test_login_required_middleware_lets_signed_in_users_through(alice, cas_login_required) -> None:
     assert alice.get("/open/", **JSON).content == b"open"
 
 
-@needs_login_required_middleware
 def test_login_required_middleware_leaves_the_cas_views_reachable(
     client, cas_login_required
 ) -> None:
     assert client.get("/accounts/login/", **JSON).url.startswith(CAS + "login?")
 
 
-@needs_login_required_middleware
 def test_login_required_middleware_gives_api_clients_401_under_asgi(cas_login_required) -> None:
     assert aget("/open/", headers={"Accept": "application/json"}).status_code == 401
 
 
-@needs_login_required_middleware
 def test_cas_login_required_middleware_is_a_login_required_middleware() -> None:
     from django_cas_ng.middleware import CASLoginRequiredMiddleware
 
     assert issubclass(CASLoginRequiredMiddleware, auth_middleware.LoginRequiredMiddleware)
-
-
-def test_without_django_5_1_the_import_error_says_why() -> None:
-    """Before Django 5.1 the class is not defined and the module's ``__getattr__`` answers."""
-    with pytest.raises(ImportError, match=r"needs Django 5\.1"):
-        middleware.__getattr__("CASLoginRequiredMiddleware")
-
-
-def test_other_missing_names_are_plain_attribute_errors() -> None:
-    with pytest.raises(AttributeError):
-        middleware.__getattr__("Nothing")
 
 
 # --- step-up ----------------------------------------------------------------------------------

@@ -51,8 +51,10 @@ def release(cas_http: responses.RequestsMock) -> Callable[..., None]:
     return answer
 
 
-def sign_in(request: HttpRequest | None, backend: CASBackend | None = None) -> Any:
-    return (backend or CASBackend()).authenticate(request, ticket="ST-1-abc", service=SERVICE)
+def sign_in(
+    request: HttpRequest | None, backend: CASBackend | None = None, ticket: str = "ST-1-abc"
+) -> Any:
+    return (backend or CASBackend()).authenticate(request, ticket=ticket, service=SERVICE)
 
 
 # --- the username ----------------------------------------------------------------------------
@@ -243,7 +245,7 @@ def test_concurrent_first_logins_create_one_user(transactional_db, cas_http) -> 
             if connection.vendor == "sqlite":
                 with connection.cursor() as cursor:
                     cursor.execute("PRAGMA read_uncommitted = 1")
-            users[name] = sign_in(None)
+            users[name] = sign_in(None, ticket=f"ST-1-{name}")
         except BaseException as exc:
             errors.append(exc)
         finally:

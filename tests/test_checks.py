@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import requests
+from django.conf import settings as django_settings
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
 from django.core.checks import run_checks
@@ -48,9 +49,24 @@ def handler(user: Any, affiliations: list[str]) -> None:
     """An affiliations handler."""
 
 
+#: A site on another CAS version than 3 does not route the step-up view (E101).
+NO_STEPUP = {"ROOT_URLCONF": "tests.urls_without_stepup"}
+#: A cache each server process keeps for itself, and one they share (W006).
+PROCESS_CACHE = {
+    "CACHES": {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+}
+SHARED_CACHE = {"CACHES": {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache"}}}
+
+
 def ids() -> list[str]:
-    """The ids of every django_cas_ng check Django runs (check_settings and any other)."""
-    return [message.id for message in run_checks() if message.id.startswith("django_cas_ng.")]
+    """The ids of every django_cas_ng check Django runs and reports, as ``manage.py check``
+    does: silenced ones left out."""
+    silenced = set(django_settings.SILENCED_SYSTEM_CHECKS)
+    return [
+        message.id
+        for message in run_checks()
+        if message.id.startswith("django_cas_ng.") and message.id not in silenced
+    ]
 
 
 def ids_in_source() -> set[str]:
@@ -137,6 +153,7 @@ BAD: list[tuple[str, dict[str, Any]]] = [
     ("E012", {"CAS_PROXY_CHAINS": {"*": "https://app.example.org/cb"}}),
     ("E013", {"CAS_SERVER_URL": "/cas/", "ALLOWED_HOSTS": ["*"]}),
     ("E013", {"CAS_SERVER_URL": "/cas/", "ALLOWED_HOSTS": [".example.org"], "DEBUG": True}),
+    ("E101", {"CAS_VERSION": "2"}),
     ("E014", {"CAS_API_REQUEST_PREDICATE": "tests.nowhere.wants_json"}),
     ("E014", {"CAS_API_REQUEST_PREDICATE": "django_cas_ng.api.JSON"}),
     ("E014", {"CAS_API_REQUEST_PREDICATE": 42}),
@@ -145,11 +162,42 @@ BAD: list[tuple[str, dict[str, Any]]] = [
     ("W001", {"CAS_VERIFY_SSL_CERTIFICATE": False}),
     ("W002", {"SESSION_ENGINE": "django.contrib.sessions.backends.signed_cookies"}),
     ("W003", {"CAS_SERVER_URL": "http://cas.example.org/cas/", "DEBUG": False}),
-    ("W020", {"CAS_RESPONSE_FORMAT": "JSON", "CAS_VERSION": "1"}),
+    ("W020", {"CAS_RESPONSE_FORMAT": "JSON", "CAS_VERSION": "1", **NO_STEPUP}),
     ("E009", {"CAS_RESPONSE_FORMAT": "json"}),
     ("E009", {"CAS_LOGIN_METHOD": "post"}),
     ("E009", {"CAS_MAX_ATTRIBUTE_VALUES": 0}),
     ("W060", {"MIDDLEWARE": [SESSIONS, AUTH]}),
+    (
+        "E040",
+        {
+            "CAS_CONFIG_RESOLVER": "tests.tenants.resolver",
+            "MIDDLEWARE": [SESSIONS, AUTH],
+            "SILENCED_SYSTEM_CHECKS": ["django_cas_ng.W060"],
+        },
+    ),
+    ("E041", {"CAS_USER_ID_ATTRIBUTE": "employeeNumber", "CAS_VERSION": "1", **NO_STEPUP}),
+    ("E042", {"CAS_GROUPS_ATTRIBUTE": "memberOf"}),
+    ("E043", {"CAS_USER_FLAGS": {"email": {"affiliation": ["staff"]}}}),
+    ("W040", {"CAS_LONG_TERM_LOGIN": 10**9}),
+    (
+        "W041",
+        {
+            "CAS_SERVER_URL": tenants.server_for_host,
+            "ALLOWED_HOSTS": ["a.example", "b.example"],
+            "CAS_ADMIN_AFFILIATION": "admin",
+        },
+    ),
+    ("W006", {"SESSION_ENGINE": "django.contrib.sessions.backends.cache", **PROCESS_CACHE}),
+    ("W006", {"SESSION_ENGINE": "django.contrib.sessions.backends.cached_db", **PROCESS_CACHE}),
+    ("W050", {"CAS_REPLAY_WINDOW": 0}),
+    ("E050", {"CAS_SESSION_MAX_AGE": 3600}),
+    ("E051", {"CAS_RECHECK_INTERVAL": 900}),
+    ("E052", {"CAS_RATE_LIMIT_CACHE": "nowhere"}),
+    ("E009", {"CAS_RATE_LIMITS": {"ticket": "many"}}),
+    ("E009", {"CAS_RATE_LIMITS": {"login": "30/m"}}),
+    ("E009", {"CAS_RECHECK_INTERVAL": 0}),
+    ("E009", {"CAS_SESSION_MAX_AGE": "8h"}),
+    ("E009", {"CAS_REPLAY_WINDOW": -1}),
     ("E016", {"ALLOWED_HOSTS": ["*"], "DEBUG": False}),
     ("E016", {"ALLOWED_HOSTS": [".example.org"], "DEBUG": False}),
     ("E015", {"CAS_SERVICE_HOSTS": ["https://www.example.org/app/"]}),
@@ -206,11 +254,11 @@ GOOD: list[dict[str, Any]] = [
     {"CAS_CONFIG_RESOLVER": tenants.resolver},
     {"CAS_SERVER_URL": "https://cas.example.org:8443/cas"},
     {"CAS_SERVER_URL": "http://localhost:8000/cas/", "DEBUG": True},
-    {"CAS_VERSION": "1"},
-    {"CAS_VERSION": "2"},
-    {"CAS_VERSION": "CAS_2_SAML_1_0"},
-    {"CAS_VERSION": 1},
-    {"CAS_VERSION": 2},
+    {"CAS_VERSION": "1", **NO_STEPUP},
+    {"CAS_VERSION": "2", **NO_STEPUP},
+    {"CAS_VERSION": "CAS_2_SAML_1_0", **NO_STEPUP},
+    {"CAS_VERSION": 1, **NO_STEPUP},
+    {"CAS_VERSION": 2, **NO_STEPUP},
     {"CAS_VERSION": 3},
     {"CAS_FORCE_CHANGE_USERNAME_CASE": "lower"},
     {"CAS_FORCE_CHANGE_USERNAME_CASE": "upper"},
@@ -245,7 +293,8 @@ GOOD: list[dict[str, Any]] = [
     {"CAS_ROOT_PROXIED_AS": "https://www.example.org"},
     {"CAS_PROXY_CHAINS": {"https://api.example.org/": [["https://app.example.org/cb"]]}},
     {"CAS_VERIFY_SSL_CERTIFICATE": True},
-    {"SESSION_ENGINE": "django.contrib.sessions.backends.cache"},
+    {"SESSION_ENGINE": "django.contrib.sessions.backends.cache", **SHARED_CACHE},
+    {"SESSION_ENGINE": "django.contrib.sessions.backends.cache", **PROCESS_CACHE, "DEBUG": True},
 ]
 
 

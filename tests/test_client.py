@@ -326,6 +326,7 @@ def test_a_trickling_cas_server_is_unavailable_within_the_timeout(settings, phas
         assert time.monotonic() - started < 3
 
 
+@pytest.mark.django_db
 def test_a_trickling_cas_server_answers_503_at_login(settings, client) -> None:
     head, body = http_answer(success_xml())
     settings.CAS_TIMEOUT = (1, 1)

@@ -1,25 +1,20 @@
-"""Django's LoginRequiredMiddleware (5.1+): the CAS views stay reachable anonymously, and check
+"""Django's LoginRequiredMiddleware: the CAS views stay reachable anonymously, and check
 W005 warns when LOGIN_URL would send anonymous users round in a loop."""
 
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import middleware as auth_middleware
+from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.test import Client
 
 from django_cas_ng import views
 from django_cas_ng.checks import check_settings
-from django_cas_ng.decorators import login_not_required, proxy_ticket_required
+from django_cas_ng.decorators import proxy_ticket_required
 from tests.cas_answers import logout_request
 from tests.conftest import CAS
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.skipif(
-        not hasattr(auth_middleware, "LoginRequiredMiddleware"), reason="Django 5.1+"
-    ),
-]
+pytestmark = pytest.mark.django_db
 
 LOGIN_REQUIRED = "django.contrib.auth.middleware.LoginRequiredMiddleware"
 

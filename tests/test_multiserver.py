@@ -214,6 +214,25 @@ def test_a_resolver_answer_of_the_wrong_shape_gives_503(settings, client, overri
     assert client.get(LOGIN).status_code == 503
 
 
+TENANT_VALUES_THE_CHECKS_REFUSE = [
+    ("CAS_VERSION", True, "E003"),
+    ("CAS_PROXY_CALLBACK", "http://b.example/accounts/callback/", "E010"),
+    ("CAS_ROOT_PROXIED_AS", "/b/", "E011"),
+    ("CAS_SERVER_URL", "//b.example/cas/", "E002"),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "check_id"), TENANT_VALUES_THE_CHECKS_REFUSE)
+def test_a_tenant_value_is_refused_by_the_rule_the_system_checks_apply(
+    settings, client, name, value, check_id
+) -> None:
+    settings.CAS_CONFIG_RESOLVER = lambda request: {name: value}
+    assert client.get(LOGIN).status_code == 503
+    settings.CAS_CONFIG_RESOLVER = None
+    setattr(settings, name, value)
+    assert f"django_cas_ng.{check_id}" in ids(check_settings())
+
+
 def test_a_failing_resolver_gives_503(settings, client, caplog) -> None:
     settings.CAS_CONFIG_RESOLVER = "tests.tenants.failing_resolver"
     with caplog.at_level(logging.ERROR, logger="django_cas_ng"):

@@ -305,16 +305,15 @@ def test_ticket_refused_by_cas_answers_401_with_its_code(chains, cas_http) -> No
     assert body(response)["code"] == "INVALID_SERVICE"
 
 
-def test_reused_ticket_is_validated_again_and_refused(chains, cas_http) -> None:
+def test_reused_ticket_is_refused_without_asking_cas_again(chains, cas_http) -> None:
     cas_http.get(P3_PROXY_VALIDATE, body=proxy_validate_xml())
-    cas_http.get(P3_PROXY_VALIDATE, body=failure_xml("INVALID_TICKET"))
 
     assert get().status_code == 200
     second = get()
 
-    assert len(cas_http.calls) == 2
+    assert len(cas_http.calls) == 1
     assert second.status_code == 401
-    assert body(second)["code"] == "INVALID_TICKET"
+    assert body(second)["code"] == "TICKET_ALREADY_USED"
 
 
 @pytest.mark.parametrize(

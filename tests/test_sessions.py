@@ -8,7 +8,7 @@ from io import StringIO
 
 import pytest
 from django.conf import settings
-from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth import get_user_model, update_session_auth_hash
 from django.contrib.sessions.models import Session
 from django.core.management import call_command
 from django.db import connection
@@ -203,6 +203,23 @@ def test_a_login_writes_its_mapping_once(client: Client, cas_http) -> None:
         client.get("/accounts/login/", {"ticket": "ST-1-once", "next": "/"})
     writes = [q for q in queries if "INSERT INTO" in q["sql"] and "sessionticket" in q["sql"]]
     assert len(writes) == 1
+
+
+#: SQL statements of a login by a known user, BEGIN and COMMIT included: the floor's count
+#: (bench/bench_floor.py, 10) plus the one INSERT of the replay guard (docs/sessions.rst). A
+#: feature that must cost a statement per login raises it on purpose.
+LOGIN_STATEMENTS = 11
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_login_runs_no_more_statements_than_the_floor(client: Client, cas_http) -> None:
+    get_user_model().objects.create(username="alice")
+    cas_http.get(CAS + "p3/serviceValidate", body=success_xml("alice"))
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/accounts/login/", {"ticket": "ST-1-floor", "next": "/"})
+    assert response.status_code == 302
+    statements = [q["sql"][:60] for q in queries]
+    assert len(statements) == LOGIN_STATEMENTS, statements
 
 
 def test_mapping_upsert_without_on_conflict_support_still_keeps_one_row(monkeypatch) -> None:

@@ -447,6 +447,11 @@ def test_deploy_check_reports_a_routed_stepup_view_without_cas_3(settings) -> No
     assert "django_cas_ng.E101" not in [m.id for m in run_checks(include_deployment_checks=True)]
 
 
+def test_plain_check_reports_a_routed_stepup_view_without_cas_3(settings) -> None:
+    settings.CAS_VERSION = "2"
+    assert "django_cas_ng.E101" in [m.id for m in run_checks()]
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [

@@ -14,11 +14,11 @@ from __future__ import annotations
 from typing import Any
 
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.exceptions import APIException, AuthenticationFailed
+from rest_framework.exceptions import APIException, AuthenticationFailed, Throttled
 from rest_framework.request import Request
 
 from .. import log
-from ..exceptions import CASUnavailable, TicketValidationError
+from ..exceptions import CASUnavailable, RateLimited, TicketValidationError
 from ..proxy_auth import AUTH_SCHEME, AcceptedTicket, authenticate_proxy_ticket, ticket_from_request
 
 __all__ = ["CASProxyTicketAuthentication", "CASServerUnavailable"]
@@ -59,6 +59,8 @@ class CASProxyTicketAuthentication(BaseAuthentication):
         except CASUnavailable as error:
             log.client.error("%s: %s", error.log_prefix, error)
             raise CASServerUnavailable() from error
+        except RateLimited as error:
+            raise Throttled(wait=error.retry_after, detail=str(error)) from error
         return accepted.user, accepted
 
     def get_service_url(self, request: Request) -> str | None:

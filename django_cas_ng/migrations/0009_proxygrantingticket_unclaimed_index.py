@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("django_cas_ng", "0007_casidentity")]
+    dependencies = [("django_cas_ng", "0008_usedticket")]
 
     operations = [
         migrations.AddIndex(

@@ -7,8 +7,6 @@ and the migrate command share it), the CAS server and the site's own origin.
 
 import os
 
-import django
-
 from tests import settings as _base
 
 globals().update({name: value for name, value in vars(_base).items() if name.isupper()})
@@ -18,14 +16,11 @@ ROOT_URLCONF = "tests.asgi.urls"
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 LOGIN_URL = "/accounts/login/"
 
-_SQLITE_OPTIONS: dict[str, object] = {"timeout": 30}
-if django.VERSION >= (5, 1):
-    _SQLITE_OPTIONS["transaction_mode"] = "IMMEDIATE"
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": os.environ.get("ASGI_SITE_DB", "/nonexistent/asgi-site.sqlite3"),
-        "OPTIONS": _SQLITE_OPTIONS,
+        "OPTIONS": {"timeout": 30, "transaction_mode": "IMMEDIATE"},
     }
 }
 

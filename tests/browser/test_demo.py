@@ -29,6 +29,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     cas = CASServer(
         users={account.USERNAME: account.PASSWORD},
         attributes={account.USERNAME: account.ATTRIBUTES},
+        service_name=account.SERVICE_NAME,
     )
     cas.start()
     site = DemoSite(free_port(), cas.url, extra_env={"DEMO_DATABASE": str(database)})
@@ -46,6 +47,8 @@ def sign_in(browser: Chromium, demo: Demo) -> None:
     browser.open(demo.site)
     assert "You are not signed in" in browser.text()
     assert browser.follow_link("Sign in with CAS").startswith(demo.cas + "login?service=")
+    assert "harness" not in browser.text()
+    assert account.SERVICE_NAME in browser.text()
     assert browser.sign_in_at_cas(account.USERNAME, account.PASSWORD) == demo.site
     assert f"Signed in as {account.USERNAME}" in browser.text()
 
@@ -70,6 +73,7 @@ def test_signing_out_of_the_demo_ends_the_cas_session_too(browser: Chromium, dem
 
     assert browser.url == demo.site
     assert "You are not signed in" in browser.text()
+    assert "You signed out" in browser.text()
     assert browser.open(demo.site + "protected/").startswith(demo.cas + "login")
     assert browser.shows_cas_login_form()
 

@@ -138,6 +138,7 @@ class CASServer:
         users: Mapping[str, str],
         attributes: Mapping[str, Mapping[str, AttributeValue]] | None = None,
         service_pattern: str = DEFAULT_SERVICE_PATTERN,
+        service_name: str = "harness",
         port: int = 0,
         slo_callback: str | None = None,
         ca_bundle: str | os.PathLike[str] | None = None,
@@ -145,6 +146,7 @@ class CASServer:
         self.users = dict(users)
         self.attributes = {user: dict(attrs) for user, attrs in (attributes or {}).items()}
         self.service_pattern = service_pattern
+        self.service_name = service_name
         self.port = port
         self._requested_port = port
         self.slo_callback = slo_callback
@@ -179,6 +181,7 @@ class CASServer:
             "users": self.users,
             "attributes": self.attributes,
             "service_pattern": self.service_pattern,
+            "service_name": self.service_name,
             "slo_callback": self.slo_callback or "",
             "port": self._requested_port,
         }

@@ -7,8 +7,6 @@ Everything that differs between app A (the proxy) and app B (the back end) comes
 import json
 import os
 
-import django
-
 from tests import settings as _base
 
 globals().update({name: value for name, value in vars(_base).items() if name.isupper()})
@@ -19,14 +17,11 @@ ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 LOGIN_URL = "/accounts/login/"
 SESSION_COOKIE_NAME = os.environ.get("PROXY_APP_COOKIE", "sessionid")
 
-_SQLITE_OPTIONS: dict[str, object] = {"timeout": 30}
-if django.VERSION >= (5, 1):
-    _SQLITE_OPTIONS["transaction_mode"] = "IMMEDIATE"
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": os.environ["PROXY_APP_DB"],
-        "OPTIONS": _SQLITE_OPTIONS,
+        "OPTIONS": {"timeout": 30, "transaction_mode": "IMMEDIATE"},
     }
 }
 

@@ -8,20 +8,13 @@ from typing import Any
 from urllib.parse import urljoin
 
 import pytest
-from django.contrib.auth import middleware as auth_middleware
 from django.contrib.sessions.models import Session
 from django.core.handlers.base import BaseHandler
 
 from django_cas_ng.models import ProxyGrantingTicket
 from tests.integration.browser import Browser, query_of
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not hasattr(auth_middleware, "LoginRequiredMiddleware"), reason="Django 5.1+"
-    ),
-]
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 LOGIN_REQUIRED = "django.contrib.auth.middleware.LoginRequiredMiddleware"
 

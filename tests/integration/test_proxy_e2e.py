@@ -173,7 +173,7 @@ def test_reused_proxy_ticket_is_refused(deployment, alice) -> None:
     )
 
     assert replay.status_code == 401
-    assert replay.json()["code"] == "INVALID_TICKET"
+    assert replay.json()["code"] == "TICKET_ALREADY_USED"
 
 
 def test_pgt_delivered_to_another_node_is_claimed_by_the_login_node(deployment, alice) -> None:

@@ -6,11 +6,15 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from django_cas_ng import replay
 from django_cas_ng.sessions import clean_deleted_sessions
 
 
 class Command(BaseCommand):
-    help = "Delete SessionTicket and ProxyGrantingTicket rows whose session no longer exists."
+    help = (
+        "Delete SessionTicket and ProxyGrantingTicket rows whose session no longer exists, "
+        "and used-ticket records past CAS_REPLAY_WINDOW."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -29,3 +33,5 @@ class Command(BaseCommand):
             f"{verb} {result.mappings} session mapping(s) and {result.pgts} proxy granting "
             "ticket(s)."
         )
+        used = replay.remove_expired(dry_run=options["dry_run"])
+        self.stdout.write(f"{verb} {used} used-ticket record(s) past CAS_REPLAY_WINDOW.")

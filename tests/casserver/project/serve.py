@@ -33,7 +33,7 @@ def seed(config: dict[str, Any]) -> None:
         }
         user_model.objects.create_user(username=username, password=password, **fields)
     pattern = ServicePattern.objects.create(
-        name="harness",
+        name=config.get("service_name", "harness"),
         pattern=config["service_pattern"],
         restrict_users=False,
         proxy=True,

@@ -1,0 +1,69 @@
+"""Bounded cost per client: requests carrying a ticket (each one a call to CAS) and Single
+Logout requests are counted per client address in Django's cache, in fixed windows; past
+``CAS_RATE_LIMITS`` they are refused with 429 and ``Retry-After``. The peer of django-allauth's
+rate limits."""
+
+from __future__ import annotations
+
+import time
+
+from django.core.cache import caches
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
+
+from . import api, log
+from .conf import RATE_LIMIT_KEYS, cas_settings, parse_rate
+from .exceptions import RateLimited
+from .slo import client_ip
+
+__all__ = ["LOGOUT_REQUEST", "TICKET", "hit", "too_many_requests"]
+
+#: Requests carrying a ticket (sign-in, proxy tickets presented to an API, step-up), and
+#: Single Logout requests (back and front channel): the keys of ``CAS_RATE_LIMITS``.
+TICKET, LOGOUT_REQUEST = RATE_LIMIT_KEYS
+
+
+def hit(request: HttpRequest, action: str) -> None:
+    """Count one ``action`` from this request's client address; raise :class:`RateLimited`
+    past the limit. Fails open (counts nothing) when the cache cannot be reached."""
+    rate = (cas_settings.rate_limits or {}).get(action)
+    if not rate:
+        return
+    limit, period = parse_rate(rate)
+    now = time.time()
+    window = int(now // period)
+    address = client_ip(request) or "-"
+    key = f"django_cas_ng:rl:{action}:{address}:{window}"
+    cache = caches[cas_settings.rate_limit_cache]
+    try:
+        cache.add(key, 0, timeout=period + 1)
+        count = cache.incr(key)
+    except Exception as error:  # an unreachable cache must not stop sign-in
+        log.client.warning("Rate limit not applied, the cache failed: %s", error)
+        return
+    if count > limit:
+        retry_after = max(1, int((window + 1) * period - now))
+        log.login.warning(
+            "Rate limit %s for %s reached by %s (%d requests); retry after %d s",
+            rate,
+            action,
+            address,
+            count,
+            retry_after,
+        )
+        raise RateLimited(
+            _("Too many sign-in requests from your address. Try again in %(seconds)d seconds.")
+            % {"seconds": retry_after},
+            retry_after,
+        )
+
+
+def too_many_requests(request: HttpRequest, error: RateLimited) -> HttpResponse:
+    """429 with ``Retry-After``: JSON for API clients, else plain text."""
+    response: HttpResponse
+    if api.is_api_request(request) or "HTTP_AUTHORIZATION" in request.META:
+        response = JsonResponse({"detail": str(error), "code": "RATE_LIMITED"}, status=429)
+    else:
+        response = HttpResponse(f"{error}\n", status=429, content_type="text/plain")
+    response["Retry-After"] = str(error.retry_after)
+    return response
