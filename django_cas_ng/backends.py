@@ -16,14 +16,14 @@ from django.db import IntegrityError, models
 from django.db.models import Field
 from django.http import HttpRequest
 
-from . import access, identities, log, mirror, ratelimit, replay
+from ._internal import access, identities, log, mirror, ratelimit, replay
+from ._internal.metrics import DENIED, REFUSED, SUCCESS, Measurement, measure_validation
+from ._internal.sessions import remember_ticket
+from ._internal.tenancy import request_config
 from .client import get_cas_client, validate_ticket
 from .conf import cas_settings
 from .exceptions import TicketValidationError
-from .metrics import DENIED, REFUSED, SUCCESS, Measurement, measure_validation
-from .sessions import remember_ticket
 from .signals import cas_user_authenticated
-from .tenancy import request_config
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -269,7 +269,8 @@ class CASBackend(ModelBackend):
         self, request: HttpRequest | None, username: str, attributes: Mapping[str, Any]
     ) -> tuple[AbstractBaseUser | None, bool]:
         """The user of a CAS answer: by (server, id) with several CAS servers or a stable id
-        (:mod:`~django_cas_ng.identities`), else :meth:`get_or_create_user` by name, as 5.1."""
+        (:mod:`~django_cas_ng._internal.identities`), else :meth:`get_or_create_user` by name,
+        as 5.1."""
         if identities.in_use():
             return identities.user_for_identity(self, request, username, attributes)
         return self.get_or_create_user(username, attributes)

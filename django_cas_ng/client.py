@@ -15,7 +15,16 @@ from django.http import HttpRequest
 from django.utils.translation import get_language
 from lxml import etree
 
-from .answers import (
+from ._internal.http import (
+    check_deadline,
+    get_http_session,
+    validation_deadline,
+    validation_format,
+    validation_renew,
+)
+from ._internal.tenancy import request_config
+from ._internal.urls import get_server_url
+from ._internal.xml import (
     ATTRIBUTE_BLOCKS,
     CAS_NS,
     SAML_ASSERTION_NS,
@@ -34,15 +43,6 @@ from .exceptions import (
     MalformedXML,
     ProxyError,
     TicketValidationError,
-)
-from .origin import get_server_url
-from .tenancy import request_config
-from .transport import (
-    check_deadline,
-    get_http_session,
-    validation_deadline,
-    validation_format,
-    validation_renew,
 )
 
 __all__ = [

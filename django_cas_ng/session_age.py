@@ -20,9 +20,10 @@ from django.http.response import HttpResponseBase
 from django.urls import reverse
 from django.utils.deprecation import MiddlewareMixin
 
-from . import api, log
+from . import api
+from ._internal import log
+from ._internal.sessions import forget_session, ticket_for_session
 from .conf import cas_settings
-from .sessions import forget_session, ticket_for_session
 from .signals import cas_user_logout
 from .stepup import StepUpView, parse_cas_datetime
 from .views import RENEW_PARAM, CallbackView, LoginView, LogoutView

@@ -30,15 +30,16 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
 
-from . import api, identities, log, login_nonce, ratelimit, redirects, replay
+from . import api
+from ._internal import identities, log, login_nonce, ratelimit, redirects, replay
+from ._internal.metrics import REFUSED, SUCCESS, log_fields, measure_validation
+from ._internal.tenancy import request_config
+from ._internal.tickets import is_well_formed_ticket
+from ._internal.urls import public_url
 from .backends import CASBackend
 from .client import get_cas_client, validate_ticket
 from .conf import cas_settings
 from .exceptions import CASUnavailable, RateLimited, TicketValidationError
-from .metrics import REFUSED, SUCCESS, log_fields, measure_validation
-from .origin import public_url
-from .tenancy import request_config
-from .tickets import is_well_formed_ticket
 
 __all__ = [
     "StepUpPolicy",

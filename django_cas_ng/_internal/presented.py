@@ -23,25 +23,25 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
 from lxml import etree
 
-from . import log, ratelimit, replay
-from .client import (
+from ..client import (
     ATTRIBUTE_BLOCKS,
     CAS_NS,
     get_proxy_validate_client,
     parse_cas_answer,
     read_service_response,
 )
-from .conf import cas_settings
-from .exceptions import CASUnavailable, RateLimited, TicketValidationError
+from ..conf import cas_settings
+from ..exceptions import CASUnavailable, RateLimited, TicketValidationError
+from . import log, ratelimit, replay
+from .http import check_deadline, validation_deadline
 from .metrics import DENIED, log_fields, measure_validation
-from .origin import canonical_service, public_url
 from .tickets import is_well_formed_ticket
-from .transport import check_deadline, validation_deadline
+from .urls import canonical_service, public_url
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
-    from .backends import CASBackend
+    from ..backends import CASBackend
 
 __all__ = [
     "ANY_SERVICE",
@@ -106,7 +106,7 @@ def service_url_for(request: HttpRequest) -> str:
 
     It must equal, character for character, the ``targetService`` the caller asked a ticket
     for; a back end with a fixed service identifier passes ``service=`` instead. The origin is
-    the one of the login's service URL (:func:`django_cas_ng.origin.public_url`).
+    the one of the login's service URL (:func:`django_cas_ng._internal.urls.public_url`).
     """
     return public_url(request, request.path)
 
@@ -157,7 +157,7 @@ def validate_presented_ticket(request: HttpRequest, ticket: str, service: str) -
     """Ask ``(p3/)proxyValidate`` about ``ticket`` (``(p3/)serviceValidate`` when no chain is
     allowed, so the CAS server itself refuses proxy tickets); measured and reported as
     ``cas_ticket_validated`` with sender ``'proxy'``. A ticket this site accepted before is
-    refused unasked (:mod:`django_cas_ng.replay`)."""
+    refused unasked (:mod:`django_cas_ng._internal.replay`)."""
     ratelimit.hit(request, ratelimit.TICKET)
     if not replay.claim(ticket, request):
         raise TicketValidationError("This ticket was already used.", code=replay.REPLAYED)
@@ -259,7 +259,8 @@ def allowed_chains(service: str, request: HttpRequest | None = None) -> Sequence
     """The chains ``CAS_PROXY_CHAINS`` allows for ``service``: its own entry, else ``'*'``.
 
     An entry applies to every URL of the same path on this site (any alias host, http or
-    https, :func:`~django_cas_ng.origin.canonical_service`); when several do, only the chains
+    https, :func:`~django_cas_ng._internal.urls.canonical_service`); when several do, only the
+    chains
     all of them allow.
     """
     chains = cas_settings.proxy_chains
@@ -309,7 +310,7 @@ def cas_backend() -> CASBackend:
     """The first ``CASBackend`` (or subclass) in ``AUTHENTICATION_BACKENDS``, else a plain one."""
     from django.contrib.auth import get_backends
 
-    from .backends import CASBackend
+    from ..backends import CASBackend
 
     for backend in get_backends():
         if isinstance(backend, CASBackend):

@@ -12,11 +12,11 @@ from typing import Any
 
 from lxml import etree
 
+from ..conf import cas_settings
+from ..exceptions import MalformedAnswer, MalformedXML, ProxyError, TicketValidationError
 from . import log
-from .conf import cas_settings
-from .exceptions import MalformedAnswer, MalformedXML, ProxyError, TicketValidationError
+from .http import check_deadline
 from .safexml import parse_xml
-from .transport import check_deadline
 
 __all__ = [
     "AttributeValues",

@@ -17,10 +17,10 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.db import router, transaction
 from django.http import HttpRequest
 
+from ..models import UNCLAIMED_PGT_MAX_AGE, ProxyGrantingTicket, SessionTicket, mapping_key
+from ..signals import cas_user_logout
 from . import log
-from .models import UNCLAIMED_PGT_MAX_AGE, ProxyGrantingTicket, SessionTicket, mapping_key
 from .session_store import database_session_model, live_keys, session_store_class
-from .signals import cas_user_logout
 
 __all__ = [
     "UNCLAIMED_PGT_MAX_AGE",

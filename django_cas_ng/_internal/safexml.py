@@ -7,7 +7,7 @@ from typing import Any
 
 from lxml import etree
 
-from .exceptions import MalformedXML
+from ..exceptions import MalformedXML
 
 _local = threading.local()
 _UTF8_BOM = b"\xef\xbb\xbf"
