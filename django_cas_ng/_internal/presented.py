@@ -23,13 +23,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
 from lxml import etree
 
-from ..client import (
-    ATTRIBUTE_BLOCKS,
-    CAS_NS,
-    get_proxy_validate_client,
-    parse_cas_answer,
-    read_service_response,
-)
+from ..client import get_proxy_validate_client
 from ..conf import cas_settings
 from ..exceptions import CASUnavailable, RateLimited, TicketValidationError
 from . import log, ratelimit, replay
@@ -37,6 +31,7 @@ from .http import check_deadline, validation_deadline
 from .metrics import DENIED, log_fields, measure_validation
 from .tickets import is_well_formed_ticket
 from .urls import canonical_service, public_url
+from .xml import ATTRIBUTE_BLOCKS, CAS_NS, parse_cas_answer, read_service_response
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
