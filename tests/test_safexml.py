@@ -9,7 +9,7 @@ import pytest
 from django_cas_ng._internal import presented as proxy_auth
 from django_cas_ng._internal import slo
 from django_cas_ng._internal import xml as answers
-from django_cas_ng._internal.safexml import parse_xml
+from django_cas_ng._internal.xml import parse_xml
 from django_cas_ng.client import get_cas_client, validate_ticket
 from django_cas_ng.exceptions import BadLogoutRequest, CASUnavailable, MalformedXML
 from tests.cas_answers import logout_request

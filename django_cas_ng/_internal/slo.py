@@ -24,9 +24,9 @@ from lxml import etree
 from ..conf import cas_settings
 from ..exceptions import BadLogoutRequest, MalformedXML
 from . import log
-from .safexml import parse_xml
 from .sessions import end_sessions_for_tickets
 from .urls import get_server_url, issuing_server_url
+from .xml import parse_xml
 
 SAMLP_NS = "urn:oasis:names:tc:SAML:2.0:protocol"
 PARAM = "logoutRequest"
