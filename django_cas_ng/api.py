@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 
 from ._internal import redirects
 from ._internal.responses import (
+    AUTH_SCHEME,
     is_api_request,
     media_type_quality,
     vary_on_api_headers,
@@ -52,8 +53,6 @@ __all__ = [
     "wants_json",
 ]
 
-#: Scheme of the ``WWW-Authenticate`` challenge (the proxy-ticket APIs use it too).
-AUTH_SCHEME = "CAS"
 #: ``error`` of the challenge when a fresh sign-in (step-up) is needed, as in RFC 9470.
 STEPUP_ERROR = "insufficient_user_authentication"
 

@@ -29,6 +29,7 @@ from ..exceptions import CASUnavailable, RateLimited, TicketValidationError
 from . import log, ratelimit, replay
 from .http import check_deadline, validation_deadline
 from .metrics import DENIED, log_fields, measure_validation
+from .responses import AUTH_SCHEME
 from .tickets import is_well_formed_ticket
 from .urls import canonical_service, public_url
 from .xml import ATTRIBUTE_BLOCKS, CAS_NS, parse_cas_answer, read_service_response
@@ -52,8 +53,6 @@ __all__ = [
 
 #: Key of ``CAS_PROXY_CHAINS`` whose chains apply to services without an entry of their own.
 ANY_SERVICE = "*"
-#: The ``Authorization`` scheme: ``Authorization: CAS PT-...``.
-AUTH_SCHEME = "CAS"
 #: Attribute of the request holding the :class:`AcceptedTicket` inside a decorated view.
 REQUEST_ATTRIBUTE = "cas_auth"
 

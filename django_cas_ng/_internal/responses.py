@@ -12,6 +12,9 @@ from django.utils.cache import patch_vary_headers
 
 from ..conf import cas_settings, import_callable
 
+#: The one scheme of ``Authorization: CAS PT-...`` and of every ``WWW-Authenticate``
+#: challenge this package sends (sign-in 401s and the proxy-ticket APIs alike).
+AUTH_SCHEME = "CAS"
 #: Request headers the default predicate reads; responses that depend on it vary on them.
 VARY_HEADERS = ("Accept", "X-Requested-With")
 #: More ranges than this in one Accept header are ignored (no browser sends that many).

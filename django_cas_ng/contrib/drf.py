@@ -19,11 +19,11 @@ from rest_framework.request import Request
 
 from .._internal import log
 from .._internal.presented import (
-    AUTH_SCHEME,
     AcceptedTicket,
     authenticate_proxy_ticket,
     ticket_from_request,
 )
+from .._internal.responses import AUTH_SCHEME
 from ..exceptions import CASUnavailable, RateLimited, TicketValidationError
 
 __all__ = ["CASProxyTicketAuthentication", "CASServerUnavailable"]
