@@ -20,7 +20,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from ._internal import log
-from ._internal.sessions import forget_session, get_user_from_session, session_store_class
+from ._internal.session_store import session_store_class
+from ._internal.sessions import forget_session, get_user_from_session
 from .models import CASIdentity, ProxyGrantingTicket, SessionTicket
 from .signals import cas_user_logout
 
@@ -64,7 +65,7 @@ def session_state(session_key: str | None) -> SessionState:
 
 def _expiry(store: Any, session_key: str) -> datetime | None:
     """The stored expiry: the database row's, or an explicit one kept in the session."""
-    from ._internal.sessions import database_session_model
+    from ._internal.session_store import database_session_model
 
     model = database_session_model(type(store))
     if model is not None:

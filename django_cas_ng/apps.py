@@ -18,8 +18,8 @@ class DjangoCasNgConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in
 
-        from . import session_age
-        from ._internal import access
+        from . import checks, session_age  # noqa: F401  (registers the checks)
+        from ._internal import access, identities  # noqa: F401  (connects its handlers)
         from .signals import cas_user_authenticated
 
         user_logged_in.connect(access.apply_session_limit, dispatch_uid="django_cas_ng.access")

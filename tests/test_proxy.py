@@ -25,12 +25,16 @@ from django.utils import timezone
 from django_cas_ng import client as cas_client
 from django_cas_ng import proxy
 from django_cas_ng._internal.sessions import (
-    UNCLAIMED_PGT_MAX_AGE,
     clean_deleted_sessions,
     get_user_from_session,
 )
 from django_cas_ng.backends import CASBackend
-from django_cas_ng.models import CALLBACK_SWEEP_LIMIT, ProxyError, ProxyGrantingTicket
+from django_cas_ng.models import (
+    CALLBACK_SWEEP_LIMIT,
+    UNCLAIMED_PGT_MAX_AGE,
+    ProxyError,
+    ProxyGrantingTicket,
+)
 from tests.cas_answers import failure_xml, logout_request, proxy_failure, proxy_success, success_xml
 from tests.conftest import CAS
 

@@ -11,10 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import wraps
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from asgiref.sync import iscoroutinefunction, sync_to_async
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -29,7 +28,7 @@ from ..exceptions import CASUnavailable, RateLimited, TicketValidationError
 from . import log, ratelimit, replay
 from .http import check_deadline, validation_deadline
 from .metrics import DENIED, log_fields, measure_validation
-from .responses import AUTH_SCHEME
+from .responses import AUTH_SCHEME, gate
 from .tickets import is_well_formed_ticket
 from .urls import canonical_service, public_url
 from .xml import ATTRIBUTE_BLOCKS, CAS_NS, parse_cas_answer, read_service_response
@@ -341,6 +340,10 @@ def unavailable() -> JsonResponse:
     )
 
 
+def _vary_on_authorization(response: HttpResponseBase) -> None:
+    patch_vary_headers(response, ("Authorization",))
+
+
 def _admit(request: HttpRequest, service: str | None, realm: str) -> HttpResponse | None:
     """Let the request in as the ticket's user (``None``), or the 401/503 answer refusing it."""
     ticket = ticket_from_request(request)
@@ -374,29 +377,9 @@ def proxy_ticket_required(
     """
 
     def decorator(view_func: View) -> View:
-        if iscoroutinefunction(view_func):
-
-            async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-                # Validation is a blocking call to the CAS server: off the event loop.
-                refusal = await sync_to_async(_admit)(request, service, realm)
-                if refusal is not None:
-                    return refusal
-                response = await view_func(request, *args, **kwargs)
-                patch_vary_headers(response, ("Authorization",))
-                return response
-
-            wrapped: Any = wraps(view_func)(async_wrapper)
-        else:
-
-            def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-                refusal = _admit(request, service, realm)
-                if refusal is not None:
-                    return refusal
-                response = view_func(request, *args, **kwargs)
-                patch_vary_headers(response, ("Authorization",))
-                return response
-
-            wrapped = wraps(view_func)(wrapper)
+        # Validation is a blocking call to the CAS server: the gate runs it off the event loop.
+        check = partial(_admit, service=service, realm=realm)
+        wrapped: Any = gate(check, after=_vary_on_authorization)(view_func)
         return login_not_required(csrf_exempt(wrapped))
 
     return decorator(view) if view is not None else decorator

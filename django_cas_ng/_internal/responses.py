@@ -1,11 +1,14 @@
-"""Every answer that says "not allowed" starts here: telling an API or XHR request from a
-browser's (``CAS_API_REQUEST_PREDICATE``) and marking the responses chosen that way."""
+"""What the answers that say "not allowed" share: telling an API or XHR request from a
+browser's (``CAS_API_REQUEST_PREDICATE``), the one ``AUTH_SCHEME``, and the one gate that
+runs a check before a sync or async view."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import lru_cache
+from functools import lru_cache, wraps
+from typing import Any
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.utils.cache import patch_vary_headers
@@ -111,4 +114,62 @@ def is_api_request(request: HttpRequest) -> bool:
 def vary_on_api_headers(response: HttpResponseBase) -> HttpResponseBase:
     """Mark a response chosen by the predicate, so a cache keeps the 302 and the 401 apart."""
     patch_vary_headers(response, VARY_HEADERS)
+    return response
+
+
+# --- The gate around a view -------------------------------------------------------------------
+
+#: Decides whether a request may reach the view: None lets it through, a response answers
+#: instead. It may block (database, CAS), so an async view runs it in a worker thread.
+Check = Callable[[HttpRequest], "HttpResponseBase | None"]
+
+
+def gate(
+    check: Check, after: Callable[[HttpResponseBase], object] | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A decorator running ``check`` before a sync or async view, and ``after`` (if given) on
+    the view's own response."""
+
+    def decorator(view_func: Callable[..., Any]) -> Callable[..., Any]:
+        if iscoroutinefunction(view_func):
+
+            @wraps(view_func)
+            async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+                refusal = await sync_to_async(check)(request)
+                if refusal is not None:
+                    return refusal
+                return _finish(await view_func(request, *args, **kwargs), after)
+
+            return markcoroutinefunction(async_wrapper)
+
+        @wraps(view_func)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            refusal = check(request)
+            if refusal is not None:
+                return refusal
+            return _finish(view_func(request, *args, **kwargs), after)
+
+        return wrapper
+
+    return decorator
+
+
+def gated_dispatch(
+    view: object, request: HttpRequest, check: Check, dispatch: Callable[[], Any]
+) -> Any:
+    """A class-based view's ``dispatch`` behind ``check``, in the view's own mode."""
+    if getattr(view, "view_is_async", False):
+
+        async def checked() -> Any:
+            refusal = await sync_to_async(check)(request)
+            return refusal if refusal is not None else await dispatch()
+
+        return checked()
+    refusal = check(request)
+    return refusal if refusal is not None else dispatch()
+
+
+def _finish(response: Any, after: Callable[[HttpResponseBase], object] | None) -> Any:
+    if after is not None:
+        after(response)
     return response
