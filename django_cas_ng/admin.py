@@ -21,10 +21,18 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import log
+from ._internal import log
+from ._internal.session_store import session_store_class
+from ._internal.sessions import forget_session, get_user_from_session
 from .models import CASIdentity, ProxyGrantingTicket, SessionTicket
-from .sessions import forget_session, get_user_from_session, session_store_class
 from .signals import cas_user_logout
+
+__all__ = [
+    "CASIdentityAdmin",
+    "ProxyGrantingTicketAdmin",
+    "SessionTicketAdmin",
+    "end_session",
+]
 
 #: ``cas_user_logout`` sender of the action: the site ended the session, CAS did not ask.
 LOGOUT_SENDER = "manual"
@@ -59,7 +67,7 @@ def session_state(session_key: str | None) -> SessionState:
 
 def _expiry(store: Any, session_key: str) -> datetime | None:
     """The stored expiry: the database row's, or an explicit one kept in the session."""
-    from .sessions import database_session_model
+    from ._internal.session_store import database_session_model
 
     model = database_session_model(type(store))
     if model is not None:

@@ -18,23 +18,27 @@ nonce before it sends the browser to CAS.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping
-from functools import lru_cache
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.http import HttpRequest, JsonResponse
-from django.http.response import HttpResponseBase
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 
-from . import redirects
+from ._internal import redirects
+from ._internal.responses import (
+    AUTH_SCHEME,
+    is_api_request,
+    media_type_quality,
+    vary_on_api_headers,
+    wants_json,
+)
+from ._internal.service import get_service_url
+from ._internal.urls import public_url
 from .client import get_cas_client
-from .conf import cas_settings, import_callable
-from .origin import public_url
-from .service import get_service_url
+from .conf import cas_settings
 
 __all__ = [
     "AUTH_SCHEME",
@@ -49,108 +53,8 @@ __all__ = [
     "wants_json",
 ]
 
-#: Scheme of the ``WWW-Authenticate`` challenge (the proxy-ticket APIs use it too).
-AUTH_SCHEME = "CAS"
 #: ``error`` of the challenge when a fresh sign-in (step-up) is needed, as in RFC 9470.
 STEPUP_ERROR = "insufficient_user_authentication"
-#: Request headers the default predicate reads; responses that depend on it vary on them.
-VARY_HEADERS = ("Accept", "X-Requested-With")
-#: More ranges than this in one Accept header are ignored (no browser sends that many).
-MAX_ACCEPT_RANGES = 64
-
-JSON = "application/json"
-HTML = "text/html"
-
-Range = tuple[str, str, float]
-
-
-# --- Is this an API request? ------------------------------------------------------------------
-
-
-def _parse_accept(header: str) -> list[Range]:
-    """``(type, subtype, q)`` for each well-formed media range; malformed ones are dropped."""
-    ranges: list[Range] = []
-    for item in header.split(",")[:MAX_ACCEPT_RANGES]:
-        media, *params = item.split(";")
-        main, slash, sub = media.strip().lower().partition("/")
-        if not slash or not main or not sub or (main == "*" and sub != "*"):
-            continue
-        quality = 1.0
-        for param in params:
-            name, _eq, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    quality = float(value.strip())
-                except ValueError:
-                    quality = -1.0
-        if 0.0 <= quality <= 1.0:
-            ranges.append((main, sub, quality))
-    return ranges
-
-
-def media_type_quality(ranges: list[Range], media_type: str) -> tuple[float, int]:
-    """The q-value the most specific matching range gives ``media_type`` (RFC 9110 12.5.1),
-    with that specificity (2 exact, 1 ``type/*``, 0 ``*/*``); ``(0, -1)`` when none matches."""
-    main, _slash, sub = media_type.partition("/")
-    best: tuple[float, int] = (0.0, -1)
-    for range_main, range_sub, quality in ranges:
-        if range_main == main and range_sub == sub:
-            specificity = 2
-        elif range_main == main and range_sub == "*":
-            specificity = 1
-        elif range_main == "*":
-            specificity = 0
-        else:
-            continue
-        if specificity > best[1]:
-            best = (quality, specificity)
-    return best
-
-
-def wants_json(request: HttpRequest) -> bool:
-    """The default predicate: an XHR, or an ``Accept`` that ranks JSON above HTML.
-
-    JSON must get a higher q-value than HTML, or the same q-value from a more specific range
-    (``application/json, */*`` prefers JSON); a tie, ``*/*`` or no header means a browser.
-    """
-    if request.headers.get("X-Requested-With") == "XMLHttpRequest":
-        return True
-    header = request.headers.get("Accept")
-    if not header:
-        return False
-    ranges = _parse_accept(header)
-    json_quality, json_specificity = media_type_quality(ranges, JSON)
-    html_quality, html_specificity = media_type_quality(ranges, HTML)
-    if json_quality <= 0:
-        return False
-    if json_quality != html_quality:
-        return json_quality > html_quality
-    return json_specificity > html_specificity
-
-
-@lru_cache(maxsize=8)
-def _import_predicate(path: str) -> Callable[[HttpRequest], bool]:
-    return import_callable("CAS_API_REQUEST_PREDICATE", path)
-
-
-def get_predicate() -> Callable[[HttpRequest], bool]:
-    """The ``CAS_API_REQUEST_PREDICATE`` callable (a dotted path or the callable itself)."""
-    configured = cas_settings.api_request_predicate
-    if callable(configured):
-        return configured
-    return _import_predicate(configured)
-
-
-def is_api_request(request: HttpRequest) -> bool:
-    """True when ``request`` gets the JSON answers below instead of a redirect or HTML page."""
-    return bool(get_predicate()(request))
-
-
-def vary_on_api_headers(response: HttpResponseBase) -> HttpResponseBase:
-    """Mark a response chosen by the predicate, so a cache keeps the 302 and the 401 apart."""
-    patch_vary_headers(response, VARY_HEADERS)
-    return response
-
 
 # --- Where to sign in ---------------------------------------------------------------------
 

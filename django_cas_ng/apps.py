@@ -3,7 +3,11 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
-from .log import install_redaction
+from ._internal.log import install_redaction
+
+__all__ = [
+    "DjangoCasNgConfig",
+]
 
 
 class DjangoCasNgConfig(AppConfig):
@@ -14,7 +18,8 @@ class DjangoCasNgConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in
 
-        from . import access, checks, identities, session_age  # noqa: F401  (registers the checks)
+        from . import checks, session_age  # noqa: F401  (registers the checks)
+        from ._internal import access, identities  # noqa: F401  (connects its handlers)
         from .signals import cas_user_authenticated
 
         user_logged_in.connect(access.apply_session_limit, dispatch_uid="django_cas_ng.access")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
@@ -16,14 +16,14 @@ from django.db import IntegrityError, models
 from django.db.models import Field
 from django.http import HttpRequest
 
-from . import access, identities, log, mirror, ratelimit, replay
-from .client import get_cas_client, validate_ticket
+from ._internal import access, identities, log, mirror, ratelimit, replay
+from ._internal.metrics import DENIED, REFUSED, SUCCESS, Measurement, measure_validation
+from ._internal.sessions import remember_ticket
+from ._internal.tenancy import request_config
+from .client import CLIENT_CLASSES, get_cas_client, validate_ticket
 from .conf import cas_settings
 from .exceptions import TicketValidationError
-from .metrics import DENIED, REFUSED, SUCCESS, Measurement, measure_validation
-from .sessions import remember_ticket
 from .signals import cas_user_authenticated
-from .tenancy import request_config
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -57,6 +57,15 @@ def _mark_account_refused(request: HttpRequest | None, message: str | None = Non
 
 class CASBackend(ModelBackend):
     """Authenticates a user from a CAS service ticket."""
+
+    #: The client class for each ``CAS_VERSION`` (the first CAS backend in
+    #: ``AUTHENTICATION_BACKENDS`` chooses for every CAS call): map a subclass here to obtain
+    #: proxy tickets another way (docs/proxy.rst).
+    client_classes: ClassVar[Mapping[str, type[Any]]] = CLIENT_CLASSES
+
+    def get_client_class(self, version: str) -> type[Any]:
+        """The client class for ``version``; KeyError when there is none."""
+        return self.client_classes[version]
 
     #: The request whose CAS answer is being mapped: its tenant's settings apply.
     _request: HttpRequest | None = None
@@ -272,7 +281,8 @@ class CASBackend(ModelBackend):
         self, request: HttpRequest | None, username: str, attributes: Mapping[str, Any]
     ) -> tuple[AbstractBaseUser | None, bool]:
         """The user of a CAS answer: by (server, id) with several CAS servers or a stable id
-        (:mod:`~django_cas_ng.identities`), else :meth:`get_or_create_user` by name, as 5.1."""
+        (:mod:`~django_cas_ng._internal.identities`), else :meth:`get_or_create_user` by name,
+        as 5.1."""
         if identities.in_use():
             return identities.user_for_identity(self, request, username, attributes)
         return self.get_or_create_user(username, attributes)

@@ -15,8 +15,16 @@ from django.shortcuts import resolve_url
 from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 from django.utils.module_loading import import_string
 
+from ._internal.tenancy import is_multi_server
 from .conf import REGISTRY, cas_settings, get, import_callable, is_host_or_origin, is_http_url
-from .tenancy import is_multi_server
+
+__all__ = [
+    "check_identities",
+    "check_proxy_chains",
+    "check_session_life",
+    "check_settings",
+    "check_slo_follows_session_key",
+]
 
 SIGNED_COOKIES = "django.contrib.sessions.backends.signed_cookies"
 
@@ -299,7 +307,7 @@ def _sessions_in_a_process_cache() -> bool:
     from django.contrib.sessions.backends.cache import SessionStore as CacheStore
     from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
 
-    from .session_store import session_store_class
+    from ._internal.session_store import session_store_class
 
     try:
         if not issubclass(session_store_class(), (CacheStore, CachedDBStore)):
@@ -455,7 +463,7 @@ def check_slo_follows_session_key(app_configs: Any = None, **kwargs: Any) -> lis
             "update_session_auth_hash) Single Logout no longer finds the session, and the user "
             "stays signed in here after signing out of CAS.",
             "Add 'django_cas_ng.middleware.CASMiddleware', or call "
-            "django_cas_ng.sessions.follow_session_key(request) after cycling the key and "
+            "django_cas_ng.middleware.follow_session_key(request) after cycling the key and "
             "silence this warning.",
         )
     ]
@@ -541,7 +549,7 @@ _PROJECT_PRIVILEGES = ("is_staff", "is_superuser")
 def _check_tenant_privileges() -> list[CheckMessage]:
     """W041: with several servers, attributes grant project-wide rights (staff, superuser,
     groups), so every tenant's server can give them to its own users over every tenant's data."""
-    from .mirror import flag_rules
+    from ._internal.mirror import flag_rules
 
     fields = {field for field in flag_rules() if field in _PROJECT_PRIVILEGES}
     applied = cas_settings.apply_attributes_to_user

@@ -5,19 +5,30 @@ client to the settings and the pooled HTTP session.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Protocol, cast
 from urllib.parse import urlencode, urljoin
 
 import cas
 import requests
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
+from django.utils.module_loading import import_string
 from django.utils.translation import get_language
 from lxml import etree
 
-from .answers import (
-    ATTRIBUTE_BLOCKS,
-    CAS_NS,
+from ._internal.http import (
+    check_deadline,
+    get_http_session,
+    validation_deadline,
+    validation_format,
+    validation_renew,
+)
+from ._internal.tenancy import request_config
+from ._internal.urls import get_server_url
+from ._internal.xml import (
     SAML_ASSERTION_NS,
     Answer,
     check_saml_answer,
@@ -35,26 +46,20 @@ from .exceptions import (
     ProxyError,
     TicketValidationError,
 )
-from .origin import get_server_url
-from .tenancy import request_config
-from .transport import (
-    check_deadline,
-    get_http_session,
-    validation_deadline,
-    validation_format,
-    validation_renew,
-)
 
 __all__ = [
-    "ATTRIBUTE_BLOCKS",
-    "CAS_NS",
-    "SAML_ASSERTION_NS",
+    "CLIENT_CLASSES",
     "CASClient",
+    "CASClientV1",
+    "CASClientV2",
+    "CASClientV3",
+    "CASClientWithSAMLV1",
+    "CASProxyValidateClientV2",
+    "CASProxyValidateClientV3",
+    "at_server",
+    "client_class",
     "get_cas_client",
     "get_proxy_validate_client",
-    "parse_cas_answer",
-    "parse_proxy_answer",
-    "read_service_response",
     "validate_ticket",
 ]
 
@@ -204,6 +209,8 @@ class CASClientWithSAMLV1(_HardenedXMLMixin, cas.CASClientWithSAMLV1):  # type: 
         return username, attributes, pgtiou
 
 
+#: The package's client class for each ``CAS_VERSION``: what ``CASBackend.client_classes``
+#: starts from.
 CLIENT_CLASSES: dict[str, type[Any]] = {
     "1": CASClientV1,
     "2": CASClientV2,
@@ -212,13 +219,33 @@ CLIENT_CLASSES: dict[str, type[Any]] = {
 }
 
 
+def client_class(version: str) -> type[Any]:
+    """The client class for ``version``, as the site's CAS backend chooses it: the first
+    backend of ``AUTHENTICATION_BACKENDS`` with ``get_client_class`` (``CASBackend``'s reads
+    its ``client_classes``), else :data:`CLIENT_CLASSES`. KeyError for an unknown version."""
+    choose = _client_chooser(tuple(settings.AUTHENTICATION_BACKENDS))
+    return choose(version) if choose is not None else CLIENT_CLASSES[version]
+
+
+@lru_cache(maxsize=8)
+def _client_chooser(paths: tuple[str, ...]) -> Callable[[str], type[Any]] | None:
+    for path in paths:
+        try:
+            backend_class = import_string(path)
+        except ImportError:
+            continue
+        if callable(getattr(backend_class, "get_client_class", None)):
+            return cast("Callable[[str], type[Any]]", backend_class().get_client_class)
+    return None
+
+
 def get_cas_client(service_url: str | None = None, request: HttpRequest | None = None) -> CASClient:
     """A python-cas client for ``CAS_VERSION``, wired to the pooled session and our settings
     (the tenant's, with several CAS servers)."""
     config = request_config(request)
     version = config.version
     try:
-        client_class = CLIENT_CLASSES[version]
+        chosen = client_class(version)
     except KeyError:
         raise ImproperlyConfigured(f"Unsupported CAS_VERSION {version!r}") from None
     kwargs: dict[str, Any] = {
@@ -236,7 +263,7 @@ def get_cas_client(service_url: str | None = None, request: HttpRequest | None =
         kwargs["extra_login_params"]["method"] = config.login_method
     if config.send_locale:
         kwargs["extra_login_params"]["locale"] = get_language()
-    client: CASClient = client_class(**kwargs)
+    client: CASClient = chosen(**kwargs)
     client.response_format = config.response_format  # type: ignore[attr-defined]
     return client
 

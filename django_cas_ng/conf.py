@@ -37,6 +37,12 @@ from django.utils.functional import Promise
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
+__all__ = [
+    "CASSettings",
+    "Setting",
+    "cas_settings",
+]
+
 T = TypeVar("T")
 
 VALID_VERSIONS = ("1", "2", "3", "CAS_2_SAML_1_0")
@@ -261,7 +267,7 @@ def _valid_networks(value: Any) -> bool:
     return True
 
 
-#: What ``CAS_RATE_LIMITS`` counts (django_cas_ng.ratelimit).
+#: What ``CAS_RATE_LIMITS`` counts (django_cas_ng._internal.ratelimit).
 RATE_LIMIT_KEYS = ("ticket", "logout_request")
 _RATE_RE = re.compile(r"(?P<count>\d+)/(?P<period>\d*)(?P<unit>[smhd])")
 _RATE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}

@@ -179,8 +179,8 @@ def proxy_ticket_required(
 ) -> View | Callable[[View], View]:
     """Accept only requests presenting a CAS ticket whose proxy chain is trusted (else 401).
 
-    See :func:`django_cas_ng.proxy_auth.proxy_ticket_required`.
+    See :func:`django_cas_ng._internal.presented.proxy_ticket_required`.
     """
-    from .proxy_auth import proxy_ticket_required as decorate
+    from ._internal.presented import proxy_ticket_required as decorate
 
     return cast("View | Callable[[View], View]", decorate(view, service=service, realm=realm))

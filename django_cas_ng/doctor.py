@@ -22,13 +22,20 @@ from django.core.exceptions import DisallowedHost
 from django.test import RequestFactory
 from django.urls import NoReverseMatch, reverse
 
+from ._internal.http import get_http_session
+from ._internal.service import get_service_url
+from ._internal.urls import get_server_url
+from ._internal.xml import parse_xml
 from .client import get_cas_client, validate_ticket
 from .conf import CASSettings, cas_settings
 from .exceptions import CASUnavailable, TicketValidationError, UnpinnedHost
-from .origin import get_server_url
-from .safexml import parse_xml
-from .service import get_service_url
-from .transport import get_http_session
+
+__all__ = [
+    "Result",
+    "Status",
+    "has_errors",
+    "run",
+]
 
 #: Service sent with the made-up ticket when the site's own host is unknown.
 PLACEHOLDER_SERVICE = "https://django-cas-ng-doctor.invalid/"

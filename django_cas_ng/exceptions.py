@@ -5,6 +5,23 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
+__all__ = [
+    "AccountRefused",
+    "BadLogoutRequest",
+    "CASNGError",
+    "CASUnavailable",
+    "MalformedAnswer",
+    "MalformedXML",
+    "MissingMigrations",
+    "ProxyError",
+    "RateLimited",
+    "RedirectException",
+    "SiteMisconfigured",
+    "TenantConfigurationError",
+    "TicketValidationError",
+    "UnpinnedHost",
+]
+
 
 class CASNGError(Exception):
     """Base class of every error this package raises on purpose."""

@@ -23,12 +23,13 @@ from django.http.response import HttpResponseBase
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from . import api, identities
+from . import api
+from ._internal import identities
+from ._internal.sessions import follow_session_key, session_key_moved
 from .conf import cas_settings
-from .sessions import follow_session_key, session_key_moved
 from .views import CallbackView, LoginView, LogoutView
 
-__all__ = ["CASLoginRequiredMiddleware", "CASMiddleware", "Route"]
+__all__ = ["CASLoginRequiredMiddleware", "CASMiddleware", "Route", "follow_session_key"]
 
 Response = HttpResponseBase
 ViewFunc = Callable[..., Any]

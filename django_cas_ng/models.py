@@ -14,10 +14,9 @@ from django.db.models.constants import OnConflict
 from django.http import HttpRequest
 from django.utils import timezone
 
+from ._internal.session_store import live_keys
+from ._internal.tenancy import request_config
 from .exceptions import ProxyError
-from .proxy_exchange import exchange_pgt
-from .session_store import live_keys
-from .tenancy import request_config
 
 __all__ = [
     "SESSION_KEY_MAXLENGTH",
@@ -238,6 +237,9 @@ class ProxyGrantingTicketQuerySet(models.QuerySet["ProxyGrantingTicket"]):
             raise ProxyError("INVALID_TICKET", "No proxy ticket found for this HttpRequest object")
         # The PGT is only good at the server that issued the session's ticket.
         issuer = SessionTicket.objects.server_of(request.session.session_key)
+        # Here, not at the top: loading the models never loads the HTTP stack.
+        from ._internal.pgt import exchange_pgt
+
         return exchange_pgt(request, pgt, service, issuer)
 
 
@@ -342,7 +344,7 @@ def missing_schema() -> list[str]:
 
 class UsedTicket(models.Model):
     """A ticket this site accepted (a keyed digest, never the ticket), refused if presented
-    again until ``expires`` (:mod:`django_cas_ng.replay`)."""
+    again until ``expires`` (:mod:`django_cas_ng._internal.replay`)."""
 
     digest = models.CharField(max_length=64, primary_key=True)
     expires = models.DateTimeField(db_index=True)

@@ -1,5 +1,5 @@
-"""Proxy granting tickets: receive them on the callback, link them to the session at login, and
-exchange them for proxy tickets.
+"""Proxy tickets both ways. Out: receive PGTs on the callback, link them to the session at
+login, exchange them for proxy tickets. In: accept the tickets other services present.
 
 A PGT lets anyone holding it act as the user: it is never logged, and it is deleted with the
 session (logout, Single Logout, cleanup of expired sessions and of PGTs nobody claimed).
@@ -11,19 +11,25 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 
-from . import log
-from .client import parse_proxy_answer
+from ._internal import log
+from ._internal.presented import (
+    AcceptedTicket,
+    authenticate_proxy_ticket,
+    chain_is_allowed,
+    ticket_from_request,
+)
+from ._internal.tenancy import request_config
+from ._internal.tickets import is_well_formed_ticket
 from .models import ProxyGrantingTicket, mapping_key
-from .proxy_exchange import request_proxy_ticket
-from .tenancy import request_config
-from .tickets import is_well_formed_ticket
 
 __all__ = [
+    "AcceptedTicket",
+    "authenticate_proxy_ticket",
+    "chain_is_allowed",
     "claim_pgt",
-    "parse_proxy_answer",
     "receive_callback",
-    "request_proxy_ticket",
     "retrieve_proxy_ticket",
+    "ticket_from_request",
 ]
 
 #: Width of the ``pgtiou`` and ``pgt`` columns.

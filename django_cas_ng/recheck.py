@@ -16,16 +16,17 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.utils.deprecation import MiddlewareMixin
 
-from . import api, log, replay
+from . import api
+from ._internal import log, replay
+from ._internal.metrics import measure_validation
+from ._internal.tickets import is_well_formed_ticket
+from ._internal.urls import public_url
 from .client import get_cas_client, validate_ticket
 from .conf import cas_settings
 from .exceptions import CASUnavailable, TicketValidationError
-from .metrics import measure_validation
-from .origin import public_url
 from .session_age import SESSION_KEY as SIGNED_IN_KEY
 from .session_age import end_session, is_cas_view
 from .stepup import answer_username, expected_username
-from .tickets import is_well_formed_ticket
 
 __all__ = ["SessionRecheckMiddleware", "is_navigation", "recheck_response"]
 

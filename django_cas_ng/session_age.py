@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from functools import wraps
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth import logout as auth_logout
 from django.http import HttpRequest, HttpResponseRedirect
@@ -20,9 +19,11 @@ from django.http.response import HttpResponseBase
 from django.urls import reverse
 from django.utils.deprecation import MiddlewareMixin
 
-from . import api, log
+from . import api
+from ._internal import log
+from ._internal.responses import gate, gated_dispatch
+from ._internal.sessions import forget_session, ticket_for_session
 from .conf import cas_settings
-from .sessions import forget_session, ticket_for_session
 from .signals import cas_user_logout
 from .stepup import StepUpView, parse_cas_datetime
 from .views import RENEW_PARAM, CallbackView, LoginView, LogoutView
@@ -155,22 +156,7 @@ def cas_max_age(
     if max_age <= 0:
         raise ValueError("cas_max_age needs a positive seconds, minutes or hours")
 
-    def decorator(view_func: Callable[..., Any]) -> Callable[..., Any]:
-        if iscoroutinefunction(view_func):
-
-            @wraps(view_func)
-            async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-                response = await sync_to_async(max_age_response)(request, max_age)
-                return response or await view_func(request, *args, **kwargs)
-
-            return markcoroutinefunction(async_wrapper)
-
-        @wraps(view_func)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-            return max_age_response(request, max_age) or view_func(request, *args, **kwargs)
-
-        return wrapper
-
+    decorator = gate(partial(max_age_response, max_age=max_age))
     return decorator(view) if view is not None else decorator
 
 
@@ -182,12 +168,9 @@ class CASMaxAgeMixin:
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         parent = super()
-        if getattr(self, "view_is_async", False):
-
-            async def checked() -> Any:
-                response = await sync_to_async(max_age_response)(request, self.cas_max_age)
-                return response or await parent.dispatch(request, *args, **kwargs)  # type: ignore[attr-defined]
-
-            return checked()
-        response = max_age_response(request, self.cas_max_age)
-        return response or parent.dispatch(request, *args, **kwargs)  # type: ignore[attr-defined]
+        return gated_dispatch(
+            self,
+            request,
+            partial(max_age_response, max_age=self.cas_max_age),
+            lambda: parent.dispatch(request, *args, **kwargs),  # type: ignore[attr-defined]
+        )

@@ -11,11 +11,10 @@ import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import wraps
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, REDIRECT_FIELD_NAME, get_backends, load_backend
 from django.contrib.auth.decorators import login_not_required
@@ -30,15 +29,17 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
 
-from . import api, identities, log, login_nonce, ratelimit, redirects, replay
+from . import api
+from ._internal import identities, log, login_nonce, ratelimit, redirects, replay
+from ._internal.metrics import REFUSED, SUCCESS, log_fields, measure_validation
+from ._internal.responses import gate, gated_dispatch
+from ._internal.tenancy import request_config
+from ._internal.tickets import is_well_formed_ticket
+from ._internal.urls import public_url
 from .backends import CASBackend
 from .client import get_cas_client, validate_ticket
 from .conf import cas_settings
 from .exceptions import CASUnavailable, RateLimited, TicketValidationError
-from .metrics import REFUSED, SUCCESS, log_fields, measure_validation
-from .origin import public_url
-from .tenancy import request_config
-from .tickets import is_well_formed_ticket
 
 __all__ = [
     "StepUpPolicy",
@@ -280,27 +281,7 @@ def stepup_required(
         required_attributes=required_attributes or {},
     )
 
-    def decorator(view_func: Callable[..., Any]) -> Callable[..., Any]:
-        if iscoroutinefunction(view_func):
-
-            @wraps(view_func)
-            async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-                response = await sync_to_async(stepup_response)(request, policy)
-                if response is not None:
-                    return response
-                return await view_func(request, *args, **kwargs)
-
-            return markcoroutinefunction(async_wrapper)
-
-        @wraps(view_func)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-            response = stepup_response(request, policy)
-            if response is not None:
-                return response
-            return view_func(request, *args, **kwargs)
-
-        return wrapper
-
+    decorator = gate(partial(stepup_response, policy=policy))
     return decorator(view) if view is not None else decorator
 
 
@@ -322,19 +303,12 @@ class StepUpRequiredMixin:
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         policy = self.get_stepup_policy()
         parent = super()
-        if getattr(self, "view_is_async", False):
-
-            async def checked() -> Any:
-                response = await sync_to_async(stepup_response)(request, policy)
-                if response is not None:
-                    return response
-                return await parent.dispatch(request, *args, **kwargs)  # type: ignore[attr-defined]
-
-            return checked()
-        response = stepup_response(request, policy)
-        if response is not None:
-            return response
-        return parent.dispatch(request, *args, **kwargs)  # type: ignore[attr-defined]
+        return gated_dispatch(
+            self,
+            request,
+            partial(stepup_response, policy=policy),
+            lambda: parent.dispatch(request, *args, **kwargs),  # type: ignore[attr-defined]
+        )
 
 
 # --- Checking the CAS answer ----------------------------------------------------------------

@@ -27,7 +27,15 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from . import gateway, log, login_nonce, metrics, proxy, ratelimit, redirects, slo
+from . import proxy
+from ._internal import log, login_nonce, metrics, ratelimit, redirects, slo
+from ._internal import login as gateway
+from ._internal.redirects import clean_next_page, is_local_url
+from ._internal.service import get_service_url
+from ._internal.sessions import forget_session, map_login, server_for_session, ticket_for_session
+from ._internal.tenancy import request_config
+from ._internal.tickets import is_well_formed_ticket
+from ._internal.urls import issuing_server_url
 from .backends import ACCOUNT_REFUSED_ATTRIBUTE
 from .client import at_server, get_cas_client
 from .conf import cas_settings
@@ -44,18 +52,7 @@ from .exceptions import (
     TicketValidationError,
 )
 from .models import missing_schema
-from .origin import issuing_server_url
-from .redirects import clean_next_page, is_local_url
-from .service import get_service_url
-from .sessions import (
-    forget_session,
-    map_login,
-    server_for_session,
-    ticket_for_session,
-)
 from .signals import cas_user_logout
-from .tenancy import request_config
-from .tickets import is_well_formed_ticket
 
 __all__ = [
     "CASErrorsMixin",

@@ -13,7 +13,7 @@ import requests
 import responses
 from django.test import Client
 
-from django_cas_ng.transport import reset_http_sessions
+from django_cas_ng._internal.http import reset_http_sessions
 
 # The answer builders live in tests/cas_answers.py; these names stay importable from here.
 from tests.cas_answers import failure_xml, success_xml

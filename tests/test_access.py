@@ -14,9 +14,9 @@ from django.http import HttpRequest, HttpResponse
 from django.test import Client
 from django.urls import path
 
+from django_cas_ng._internal.presented import proxy_ticket_required
 from django_cas_ng.backends import CASBackend
 from django_cas_ng.conf import REGISTRY
-from django_cas_ng.proxy_auth import proxy_ticket_required
 from django_cas_ng.signals import cas_ticket_validated
 from tests import urls as suite_urls
 from tests.cas_answers import success_xml

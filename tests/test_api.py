@@ -18,6 +18,7 @@ from django.urls import path
 from django.views import View
 
 from django_cas_ng import api
+from django_cas_ng._internal import responses
 from django_cas_ng.decorators import login_required, permission_required
 from django_cas_ng.stepup import StepUpRequiredMixin, stepup_required
 from tests import async_views
@@ -160,7 +161,7 @@ def test_accept_not_ranking_json_above_html_is_a_browser(accept: str) -> None:
 
 
 def test_the_most_specific_range_decides_a_types_quality() -> None:
-    ranges = api._parse_accept("*/*;q=0.1, application/*;q=0.5, application/json;q=0.8")
+    ranges = responses._parse_accept("*/*;q=0.1, application/*;q=0.5, application/json;q=0.8")
     assert api.media_type_quality(ranges, "application/json") == (0.8, 2)
     assert api.media_type_quality(ranges, "application/xml") == (0.5, 1)
     assert api.media_type_quality(ranges, "text/html") == (0.1, 0)

@@ -73,9 +73,9 @@ def test_the_overall_deadline_covers_reading_a_presented_ticket_answer(
 ) -> None:
     from django.test import RequestFactory
 
-    from django_cas_ng import proxy_auth
+    from django_cas_ng._internal import presented as proxy_auth
+    from django_cas_ng._internal.presented import validate_presented_ticket
     from django_cas_ng.exceptions import CASUnavailable
-    from django_cas_ng.proxy_auth import validate_presented_ticket
 
     settings.CAS_TIMEOUT = (0.05, 0.05)
     service = "http://testserver/api/"

@@ -706,8 +706,8 @@ def test_user_from_answer_override_refuses_sign_in(login_request, release) -> No
 
 
 def test_user_from_answer_override_refuses_proxy_tickets(cas_http, settings) -> None:
+    from django_cas_ng._internal.presented import authenticate_proxy_ticket
     from django_cas_ng.exceptions import TicketValidationError
-    from django_cas_ng.proxy_auth import authenticate_proxy_ticket
     from tests.test_proxy_auth import P3_SERVICE_VALIDATE, proxy_validate_xml
 
     settings.AUTHENTICATION_BACKENDS = ["tests.test_backends.NoGuests"]

@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
+from django_cas_ng._internal.http import CASAdapter, get_http_session, reset_http_sessions
 from django_cas_ng.client import get_cas_client, validate_ticket
 from django_cas_ng.exceptions import CASUnavailable, TicketValidationError
-from django_cas_ng.transport import CASAdapter, get_http_session, reset_http_sessions
 from tests.conftest import CAS, success_xml
 from tests.local_servers import trickling_server
 

@@ -16,10 +16,10 @@ from django.test import Client
 from django.utils import translation
 from responses import matchers
 
+from django_cas_ng._internal.presented import parse_proxy_validation
+from django_cas_ng._internal.redirects import is_local_url
 from django_cas_ng.client import parse_proxy_answer
 from django_cas_ng.exceptions import ProxyError, TicketValidationError
-from django_cas_ng.proxy_auth import parse_proxy_validation
-from django_cas_ng.redirects import is_local_url
 from tests.cas_answers import (
     APEREO_FRONT_CHANNEL,
     APP_A,

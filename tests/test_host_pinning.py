@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.test import Client
 
-from django_cas_ng.proxy_auth import proxy_ticket_required
+from django_cas_ng._internal.presented import proxy_ticket_required
 from tests.cas_answers import success_xml
 from tests.conftest import CAS
 

@@ -18,10 +18,10 @@ from django.test import AsyncClient, Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import path
 
+from django_cas_ng._internal.presented import proxy_ticket_required
 from django_cas_ng.backends import CASBackend
 from django_cas_ng.checks import check_identities
 from django_cas_ng.models import CASIdentity
-from django_cas_ng.proxy_auth import proxy_ticket_required
 from django_cas_ng.stepup import SESSION_KEY as STEPUP_KEY
 from django_cas_ng.stepup import stepup_required
 from tests import tenants

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import django_cas_ng
@@ -82,12 +83,12 @@ def test_the_package_has_no_import_cycle() -> None:
 
 def test_the_models_import_neither_sessions_nor_proxy() -> None:
     graph = import_graph()
-    assert not graph[f"{PACKAGE}.models"] & {f"{PACKAGE}.sessions", f"{PACKAGE}.proxy"}
+    assert not graph[f"{PACKAGE}.models"] & {f"{PACKAGE}._internal.sessions", f"{PACKAGE}.proxy"}
 
 
 def test_the_session_engine_helpers_sit_below_the_models() -> None:
     graph = import_graph()
-    assert graph[f"{PACKAGE}.session_store"] == set()
+    assert graph[f"{PACKAGE}._internal.session_store"] == set()
 
 
 def test_the_walk_sees_relative_and_function_level_imports(tmp_path) -> None:
@@ -118,9 +119,109 @@ def test_the_walk_sees_an_import_inside_a_method(tmp_path) -> None:
 
 def test_site_origin_helpers_sit_at_the_bottom_of_the_graph() -> None:
     graph = import_graph()
-    leaves = {f"{PACKAGE}.conf", f"{PACKAGE}.exceptions", f"{PACKAGE}.log"}
-    assert graph[f"{PACKAGE}.tenancy"] <= leaves
-    assert graph[f"{PACKAGE}.origin"] <= leaves | {f"{PACKAGE}.tenancy"}
+    leaves = {f"{PACKAGE}.conf", f"{PACKAGE}.exceptions", f"{PACKAGE}._internal.log"}
+    assert graph[f"{PACKAGE}._internal.tenancy"] <= leaves
+    assert graph[f"{PACKAGE}._internal.urls"] <= leaves | {f"{PACKAGE}._internal.tenancy"}
     assert graph[f"{PACKAGE}.exceptions"] == set()
-    assert graph[f"{PACKAGE}.log"] == set()
-    assert f"{PACKAGE}.client" not in graph[f"{PACKAGE}.redirects"]
+    assert graph[f"{PACKAGE}._internal.log"] == set()
+    assert f"{PACKAGE}.client" not in graph[f"{PACKAGE}._internal.redirects"]
+
+
+#: What ``_internal`` may import from the public side (docs/architecture.rst, "Import layers").
+INTERNAL_MAY_IMPORT = {f"{PACKAGE}.{name}" for name in ("conf", "exceptions", "signals", "models")}
+#: The two exceptions, each for the reason the architecture page gives.
+INTERNAL_EXCEPTIONS = {
+    f"{PACKAGE}._internal.pgt": {f"{PACKAGE}.client"},
+    f"{PACKAGE}._internal.presented": {f"{PACKAGE}.client", f"{PACKAGE}.backends"},
+}
+#: Packages with an empty ``__init__``: they group modules and import nothing.
+GROUPS = {
+    PACKAGE,
+    f"{PACKAGE}._internal",
+    f"{PACKAGE}.contrib",
+    f"{PACKAGE}.management",
+    f"{PACKAGE}.management.commands",
+}
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def is_internal(module: str) -> bool:
+    return module.startswith(f"{PACKAGE}._internal.")
+
+
+def test_internal_imports_only_the_public_ground() -> None:
+    graph = import_graph()
+    offenders = {
+        module: sorted(public)
+        for module, targets in graph.items()
+        if is_internal(module)
+        and (
+            public := {t for t in targets if not is_internal(t) and t not in GROUPS}
+            - INTERNAL_MAY_IMPORT
+            - INTERNAL_EXCEPTIONS.get(module, set())
+        )
+    }
+    assert offenders == {}
+
+
+def documented_layers() -> list[list[str]]:
+    """The modules of each layer of docs/architecture.rst's "Import layers" list, in order."""
+    page = (DOCS / "architecture.rst").read_text()
+    section = page.split("Import layers\n-------------", 1)[1].split("\nThe boundary:", 1)[0]
+    layers = re.split(r"\n\d+\. ", section)[1:]
+    return [[f"{PACKAGE}.{name}" for name in re.findall(r"``([\w.]+)``", layer)] for layer in layers]
+
+
+def test_the_layer_list_names_every_module_once() -> None:
+    listed = [module for layer in documented_layers() for module in layer]
+    assert sorted(listed) == sorted(set(import_graph()) - GROUPS)
+
+
+def test_every_import_goes_down_the_layer_list() -> None:
+    order = [module for layer in documented_layers() for module in layer]
+    position = {module: index for index, module in enumerate(order)}
+    upward = sorted(
+        f"{module} -> {target}"
+        for module, targets in import_graph().items()
+        if module in position
+        for target in targets - GROUPS
+        if position[target] >= position[module]
+    )
+    assert upward == []
+
+
+def module_level_imports(name: str, path: Path, known: set[str]) -> set[str]:
+    """The package modules ``name`` imports when it is loaded (not inside functions)."""
+    found: set[str] = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.ImportFrom):
+            target = resolve(node, name, path.name == "__init__.py")
+            found.update({target, *(f"{target}.{alias.name}" for alias in node.names)})
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return {module for module in found if module in known and module != name}
+
+
+def test_loading_the_models_loads_no_http_stack() -> None:
+    found = modules()
+    reached, todo = set(), [f"{PACKAGE}.models"]
+    while todo:
+        module = todo.pop()
+        for target in module_level_imports(module, found[module], set(found)) - reached:
+            reached.add(target)
+            todo.append(target)
+    assert not reached & {f"{PACKAGE}.client", f"{PACKAGE}._internal.http", f"{PACKAGE}._internal.pgt"}
+    for module in reached | {f"{PACKAGE}.models"}:
+        assert "import requests" not in found[module].read_text(), module
+
+
+def test_every_public_module_declares_all() -> None:
+    missing = [
+        name
+        for name, path in modules().items()
+        if name not in GROUPS
+        and not is_internal(name)
+        and ".management." not in name
+        and "__all__" not in path.read_text()
+    ]
+    assert missing == []

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.test import Client
 
-from django_cas_ng import login_nonce
+from django_cas_ng._internal import login_nonce
 from tests.cas_answers import failure_xml, success_xml
 from tests.conftest import CAS
 

@@ -12,10 +12,10 @@ import requests
 from asgiref.sync import async_to_sync, sync_to_async
 from django.test import Client, RequestFactory
 
-from django_cas_ng import metrics
+from django_cas_ng._internal import metrics
+from django_cas_ng._internal.presented import authenticate_proxy_ticket
 from django_cas_ng.backends import CASBackend
 from django_cas_ng.exceptions import TicketValidationError
-from django_cas_ng.proxy_auth import authenticate_proxy_ticket
 from django_cas_ng.signals import cas_ticket_validated
 from django_cas_ng.stepup import StepUpView
 from tests.cas_answers import failure_xml, proxy_validate_xml, success_xml

@@ -13,15 +13,15 @@ from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.test import Client, RequestFactory
 
-from django_cas_ng import tenancy
+from django_cas_ng._internal import tenancy
+from django_cas_ng._internal.service import get_service_url
+from django_cas_ng._internal.sessions import get_user_from_session
+from django_cas_ng._internal.urls import get_server_url
 from django_cas_ng.checks import check_settings
 from django_cas_ng.client import get_cas_client, get_proxy_validate_client
 from django_cas_ng.conf import cas_settings
 from django_cas_ng.exceptions import TenantConfigurationError
 from django_cas_ng.models import ProxyGrantingTicket, SessionTicket
-from django_cas_ng.origin import get_server_url
-from django_cas_ng.service import get_service_url
-from django_cas_ng.sessions import get_user_from_session
 from tests import tenants
 from tests.cas_answers import failure_xml, logout_request, proxy_success, success_xml
 from tests.tenants import CAS_A, CAS_B
@@ -286,7 +286,7 @@ def test_a_new_session_key_keeps_the_recorded_server(two_servers, client, cas_ht
     sign_in(client, "b.example", cas_http, "ST-1-b")
     old_key = client.session.session_key
     store = import_module(django_settings.SESSION_ENGINE).SessionStore(session_key=old_key)
-    from django_cas_ng.sessions import follow_session_key
+    from django_cas_ng._internal.sessions import follow_session_key
 
     request = request_at("b.example")
     request.session = store
@@ -399,7 +399,7 @@ def test_a_resolver_of_the_wrong_type_is_e009(settings) -> None:
 
 
 def test_a_tenants_public_origin_is_a_safe_landing_host(settings) -> None:
-    from django_cas_ng.redirects import allowed_hosts
+    from django_cas_ng._internal.redirects import allowed_hosts
 
     settings.CAS_CONFIG_RESOLVER = lambda request: {"CAS_ROOT_PROXIED_AS": "https://b.example.org"}
     assert "b.example.org" in allowed_hosts(request_at("testserver"))

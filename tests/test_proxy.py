@@ -24,11 +24,16 @@ from django.utils import timezone
 
 from django_cas_ng import client as cas_client
 from django_cas_ng import proxy
-from django_cas_ng.models import CALLBACK_SWEEP_LIMIT, ProxyError, ProxyGrantingTicket
-from django_cas_ng.sessions import (
-    UNCLAIMED_PGT_MAX_AGE,
+from django_cas_ng._internal.sessions import (
     clean_deleted_sessions,
     get_user_from_session,
+)
+from django_cas_ng.backends import CASBackend
+from django_cas_ng.models import (
+    CALLBACK_SWEEP_LIMIT,
+    UNCLAIMED_PGT_MAX_AGE,
+    ProxyError,
+    ProxyGrantingTicket,
 )
 from tests.cas_answers import failure_xml, logout_request, proxy_failure, proxy_success, success_xml
 from tests.conftest import CAS
@@ -408,6 +413,40 @@ def test_a_client_subclass_overriding_get_proxy_ticket_supplies_the_ticket(
     sign_in(client, cas_http)
     assert ProxyGrantingTicket.retrieve_pt(request_of(client), TARGET) == "PT-site"
     assert asked == [("PGT-1-secret", TARGET)]
+
+
+class SiteProxyClient(cas_client.CASClientV3):
+    """A site's client that obtains proxy tickets its own way."""
+
+    def get_proxy_ticket(self, pgt: str) -> str:
+        return f"PT-own-{self.service_url}"
+
+
+class SiteBackend(CASBackend):
+    client_classes = {**cas_client.CLIENT_CLASSES, "3": SiteProxyClient}
+
+
+def test_a_backend_mapping_a_client_class_supplies_proxy_tickets(
+    proxy_settings, client, cas_http
+) -> None:
+    proxy_settings.AUTHENTICATION_BACKENDS = ["tests.test_proxy.SiteBackend"]
+    sign_in(client, cas_http)
+    assert ProxyGrantingTicket.retrieve_pt(request_of(client), TARGET) == f"PT-own-{TARGET}"
+
+
+def test_the_first_cas_backend_chooses_the_client_class(settings) -> None:
+    settings.CAS_VERSION = "3"
+    settings.AUTHENTICATION_BACKENDS = [
+        "django.contrib.auth.backends.ModelBackend",
+        "tests.test_proxy.SiteBackend",
+    ]
+    assert type(cas_client.get_cas_client("https://app.example.org/")) is SiteProxyClient
+
+
+def test_without_a_cas_backend_the_package_clients_are_used(settings) -> None:
+    settings.CAS_VERSION = "2"
+    settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+    assert type(cas_client.get_cas_client("https://app.example.org/")) is cas_client.CASClientV2
 
 
 def test_proxy_ticket_request_goes_through_the_pooled_session_with_our_timeouts(

@@ -23,11 +23,9 @@ from django.test import Client, RequestFactory
 from django.urls import path
 
 from django_cas_ng import client as cas_client
-from django_cas_ng import proxy_auth, service
-from django_cas_ng.backends import CASBackend
-from django_cas_ng.decorators import proxy_ticket_required
-from django_cas_ng.exceptions import TicketValidationError
-from django_cas_ng.proxy_auth import (
+from django_cas_ng._internal import presented as proxy_auth
+from django_cas_ng._internal import service
+from django_cas_ng._internal.presented import (
     AcceptedTicket,
     authenticate_proxy_ticket,
     chain_is_allowed,
@@ -35,6 +33,9 @@ from django_cas_ng.proxy_auth import (
     service_url_for,
     ticket_from_request,
 )
+from django_cas_ng.backends import CASBackend
+from django_cas_ng.decorators import proxy_ticket_required
+from django_cas_ng.exceptions import TicketValidationError
 from tests.cas_answers import APP_A, failure_xml, proxy_validate_xml
 from tests.conftest import CAS
 

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.test import RequestFactory
 
-from django_cas_ng.proxy_auth import allowed_chains, proxy_ticket_required
+from django_cas_ng._internal.presented import allowed_chains, proxy_ticket_required
 from tests.cas_answers import APP_A, CAS_NS, proxy_validate_xml
 from tests.conftest import CAS
 

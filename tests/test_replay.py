@@ -19,7 +19,7 @@ from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from django_cas_ng import replay
+from django_cas_ng._internal import replay
 from django_cas_ng.decorators import proxy_ticket_required
 from django_cas_ng.models import UsedTicket
 from tests.cas_answers import success_xml

@@ -50,7 +50,7 @@ def child() -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from django_cas_ng import replay
+    from django_cas_ng._internal import replay
     from django_cas_ng.models import UsedTicket
 
     call_command("migrate", verbosity=0)

@@ -6,10 +6,12 @@ from unittest import mock
 
 import pytest
 
-from django_cas_ng import answers, proxy_auth, slo
+from django_cas_ng._internal import presented as proxy_auth
+from django_cas_ng._internal import slo
+from django_cas_ng._internal import xml as answers
+from django_cas_ng._internal.xml import parse_xml
 from django_cas_ng.client import get_cas_client, validate_ticket
 from django_cas_ng.exceptions import BadLogoutRequest, CASUnavailable, MalformedXML
-from django_cas_ng.safexml import parse_xml
 from tests.cas_answers import logout_request
 from tests.cas_answers import saml_success as saml_answer
 from tests.conftest import CAS, success_xml

@@ -18,12 +18,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import include, path
 from django.utils import timezone
 
-from django_cas_ng.models import ProxyGrantingTicket, SessionTicket
-from django_cas_ng.sessions import (
+from django_cas_ng._internal.sessions import (
     clean_deleted_sessions,
     end_sessions_for_ticket,
     record_session_ticket,
 )
+from django_cas_ng.models import ProxyGrantingTicket, SessionTicket
 from tests.cas_answers import logout_request, success_xml
 from tests.conftest import CAS
 

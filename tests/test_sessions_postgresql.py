@@ -56,8 +56,8 @@ def child() -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    from django_cas_ng._internal.sessions import end_sessions_for_ticket, record_session_ticket
     from django_cas_ng.models import SessionTicket
-    from django_cas_ng.sessions import end_sessions_for_ticket, record_session_ticket
 
     call_command("migrate", verbosity=0)
 

@@ -17,10 +17,15 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
+from django_cas_ng._internal.slo import (
+    MAX_SESSION_INDEXES,
+    end_sessions,
+    front_channel_xml,
+    session_indexes,
+)
 from django_cas_ng.exceptions import BadLogoutRequest
 from django_cas_ng.models import ProxyGrantingTicket, SessionTicket
 from django_cas_ng.signals import cas_user_logout
-from django_cas_ng.slo import MAX_SESSION_INDEXES, end_sessions, front_channel_xml, session_indexes
 from django_cas_ng.views import LoginView
 from tests.cas_answers import front_channel, logout_request
 

@@ -7,8 +7,8 @@ import pytest
 from django.contrib.sessions.backends.db import SessionStore
 from django.test import Client, RequestFactory
 
+from django_cas_ng._internal.slo import check_sender
 from django_cas_ng.exceptions import BadLogoutRequest
-from django_cas_ng.slo import check_sender
 from tests.cas_answers import logout_request
 from tests.test_slo import LOGIN, signed_in_session
 

@@ -25,8 +25,8 @@ from rest_framework.views import APIView
 
 from django_cas_ng.checks import check_identities
 from django_cas_ng.models import CASIdentity, ProxyError, ProxyGrantingTicket, SessionTicket
-from django_cas_ng.redirects import is_local_url
 from django_cas_ng.stepup import stepup_required
+from django_cas_ng.views import is_local_url
 from tests import tenants
 from tests import urls as suite_urls
 from tests.cas_answers import failure_xml, front_channel, logout_request, success_xml

@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 from django.test import RequestFactory
 
-from django_cas_ng import conf, metrics, origin
+from django_cas_ng import conf
+from django_cas_ng._internal import metrics
+from django_cas_ng._internal import urls as origin
+from django_cas_ng._internal.tenancy import TENANT_SETTINGS
 from django_cas_ng.backends import CASBackend
 from django_cas_ng.signals import cas_ticket_validated
-from django_cas_ng.tenancy import TENANT_SETTINGS
 
 pytestmark = pytest.mark.django_db
 

@@ -17,9 +17,14 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import APIException, AuthenticationFailed, Throttled
 from rest_framework.request import Request
 
-from .. import log
+from .._internal import log
+from .._internal.presented import (
+    AcceptedTicket,
+    authenticate_proxy_ticket,
+    ticket_from_request,
+)
+from .._internal.responses import AUTH_SCHEME
 from ..exceptions import CASUnavailable, RateLimited, TicketValidationError
-from ..proxy_auth import AUTH_SCHEME, AcceptedTicket, authenticate_proxy_ticket, ticket_from_request
 
 __all__ = ["CASProxyTicketAuthentication", "CASServerUnavailable"]
 
@@ -36,7 +41,7 @@ class CASProxyTicketAuthentication(BaseAuthentication):
     """Authenticates a request by the ticket in ``Authorization: CAS <ticket>`` or ``?ticket=``.
 
     ``request.user`` is the local user and ``request.auth`` the
-    :class:`~django_cas_ng.proxy_auth.AcceptedTicket` (username, attributes, proxy chain).
+    :class:`~django_cas_ng._internal.presented.AcceptedTicket` (username, attributes, proxy chain).
     A request without a ticket is left to the next authentication class; a refused ticket gets
     401 with ``WWW-Authenticate: CAS realm="api"``.
     """

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from django_cas_ng.transport import reset_http_sessions
+from django_cas_ng._internal.http import reset_http_sessions
 from tests.browser.chromium import Chromium
 from tests.casserver import CASServer
 

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from django.dispatch import Signal
 
+from django_cas_ng._internal.http import reset_http_sessions
 from django_cas_ng.signals import cas_user_authenticated, cas_user_logout
-from django_cas_ng.transport import reset_http_sessions
 from tests.casserver import CASServer
 from tests.integration.browser import Browser
 

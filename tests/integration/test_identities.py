@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.backends.db import SessionStore
 
-from django_cas_ng.transport import reset_http_sessions
+from django_cas_ng._internal.http import reset_http_sessions
 from tests.casserver import CASServer
 from tests.integration.browser import Browser
 

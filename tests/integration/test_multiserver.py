@@ -12,9 +12,9 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
+from django_cas_ng._internal.http import reset_http_sessions
+from django_cas_ng._internal.presented import proxy_ticket_required
 from django_cas_ng.models import SessionTicket
-from django_cas_ng.proxy_auth import proxy_ticket_required
-from django_cas_ng.transport import reset_http_sessions
 from tests import urls as suite_urls
 from tests.cas_answers import logout_request
 from tests.casserver import CASServer

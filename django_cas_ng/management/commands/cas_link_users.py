@@ -7,9 +7,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from django_cas_ng.identities import link_users
+from django_cas_ng._internal.identities import link_users
+from django_cas_ng._internal.tenancy import is_server_url
 from django_cas_ng.models import CASIdentity
-from django_cas_ng.tenancy import is_server_url
 
 
 class Command(BaseCommand):

@@ -6,8 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from django_cas_ng import replay
-from django_cas_ng.sessions import clean_deleted_sessions
+from django_cas_ng._internal import replay
+from django_cas_ng._internal.sessions import clean_deleted_sessions
 
 
 class Command(BaseCommand):

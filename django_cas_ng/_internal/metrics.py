@@ -11,8 +11,8 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from .exceptions import CASUnavailable, MalformedAnswer, TicketValidationError
-from .signals import cas_ticket_validated
+from ..exceptions import CASUnavailable, MalformedAnswer, TicketValidationError
+from ..signals import cas_ticket_validated
 from .tenancy import request_config
 
 __all__ = [

@@ -17,26 +17,21 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.db import router, transaction
 from django.http import HttpRequest
 
+from ..models import ProxyGrantingTicket, SessionTicket, mapping_key
+from ..signals import cas_user_logout
 from . import log
-from .models import UNCLAIMED_PGT_MAX_AGE, ProxyGrantingTicket, SessionTicket, mapping_key
-from .session_store import database_session_model, live_keys, session_store_class
-from .signals import cas_user_logout
+from .session_store import database_session_model, session_store_class
 
 __all__ = [
-    "UNCLAIMED_PGT_MAX_AGE",
     "CleanupResult",
     "clean_deleted_sessions",
-    "database_session_model",
     "end_sessions_for_ticket",
     "end_sessions_for_tickets",
     "follow_session_key",
     "forget_session",
     "get_user_from_session",
-    "live_keys",
-    "mapping_key",
     "record_session_ticket",
     "remember_ticket",
-    "session_store_class",
     "ticket_for_session",
 ]
 

@@ -10,7 +10,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
-from .conf import cas_settings
+from ..conf import cas_settings
 from .mirror import matches, released_values
 
 __all__ = [

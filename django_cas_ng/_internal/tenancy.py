@@ -15,7 +15,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
 from django.http import HttpRequest
 
-from .conf import (
+from ..conf import (
     REGISTRY,
     CASSettings,
     RequestSettings,
@@ -23,7 +23,7 @@ from .conf import (
     import_callable,
     is_server_url,
 )
-from .exceptions import TenantConfigurationError
+from ..exceptions import TenantConfigurationError
 
 __all__ = [
     "REQUEST_ATTRIBUTE",

@@ -8,8 +8,8 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.http.request import split_domain_port
 
-from .conf import cas_settings, split_host
-from .exceptions import TenantConfigurationError, UnpinnedHost
+from ..conf import cas_settings, split_host
+from ..exceptions import TenantConfigurationError, UnpinnedHost
 from .tenancy import is_multi_server, request_config
 
 #: Host names a developer's own machine answers to; with ``DEBUG`` they need no pinning.
@@ -88,7 +88,7 @@ def get_server_url(request: HttpRequest | None = None) -> str:
 
     A path means "this site": its origin comes from ``CAS_ROOT_PROXIED_AS`` when set, so the
     Host header cannot choose the server that validates tickets. With several CAS servers
-    (see :mod:`django_cas_ng.tenancy`) it is the one chosen for ``request``.
+    (see :mod:`django_cas_ng._internal.tenancy`) it is the one chosen for ``request``.
     """
     config = request_config(request)
     server_url = config.server_url or ""

@@ -14,7 +14,7 @@ from enum import Enum
 from django.contrib.sessions.backends.base import SessionBase
 from django.http import HttpRequest
 
-from .conf import cas_settings
+from ..conf import cas_settings
 
 __all__ = [
     "MARK",

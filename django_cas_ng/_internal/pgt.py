@@ -9,9 +9,9 @@ from urllib.parse import quote
 from cas import CASError
 from django.http import HttpRequest
 
+from ..client import CASClient, at_server, get_cas_client
+from ..exceptions import CASUnavailable, ProxyError
 from . import log
-from .client import CASClient, at_server, get_cas_client
-from .exceptions import CASUnavailable, ProxyError
 
 __all__ = ["exchange_pgt", "request_proxy_ticket"]
 

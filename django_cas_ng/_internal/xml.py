@@ -1,4 +1,5 @@
-"""Reading CAS 2/3 answers in every dialect servers send: XML in the CAS namespace or another
+"""The one way this package reads XML from outside (no DTD, no entities, no network), and
+reading CAS 2/3 answers in every dialect servers send: XML in the CAS namespace or another
 one (EU Login), JSON (``format=JSON``), and attributes in the standard, RubyCAS and name/value
 layouts; in linear time, with a cap on values per attribute, within the overall deadline.
 """
@@ -6,17 +7,17 @@ layouts; in linear time, with a cap on values per attribute, within the overall 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterable
 from email.message import Message
 from typing import Any
 
 from lxml import etree
 
+from ..conf import cas_settings
+from ..exceptions import MalformedAnswer, MalformedXML, ProxyError, TicketValidationError
 from . import log
-from .conf import cas_settings
-from .exceptions import MalformedAnswer, MalformedXML, ProxyError, TicketValidationError
-from .safexml import parse_xml
-from .transport import check_deadline
+from .http import check_deadline
 
 __all__ = [
     "AttributeValues",
@@ -25,11 +26,63 @@ __all__ = [
     "json_answer_as_xml",
     "parse_cas_answer",
     "parse_proxy_answer",
+    "parse_xml",
     "read_attributes",
     "read_cas1_answer",
     "read_service_response",
     "saml_attributes",
 ]
+
+
+# --- The hardened parse -----------------------------------------------------------------
+
+_local = threading.local()
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def _parser() -> etree.XMLParser:
+    """This thread's hardened parser (lxml parsers must not be shared across threads)."""
+    parser: etree.XMLParser | None = getattr(_local, "parser", None)
+    if parser is None:
+        parser = etree.XMLParser(
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            huge_tree=False,
+            dtd_validation=False,
+        )
+        _local.parser = parser
+    return parser
+
+
+def _trimmed(data: bytes) -> bytes:
+    """``data`` without a UTF-8 byte order mark and blank lines before its first ``<``: what
+    JSP and PHP templates leave before an XML declaration, which must come first."""
+    trimmed = data.removeprefix(_UTF8_BOM).lstrip(b" \t\r\n")
+    return trimmed if trimmed.startswith(b"<") else data
+
+
+def parse_xml(data: bytes | str) -> Any:
+    """The root element of ``data``; :class:`MalformedXML` if unreadable or it declares a DTD.
+
+    The DTD is looked for in the parsed document, so no encoding (UTF-16, a BOM) hides one;
+    no legitimate CAS or SAML message carries a DTD.
+    """
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    try:
+        root = etree.fromstring(_trimmed(data), parser=_parser())
+    except (etree.XMLSyntaxError, ValueError) as exc:
+        raise MalformedXML(f"not well-formed XML: {exc}") from None
+    if root is None:
+        raise MalformedXML("empty XML document")
+    docinfo = root.getroottree().docinfo
+    if docinfo.internalDTD is not None or docinfo.externalDTD is not None or docinfo.doctype:
+        raise MalformedXML("XML document declares a DTD, which no CAS message carries")
+    return root
+
+
+# --- CAS answers -------------------------------------------------------------------------
 
 CAS_NS = "http://www.yale.edu/tp/cas"
 SAML_ASSERTION_NS = "urn:oasis:names:tc:SAML:1.0:assertion"

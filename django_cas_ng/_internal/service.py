@@ -7,9 +7,9 @@ from urllib.parse import urlencode
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.http import HttpRequest
 
-from .conf import cas_settings
-from .origin import public_url
+from ..conf import cas_settings
 from .redirects import get_redirect_url
+from .urls import public_url
 
 
 def get_service_url(request: HttpRequest, redirect_to: str | None = None) -> str:

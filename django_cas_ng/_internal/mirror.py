@@ -10,8 +10,8 @@ from typing import Any
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import Group
 
+from ..conf import cas_settings
 from . import log
-from .conf import cas_settings
 
 __all__ = ["apply_flags", "flag_rules", "is_managed_group", "mirror_groups", "released_values"]
 

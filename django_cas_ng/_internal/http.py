@@ -24,8 +24,8 @@ import urllib3
 from requests.adapters import BaseAdapter, HTTPAdapter
 from urllib3.exceptions import NewConnectionError
 
-from .conf import cas_settings
-from .exceptions import CASUnavailable
+from ..conf import cas_settings
+from ..exceptions import CASUnavailable
 
 #: Validation endpoints that carry ``renew=true`` when ``CAS_RENEW`` (never proxyValidate:
 #: no proxy ticket comes from a fresh login).

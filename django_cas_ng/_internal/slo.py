@@ -21,13 +21,13 @@ from urllib.parse import unquote, urlencode, urljoin
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, RawPostDataException
 from lxml import etree
 
+from ..conf import cas_settings
+from ..exceptions import BadLogoutRequest, MalformedXML
 from . import log
-from .conf import cas_settings
-from .exceptions import BadLogoutRequest, MalformedXML
-from .origin import get_server_url, issuing_server_url
-from .safexml import parse_xml
 from .sessions import end_sessions_for_tickets
 from .tenancy import request_config
+from .urls import get_server_url, issuing_server_url
+from .xml import parse_xml
 
 SAMLP_NS = "urn:oasis:names:tc:SAML:2.0:protocol"
 PARAM = "logoutRequest"

@@ -23,13 +23,13 @@ from django.utils.functional import SimpleLazyObject
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
+from ..conf import cas_settings
+from ..exceptions import TenantConfigurationError
+from ..models import CASIdentity
 from . import log
-from .conf import cas_settings
-from .exceptions import TenantConfigurationError
-from .models import CASIdentity
-from .origin import get_server_url
 from .sessions import SERVER_SESSION_KEY
 from .tenancy import is_multi_server
+from .urls import get_server_url
 
 __all__ = [
     "SERVER_SESSION_KEY",

@@ -17,11 +17,11 @@ from django.shortcuts import resolve_url
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from ..conf import cas_settings
+from ..exceptions import RedirectException
 from . import log
-from .conf import cas_settings
-from .exceptions import RedirectException
-from .origin import public_url
 from .tenancy import is_multi_server, request_config
+from .urls import public_url
 
 STORED_NEXT_SESSION_KEY = "CASNEXT"
 #: Login-view URLs wrapped in one another's ``next`` that are unwrapped; deeper is dropped.

@@ -11,10 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import wraps
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from asgiref.sync import iscoroutinefunction, sync_to_async
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -23,25 +22,21 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
 from lxml import etree
 
+from ..client import get_proxy_validate_client
+from ..conf import cas_settings
+from ..exceptions import CASUnavailable, RateLimited, TicketValidationError
 from . import log, ratelimit, replay
-from .client import (
-    ATTRIBUTE_BLOCKS,
-    CAS_NS,
-    get_proxy_validate_client,
-    parse_cas_answer,
-    read_service_response,
-)
-from .conf import cas_settings
-from .exceptions import CASUnavailable, RateLimited, TicketValidationError
+from .http import check_deadline, validation_deadline
 from .metrics import DENIED, log_fields, measure_validation
-from .origin import canonical_service, public_url
+from .responses import AUTH_SCHEME, gate
 from .tickets import is_well_formed_ticket
-from .transport import check_deadline, validation_deadline
+from .urls import canonical_service, public_url
+from .xml import ATTRIBUTE_BLOCKS, CAS_NS, parse_cas_answer, read_service_response
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
-    from .backends import CASBackend
+    from ..backends import CASBackend
 
 __all__ = [
     "ANY_SERVICE",
@@ -57,8 +52,6 @@ __all__ = [
 
 #: Key of ``CAS_PROXY_CHAINS`` whose chains apply to services without an entry of their own.
 ANY_SERVICE = "*"
-#: The ``Authorization`` scheme: ``Authorization: CAS PT-...``.
-AUTH_SCHEME = "CAS"
 #: Attribute of the request holding the :class:`AcceptedTicket` inside a decorated view.
 REQUEST_ATTRIBUTE = "cas_auth"
 
@@ -106,7 +99,7 @@ def service_url_for(request: HttpRequest) -> str:
 
     It must equal, character for character, the ``targetService`` the caller asked a ticket
     for; a back end with a fixed service identifier passes ``service=`` instead. The origin is
-    the one of the login's service URL (:func:`django_cas_ng.origin.public_url`).
+    the one of the login's service URL (:func:`django_cas_ng._internal.urls.public_url`).
     """
     return public_url(request, request.path)
 
@@ -157,7 +150,7 @@ def validate_presented_ticket(request: HttpRequest, ticket: str, service: str) -
     """Ask ``(p3/)proxyValidate`` about ``ticket`` (``(p3/)serviceValidate`` when no chain is
     allowed, so the CAS server itself refuses proxy tickets); measured and reported as
     ``cas_ticket_validated`` with sender ``'proxy'``. A ticket this site accepted before is
-    refused unasked (:mod:`django_cas_ng.replay`)."""
+    refused unasked (:mod:`django_cas_ng._internal.replay`)."""
     ratelimit.hit(request, ratelimit.TICKET)
     if not replay.claim(ticket, request):
         raise TicketValidationError("This ticket was already used.", code=replay.REPLAYED)
@@ -259,7 +252,8 @@ def allowed_chains(service: str, request: HttpRequest | None = None) -> Sequence
     """The chains ``CAS_PROXY_CHAINS`` allows for ``service``: its own entry, else ``'*'``.
 
     An entry applies to every URL of the same path on this site (any alias host, http or
-    https, :func:`~django_cas_ng.origin.canonical_service`); when several do, only the chains
+    https, :func:`~django_cas_ng._internal.urls.canonical_service`); when several do, only the
+    chains
     all of them allow.
     """
     chains = cas_settings.proxy_chains
@@ -309,7 +303,7 @@ def cas_backend() -> CASBackend:
     """The first ``CASBackend`` (or subclass) in ``AUTHENTICATION_BACKENDS``, else a plain one."""
     from django.contrib.auth import get_backends
 
-    from .backends import CASBackend
+    from ..backends import CASBackend
 
     for backend in get_backends():
         if isinstance(backend, CASBackend):
@@ -346,6 +340,10 @@ def unavailable() -> JsonResponse:
     )
 
 
+def _vary_on_authorization(response: HttpResponseBase) -> None:
+    patch_vary_headers(response, ("Authorization",))
+
+
 def _admit(request: HttpRequest, service: str | None, realm: str) -> HttpResponse | None:
     """Let the request in as the ticket's user (``None``), or the 401/503 answer refusing it."""
     ticket = ticket_from_request(request)
@@ -379,29 +377,9 @@ def proxy_ticket_required(
     """
 
     def decorator(view_func: View) -> View:
-        if iscoroutinefunction(view_func):
-
-            async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-                # Validation is a blocking call to the CAS server: off the event loop.
-                refusal = await sync_to_async(_admit)(request, service, realm)
-                if refusal is not None:
-                    return refusal
-                response = await view_func(request, *args, **kwargs)
-                patch_vary_headers(response, ("Authorization",))
-                return response
-
-            wrapped: Any = wraps(view_func)(async_wrapper)
-        else:
-
-            def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-                refusal = _admit(request, service, realm)
-                if refusal is not None:
-                    return refusal
-                response = view_func(request, *args, **kwargs)
-                patch_vary_headers(response, ("Authorization",))
-                return response
-
-            wrapped = wraps(view_func)(wrapper)
+        # Validation is a blocking call to the CAS server: the gate runs it off the event loop.
+        check = partial(_admit, service=service, realm=realm)
+        wrapped: Any = gate(check, after=_vary_on_authorization)(view_func)
         return login_not_required(csrf_exempt(wrapped))
 
     return decorator(view) if view is not None else decorator

@@ -19,12 +19,12 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from ..conf import cas_settings
+from ..exceptions import CASUnavailable
+from ..models import UsedTicket
 from . import log
-from .conf import cas_settings
-from .exceptions import CASUnavailable
-from .models import UsedTicket
-from .origin import issuing_server_url
 from .slo import client_ip
+from .urls import issuing_server_url
 
 __all__ = ["claim", "digest", "release", "remove_expired", "unless_unavailable"]
 

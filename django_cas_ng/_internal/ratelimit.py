@@ -11,9 +11,10 @@ from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 
-from . import api, log
-from .conf import RATE_LIMIT_KEYS, cas_settings, parse_rate
-from .exceptions import RateLimited
+from ..conf import RATE_LIMIT_KEYS, cas_settings, parse_rate
+from ..exceptions import RateLimited
+from . import log
+from .responses import is_api_request
 from .slo import client_ip
 
 __all__ = ["LOGOUT_REQUEST", "TICKET", "hit", "too_many_requests"]
@@ -61,7 +62,7 @@ def hit(request: HttpRequest, action: str) -> None:
 def too_many_requests(request: HttpRequest, error: RateLimited) -> HttpResponse:
     """429 with ``Retry-After``: JSON for API clients, else plain text."""
     response: HttpResponse
-    if api.is_api_request(request) or "HTTP_AUTHORIZATION" in request.META:
+    if is_api_request(request) or "HTTP_AUTHORIZATION" in request.META:
         response = JsonResponse({"detail": str(error), "code": "RATE_LIMITED"}, status=429)
     else:
         response = HttpResponse(f"{error}\n", status=429, content_type="text/plain")
