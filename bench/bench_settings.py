@@ -75,3 +75,7 @@ CAS_SERVER_URL = os.environ.get("BENCH_CAS_URL", "http://127.0.0.1:9/cas/")
 # django-cas-ng 5.1 handles back-channel Single Logout only for CAS 3 (and SAML): use 3 for both.
 CAS_VERSION = "3"
 CAS_REDIRECT_URL = "/"
+# Every benchmark signs in from one address, hundreds of times a minute: the per-client rate
+# limit (docs/sessions.rst) would answer 429 and the figures would measure refusals. 5.1.1
+# ignores the setting.
+CAS_RATE_LIMITS: dict[str, str] = {}
