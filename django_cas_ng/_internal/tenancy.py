@@ -4,7 +4,9 @@ When ``CAS_SERVER_URL`` is a callable ``(request) -> URL`` or ``CAS_CONFIG_RESOL
 callable ``(request) -> {"CAS_...": value}``, :func:`request_config` builds a
 :class:`~django_cas_ng.conf.RequestSettings` for the request and caches it as
 ``request.cas_config``; the code that builds CAS URLs and talks to CAS reads it instead of
-``cas_settings``. With neither, it is ``cas_settings`` itself and costs two dictionary reads.
+``cas_settings``. A callable ``CAS_SERVER_URL`` is one more resolver, answering
+``{"CAS_SERVER_URL": url}``. With neither, it is ``cas_settings`` itself and costs two
+dictionary reads.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ __all__ = [
     "is_multi_server",
     "is_server_url",
     "request_config",
+    "server_resolver",
 ]
 
 #: The settings a tenant may set differently: those read through :func:`request_config`.
@@ -80,8 +83,12 @@ def request_config(request: HttpRequest | None) -> CASSettings:
 
 
 def build_config(request: HttpRequest) -> CASSettings:
-    """The tenant's overrides checked, with ``CAS_SERVER_URL`` resolved to a string."""
-    overrides = dict(_tenant_overrides(request))
+    """The tenant's overrides checked, with ``CAS_SERVER_URL`` resolved to a string.
+
+    Both settings are resolvers: ``CAS_CONFIG_RESOLVER`` answers overrides, and a callable
+    ``CAS_SERVER_URL`` (the project's, or the one the resolver set) answers the server.
+    """
+    overrides = _resolve("CAS_CONFIG_RESOLVER", get_resolver(), request)
     unknown = sorted(set(overrides) - TENANT_SETTINGS)
     if unknown:
         raise TenantConfigurationError(
@@ -95,9 +102,10 @@ def build_config(request: HttpRequest) -> CASSettings:
                 f"CAS_CONFIG_RESOLVER set {name} to {value!r} for host {_host(request)!r}: "
                 f"it must be {rule.expected}"
             )
-    server = overrides.get("CAS_SERVER_URL", cas_settings.server_url)
+    server = RequestSettings(overrides).server_url
     if callable(server):
-        server = _call("CAS_SERVER_URL", server, request)
+        overrides.update(_resolve("CAS_SERVER_URL", server_resolver(server), request))
+        server = overrides["CAS_SERVER_URL"]
     if not is_server_url(server):
         raise TenantConfigurationError(
             f"CAS_SERVER_URL for host {_host(request)!r} is {server!r}: not an http(s) URL "
@@ -118,19 +126,26 @@ def get_resolver() -> Callable[[HttpRequest], Any] | None:
         raise TenantConfigurationError(str(exc)) from exc
 
 
-def _tenant_overrides(request: HttpRequest) -> Mapping[str, Any]:
-    resolver = get_resolver()
+def server_resolver(server: Callable[[HttpRequest], Any]) -> Callable[[HttpRequest], Any]:
+    """A callable ``CAS_SERVER_URL`` as a resolver: its answer is the request's server."""
+    return lambda request: {"CAS_SERVER_URL": server(request)}
+
+
+def _resolve(
+    name: str, resolver: Callable[[HttpRequest], Any] | None, request: HttpRequest
+) -> dict[str, Any]:
+    """The overrides ``resolver`` (given by setting ``name``) answers for ``request``."""
     if resolver is None:
         return {}
-    overrides = _call("CAS_CONFIG_RESOLVER", resolver, request)
+    overrides = _call(name, resolver, request)
     if overrides is None:
         return {}
     if not isinstance(overrides, Mapping):
         raise TenantConfigurationError(
-            f"CAS_CONFIG_RESOLVER returned {type(overrides).__name__}, not a mapping, for host "
+            f"{name} returned {type(overrides).__name__}, not a mapping, for host "
             f"{_host(request)!r}"
         )
-    return overrides
+    return dict(overrides)
 
 
 def _call(name: str, function: Callable[[HttpRequest], Any], request: HttpRequest) -> Any:
