@@ -22,7 +22,8 @@ pytestmark = pytest.mark.django_db
 PACKAGE = Path(conf.__file__).parent
 TENANT_ATTRIBUTES = {name.removeprefix("CAS_").lower() for name in TENANT_SETTINGS}
 #: Where a project-wide read of a tenant setting is the point: the declarations, the resolver
-#: itself, the system checks and the doctor (both run without a request).
+#: itself, the system checks and the doctor (both run without a request); never inside a
+#: function that has a request, which reads ``request_config(request)``.
 PROJECT_WIDE = {"conf.py", "tenancy.py", "checks.py", "doctor.py"}
 PROJECT_WIDE_FUNCTIONS = {("stepup.py", "check_stepup")}
 
@@ -48,18 +49,37 @@ def tenant_setting_read(node: ast.AST) -> str | None:
     return None
 
 
+def takes_request(node: ast.AST) -> bool:
+    """True for a function with a ``request`` parameter: it reads through ``request_config``."""
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return False
+    arguments = node.args
+    parameters = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
+    return any(parameter.arg == "request" for parameter in parameters)
+
+
+def lines_of(node: ast.AST) -> range:
+    return range(node.lineno, (node.end_lineno or node.lineno) + 1)
+
+
 def project_wide_reads(path: Path) -> list[str]:
     """``file:line name`` of each project-wide read of a tenant setting in ``path``, outside
-    the functions allowed to."""
+    the functions allowed to; in the modules of ``PROJECT_WIDE``, inside a function that has
+    a request."""
     tree = ast.parse(path.read_text())
     allowed_lines: set[int] = set()
+    checked_lines: set[int] | None = set() if path.name in PROJECT_WIDE else None
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef) and (path.name, node.name) in PROJECT_WIDE_FUNCTIONS:
-            allowed_lines.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
+            allowed_lines.update(lines_of(node))
+        if checked_lines is not None and takes_request(node):
+            checked_lines.update(lines_of(node))
     return [
         f"{path.name}:{node.lineno} {name}"
         for node in ast.walk(tree)
-        if (name := tenant_setting_read(node)) and node.lineno not in allowed_lines
+        if (name := tenant_setting_read(node))
+        and node.lineno not in allowed_lines
+        and (checked_lines is None or node.lineno in checked_lines)
     ]
 
 
@@ -67,7 +87,7 @@ def test_no_module_reads_a_tenant_setting_project_wide() -> None:
     reads = [
         read
         for path in sorted(PACKAGE.rglob("*.py"))
-        if "migrations" not in path.parts and path.name not in PROJECT_WIDE
+        if "migrations" not in path.parts
         for read in project_wide_reads(path)
     ]
     assert reads == []
@@ -81,6 +101,19 @@ def test_the_scan_sees_a_project_wide_read(tmp_path: Path) -> None:
         " REGISTRY['CAS_ROOT_PROXIED_AS'], cas_settings.create_user, request.get('x')\n"
     )
     assert len(project_wide_reads(module)) == 4
+
+
+def test_the_scan_sees_a_project_wide_read_beside_a_request_in_the_resolver(
+    tmp_path: Path,
+) -> None:
+    module = tmp_path / "tenancy.py"
+    module.write_text(
+        "def project():\n"
+        "    return cas_settings.server_url\n"
+        "def for_request(request):\n"
+        "    return cas_settings.server_url, cas_settings.create_user\n"
+    )
+    assert project_wide_reads(module) == ["tenancy.py:4 server_url"]
 
 
 @pytest.fixture
