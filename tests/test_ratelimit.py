@@ -150,3 +150,27 @@ def test_the_drf_class_answers_429_with_retry_after(limited, cas_http) -> None:
     statuses = [call(ticket=f"PT-{n}-drf") for n in range(4)]
     assert [response.status_code for response in statuses] == [200, 200, 200, 429]
     assert statuses[-1]["Retry-After"]
+
+
+def test_the_limit_log_line_points_at_the_proxy_header_when_none_is_trusted(
+    limited, cas_http, caplog
+) -> None:
+    caplog.set_level(logging.WARNING)
+    cas_http.get(VALIDATE, body=failure_xml())
+    for n in range(4):
+        log_in(f"ST-{n}-proxied")
+    assert "set CAS_SLO_CLIENT_IP_HEADER" in caplog.text
+
+
+def test_the_limit_log_line_has_no_proxy_hint_once_a_header_is_trusted(
+    limited, settings, cas_http, caplog
+) -> None:
+    settings.CAS_SLO_CLIENT_IP_HEADER = "HTTP_X_FORWARDED_FOR"
+    caplog.set_level(logging.WARNING)
+    cas_http.get(VALIDATE, body=failure_xml())
+    for n in range(4):
+        Client(REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="192.0.2.10").get(
+            "/accounts/login/", {"ticket": f"ST-{n}-behind"}
+        )
+    assert "Rate limit 3/m for ticket reached by 192.0.2.10" in caplog.text
+    assert "CAS_SLO_CLIENT_IP_HEADER" not in caplog.text

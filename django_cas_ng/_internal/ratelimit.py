@@ -22,6 +22,12 @@ __all__ = ["LOGOUT_REQUEST", "TICKET", "hit", "too_many_requests"]
 #: Requests carrying a ticket (sign-in, proxy tickets presented to an API, step-up), and
 #: Single Logout requests (back and front channel): the keys of ``CAS_RATE_LIMITS``.
 TICKET, LOGOUT_REQUEST = RATE_LIMIT_KEYS
+#: Added to the log line when no client address header is trusted: behind a reverse proxy,
+#: every user would share the proxy's address and its limit.
+PROXY_HINT = (
+    " (if this address is a reverse proxy, set CAS_SLO_CLIENT_IP_HEADER so that each client is"
+    " counted on its own)"
+)
 
 
 def hit(request: HttpRequest, action: str) -> None:
@@ -45,12 +51,13 @@ def hit(request: HttpRequest, action: str) -> None:
     if count > limit:
         retry_after = max(1, int((window + 1) * period - now))
         log.login.warning(
-            "Rate limit %s for %s reached by %s (%d requests); retry after %d s",
+            "Rate limit %s for %s reached by %s (%d requests); retry after %d s%s",
             rate,
             action,
             address,
             count,
             retry_after,
+            "" if cas_settings.slo_client_ip_header else PROXY_HINT,
         )
         raise RateLimited(
             _("Too many sign-in requests from your address. Try again in %(seconds)d seconds.")
