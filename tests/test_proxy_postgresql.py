@@ -10,11 +10,10 @@ claimed. Skipped when PostgreSQL is not installed (outside CI).
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
-from tests.cluster.services import run_on_postgresql
+from tests.cluster.services import run_on_postgresql, set_up_django_on_postgresql
 
 pytestmark = pytest.mark.cluster
 
@@ -33,26 +32,18 @@ def race() -> None:
     import threading
     import time
 
-    import django
-    from django.conf import settings
-
-    from tests import settings as test_settings
-
-    values = {name: getattr(test_settings, name) for name in dir(test_settings) if name.isupper()}
-    values["DATABASES"] = {"default": json.loads(os.environ["RACE_DATABASE"])}
-    values["CAS_PROXY_CALLBACK"] = "https://testserver/accounts/callback/"
-    settings.configure(**values)
-    django.setup()
+    set_up_django_on_postgresql(
+        "RACE_DATABASE", CAS_PROXY_CALLBACK="https://testserver/accounts/callback/"
+    )
 
     import psycopg
+    from django.conf import settings
     from django.contrib.auth import get_user_model
-    from django.core.management import call_command
     from django.db import connection
 
     from django_cas_ng import proxy
     from django_cas_ng.models import ProxyGrantingTicket
 
-    call_command("migrate", verbosity=0)
     user = get_user_model().objects.create_user("alice")
     ProxyGrantingTicket.objects.create(pgtiou="PGTIOU-1", pgt="PGT-1")
     database = settings.DATABASES["default"]

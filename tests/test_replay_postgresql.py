@@ -8,11 +8,10 @@ skipped when PostgreSQL is not installed (outside CI).
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
-from tests.cluster.services import run_on_postgresql
+from tests.cluster.services import run_on_postgresql, set_up_django_on_postgresql
 
 pytestmark = pytest.mark.cluster
 
@@ -36,24 +35,14 @@ def test_each_claim_is_one_on_conflict_insert_on_postgresql(outcome) -> None:
 
 def child() -> None:
     """In the child: set Django up on ``PG_DATABASE``, claim one ticket twice, print the result."""
-    import django
-    from django.conf import settings
+    set_up_django_on_postgresql("PG_DATABASE")
 
-    from tests import settings as test_settings
-
-    values = {name: getattr(test_settings, name) for name in dir(test_settings) if name.isupper()}
-    values["DATABASES"] = {"default": json.loads(os.environ["PG_DATABASE"])}
-    settings.configure(**values)
-    django.setup()
-
-    from django.core.management import call_command
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from django_cas_ng._internal import replay
     from django_cas_ng.models import UsedTicket
 
-    call_command("migrate", verbosity=0)
     with CaptureQueriesContext(connection) as queries:
         claims = [replay.claim("ST-1-pg"), replay.claim("ST-1-pg")]
     statements = [

@@ -8,11 +8,10 @@ Runs in a child process configured for a throwaway PostgreSQL cluster (see
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
-from tests.cluster.services import run_on_postgresql
+from tests.cluster.services import run_on_postgresql, set_up_django_on_postgresql
 
 pytestmark = pytest.mark.cluster
 
@@ -41,25 +40,14 @@ def test_ticket_lookup_uses_the_ticket_index_on_postgresql(outcome) -> None:
 
 def child() -> None:
     """In the child: set Django up on ``PG_DATABASE``, write rows every way, print what SLO saw."""
-    import django
-    from django.conf import settings
-
-    from tests import settings as test_settings
-
-    values = {name: getattr(test_settings, name) for name in dir(test_settings) if name.isupper()}
-    values["DATABASES"] = {"default": json.loads(os.environ["PG_DATABASE"])}
-    settings.configure(**values)
-    django.setup()
+    set_up_django_on_postgresql("PG_DATABASE")
 
     from django.contrib.sessions.backends.db import SessionStore
-    from django.core.management import call_command
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from django_cas_ng._internal.sessions import end_sessions_for_ticket, record_session_ticket
     from django_cas_ng.models import SessionTicket
-
-    call_command("migrate", verbosity=0)
 
     def new_session() -> str:
         store = SessionStore()

@@ -194,3 +194,23 @@ def run_on_postgresql(code: str, env_name: str, timeout: float = 180) -> dict[st
     assert child.returncode == 0, child.stderr[-3000:]
     outcome: dict[str, Any] = json.loads(child.stdout.strip().splitlines()[-1])
     return outcome
+
+
+def set_up_django_on_postgresql(env_name: str, **overrides: Any) -> None:
+    """In a child of :func:`run_on_postgresql`: configure Django with the test settings on the
+    database in ``env_name`` (plus ``overrides``) and migrate it."""
+    import json
+
+    import django
+    from django.conf import settings
+
+    from tests import settings as test_settings
+
+    values = {name: getattr(test_settings, name) for name in dir(test_settings) if name.isupper()}
+    values["DATABASES"] = {"default": json.loads(os.environ[env_name])}
+    settings.configure(**{**values, **overrides})
+    django.setup()
+
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
