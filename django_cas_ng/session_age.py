@@ -13,7 +13,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth import REDIRECT_FIELD_NAME
-from django.contrib.auth import logout as auth_logout
 from django.http import HttpRequest, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.urls import reverse
@@ -22,9 +21,8 @@ from django.utils.deprecation import MiddlewareMixin
 from . import api
 from ._internal import log
 from ._internal.responses import gate, gated_dispatch
-from ._internal.sessions import forget_session, ticket_for_session
+from ._internal.sessions import sign_out
 from .conf import cas_settings
-from .signals import cas_user_logout
 from .stepup import StepUpView, parse_cas_datetime
 from .views import RENEW_PARAM, CallbackView, LoginView, LogoutView
 
@@ -97,13 +95,8 @@ def max_age_response(request: HttpRequest, max_age: float) -> HttpResponseBase |
 
 
 def end_session(request: HttpRequest, sender: str) -> None:
-    """Sign the session out as the logout view does: ``cas_user_logout`` (from ``sender``), the
-    ticket mapping and PGTs forgotten, the session flushed."""
-    session = request.session
-    ticket = ticket_for_session(session.session_key)
-    cas_user_logout.send(sender=sender, user=request.user, session=session, ticket=ticket)
-    forget_session(session.session_key)
-    auth_logout(request)
+    """Sign the session out as the logout view does (``cas_user_logout`` from ``sender``)."""
+    sign_out(request, sender)
 
 
 def expired_response(request: HttpRequest, renew: bool = False) -> HttpResponseBase | None:

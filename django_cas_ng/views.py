@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 from django.contrib import messages
 from django.contrib.auth import REDIRECT_FIELD_NAME, authenticate
 from django.contrib.auth import login as auth_login
-from django.contrib.auth import logout as auth_logout
 from django.contrib.auth.decorators import login_not_required
 from django.http import (
     HttpRequest,
@@ -32,7 +31,7 @@ from ._internal import log, login_nonce, metrics, ratelimit, redirects, slo
 from ._internal import login as gateway
 from ._internal.redirects import clean_next_page, is_local_url
 from ._internal.service import get_service_url
-from ._internal.sessions import forget_session, map_login, server_for_session, ticket_for_session
+from ._internal.sessions import map_login, server_for_session, sign_out
 from ._internal.tenancy import request_config
 from ._internal.tickets import is_well_formed_ticket
 from ._internal.urls import issuing_server_url
@@ -52,7 +51,6 @@ from .exceptions import (
     TicketValidationError,
 )
 from .models import missing_schema
-from .signals import cas_user_logout
 
 __all__ = [
     "CASErrorsMixin",
@@ -330,18 +328,16 @@ class LogoutView(CASErrorsMixin):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         landing = redirects.logout_landing(request)
+        completely = request_config(request).logout_completely
         session = getattr(request, "session", None)
-        session_key = session.session_key if session is not None else None
-        ticket = ticket_for_session(session_key)
-        issuer = server_for_session(session_key) if ticket else None
+        # The issuing server is read before sign_out forgets the mapping, and only when needed.
+        issuer = server_for_session(session.session_key) if completely and session else None
         user = getattr(request, "user", None)
-        cas_user_logout.send(sender="manual", user=user, session=session, ticket=ticket)
-        forget_session(session_key)
-        auth_logout(request)
+        ticket = sign_out(request, "manual")
         log.logout.info(
             "Signed out %s (ticket %s)", user.get_username() if user else "-", log.redact(ticket)
         )
-        if request_config(request).logout_completely:
+        if completely:
             return_url = redirects.absolute_site_url(request, landing)
             client = at_server(get_cas_client(request=request), issuer)
             return HttpResponseRedirect(client.get_logout_url(return_url))

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from django.contrib.auth import BACKEND_SESSION_KEY, SESSION_KEY, load_backend
+from django.contrib.auth import logout as auth_logout
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.base import SessionBase
@@ -32,6 +33,7 @@ __all__ = [
     "get_user_from_session",
     "record_session_ticket",
     "remember_ticket",
+    "sign_out",
     "ticket_for_session",
 ]
 
@@ -130,6 +132,20 @@ def forget_session(session_key: str | None) -> None:
     key = mapping_key(session_key)
     SessionTicket.objects.filter(session_key=key).delete()
     ProxyGrantingTicket.objects.filter(session_key=key).delete()
+
+
+def sign_out(request: HttpRequest, sender: str) -> str | None:
+    """End the request's session: ``cas_user_logout`` from ``sender``, the ticket mapping and
+    PGTs forgotten, the session flushed. The one sign-out of the logout view, the maximum age
+    and the re-check; returns the ticket the session was opened with."""
+    session = getattr(request, "session", None)
+    session_key = session.session_key if session is not None else None
+    ticket = ticket_for_session(session_key)
+    user = getattr(request, "user", None)
+    cas_user_logout.send(sender=sender, user=user, session=session, ticket=ticket)
+    forget_session(session_key)
+    auth_logout(request)
+    return ticket
 
 
 def end_sessions_for_tickets(tickets: Iterable[str], server_url: str | None = None) -> int:
