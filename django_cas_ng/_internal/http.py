@@ -133,20 +133,17 @@ _current_deadline: contextvars.ContextVar[_Deadline | None] = contextvars.Contex
     "django_cas_ng_deadline", default=None
 )
 
-#: Set while a client whose ``renew`` is true validates a ticket: python-cas sends ``renew``
-#: only on the login URL, and the pooled session is shared, so the flag travels with the call.
-_renew_validation: contextvars.ContextVar[bool] = contextvars.ContextVar(
-    "django_cas_ng_renew_validation", default=False
+#: Query parameters the validation under way adds, each on the endpoints it applies to:
+#: python-cas builds validation URLs itself (``renew`` only on the login URL) and the pooled
+#: session is shared, so they travel with the call.
+_validation_params: contextvars.ContextVar[tuple[tuple[str, str, tuple[str, ...]], ...]] = (
+    contextvars.ContextVar("django_cas_ng_validation_params", default=())
 )
 
 
 #: When the validation under way (HTTP call and reading of the answer) must be over.
 _validation_expires: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "django_cas_ng_validation_expires", default=None
-)
-#: Set while a client asking for JSON answers validates (``format=JSON``).
-_json_validation: contextvars.ContextVar[bool] = contextvars.ContextVar(
-    "django_cas_ng_json_validation", default=False
 )
 #: Validation endpoints that answer JSON when asked (CAS 1 and SAML 1.1 cannot).
 _FORMAT_PATHS = ("serviceValidate", "proxyValidate")
@@ -181,23 +178,26 @@ def check_deadline() -> None:
 
 
 @contextlib.contextmanager
-def validation_format(json: bool) -> Iterator[None]:
+def _adding(name: str, value: str, paths: tuple[str, ...], on: bool) -> Iterator[None]:
+    """Within the block, validation requests to ``paths`` carry ``name=value`` when ``on``."""
+    if not on:
+        yield
+        return
+    token = _validation_params.set((*_validation_params.get(), (name, value, paths)))
+    try:
+        yield
+    finally:
+        _validation_params.reset(token)
+
+
+def validation_format(json: bool) -> contextlib.AbstractContextManager[None]:
     """Within the block, validation requests carry ``format=JSON`` when ``json`` is true."""
-    token = _json_validation.set(json)
-    try:
-        yield
-    finally:
-        _json_validation.reset(token)
+    return _adding("format", "JSON", _FORMAT_PATHS, json)
 
 
-@contextlib.contextmanager
-def validation_renew(renew: bool) -> Iterator[None]:
+def validation_renew(renew: bool) -> contextlib.AbstractContextManager[None]:
     """Within the block, validation requests carry ``renew=true`` when ``renew`` is true."""
-    token = _renew_validation.set(renew)
-    try:
-        yield
-    finally:
-        _renew_validation.reset(token)
+    return _adding("renew", "true", _RENEW_PATHS, renew)
 
 
 class _WatchedPoolMixin:
@@ -259,10 +259,12 @@ class CASAdapter(HTTPAdapter):
             "proxies": proxies,
         }
         url = request.url or ""
-        if _renew_validation.get() and urlsplit(url).path.endswith(_RENEW_PATHS):
-            request.prepare_url(url, {"renew": "true"})
-        if _json_validation.get() and urlsplit(url).path.endswith(_FORMAT_PATHS):
-            request.prepare_url(request.url or url, {"format": "JSON"})
+        path = urlsplit(url).path
+        extra = {
+            name: value for name, value, paths in _validation_params.get() if path.endswith(paths)
+        }
+        if extra:
+            request.prepare_url(url, extra)
         host = urlsplit(url).netloc
         response = self._send_within_deadline(request, kwargs, host)
         # CAS answers are UTF-8 whatever the Content-Type says (CAS 1's text/plain has none).
