@@ -13,11 +13,11 @@ from asgiref.sync import async_to_sync, iscoroutinefunction, sync_to_async
 from django.conf import settings
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.shortcuts import resolve_url
 
-from . import api
+from ._internal import responses
 
 __all__ = [
     "login_required",
@@ -42,21 +42,17 @@ def _refuse(
     CAS login URL, instead.
     """
     if user.is_authenticated:
-        if api.is_api_request(request):
-            return api.forbidden(request)
-        raise PermissionDenied
-    if api.is_api_request(request):
-        return api.unauthorized(request)
+        return responses.permission_denied(request)
     target = resolve_url(login_url or settings.LOGIN_URL)
     query = f"{redirect_field_name}={quote(request.get_full_path())}"
     separator = "&" if "?" in target else "?"
-    return api.vary_on_api_headers(HttpResponseRedirect(f"{target}{separator}{query}"))
+    return responses.sign_in_required(request, f"{target}{separator}{query}")
 
 
 def _denied(request: HttpRequest, error: PermissionDenied) -> HttpResponseBase:
     """A test function refused with PermissionDenied: JSON 403 for API clients, else re-raise."""
-    if api.is_api_request(request):
-        return api.forbidden(request, str(error) or None)
+    if responses.is_api_request(request):
+        return responses.forbidden(request, str(error) or None)
     raise error
 
 

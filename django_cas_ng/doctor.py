@@ -28,7 +28,12 @@ from ._internal.urls import get_server_url
 from ._internal.xml import parse_xml
 from .client import get_cas_client, validate_ticket
 from .conf import CASSettings, cas_settings
-from .exceptions import CASUnavailable, TicketValidationError, UnpinnedHost
+from .exceptions import (
+    CASConfigurationError,
+    CASUnavailable,
+    TicketValidationError,
+    UnpinnedHost,
+)
 
 __all__ = [
     "Result",
@@ -92,7 +97,7 @@ def _probe_server(context: Context) -> _Probe:
             url = get_server_url(_site_request(context)) + "login"
             # HEAD: the login page is HTML, which the transport refuses as a CAS answer.
             response = get_http_session().request("HEAD", url)
-        except CASUnavailable as error:
+        except (CASUnavailable, CASConfigurationError) as error:
             context.probe = _Probe(url, None, time.monotonic() - started, str(error))
         else:
             context.probe = _Probe(url, response.status_code, time.monotonic() - started, None)

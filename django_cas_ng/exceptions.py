@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 __all__ = [
     "AccountRefused",
     "BadLogoutRequest",
+    "CASConfigurationError",
     "CASNGError",
     "CASUnavailable",
     "MalformedAnswer",
@@ -55,12 +56,19 @@ class MalformedAnswer(CASUnavailable):
     unexpected element): counted apart from an unreachable server by the metrics hook."""
 
 
-class SiteMisconfigured(CASUnavailable):
+class CASConfigurationError(CASNGError):
     """This site's own setup, not the CAS server, stops a sign-in: a 503 whose page and log
-    line name the local cause (``page_reason`` for the visitor, the message for the log)."""
+    line name the local cause (``page_reason`` for the visitor, the message for the log).
+
+    Not a :class:`CASUnavailable`: it is neither answered nor counted as an outage.
+    """
 
     log_prefix = "Sign-in stopped by this site's configuration (not the CAS server)"
     page_reason = _("This site is not set up correctly to sign you in.")
+
+
+class SiteMisconfigured(CASConfigurationError):
+    """A configuration error found while answering a request (the base of the ones below)."""
 
 
 class UnpinnedHost(SiteMisconfigured):
@@ -95,9 +103,9 @@ class MalformedXML(CASNGError):
     """XML that is not well-formed or declares a DTD; each caller maps it to its own error."""
 
 
-class TenantConfigurationError(CASUnavailable):
+class TenantConfigurationError(SiteMisconfigured):
     """The CAS configuration chosen for this request (``CAS_SERVER_URL`` callable or
-    ``CAS_CONFIG_RESOLVER``) is unusable: answered like an unreachable server, with a 503."""
+    ``CAS_CONFIG_RESOLVER``) is unusable: a 503 naming this site's configuration."""
 
 
 class RateLimited(CASNGError):

@@ -17,14 +17,13 @@ from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.contrib.auth.views import LoginView as DjangoLoginView
 from django.contrib.auth.views import LogoutView as DjangoLogoutView
-from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from . import api
-from ._internal import identities
+from ._internal import identities, responses
 from ._internal.sessions import follow_session_key, session_key_moved
 from .conf import cas_settings
 from .views import CallbackView, LoginView, LogoutView
@@ -204,17 +203,12 @@ class CASMiddleware:
     def refuse_admin(self, request: HttpRequest, user: Any) -> Response | None:
         """A non-staff user gets 403; an anonymous one goes to sign in (API clients: 401)."""
         if user.is_authenticated:
-            message = _("You do not have staff privileges.")
-            if api.is_api_request(request):
-                return api.forbidden(request, message)
-            raise PermissionDenied(message)
+            return responses.permission_denied(request, _("You do not have staff privileges."))
         login_path = reverse(cas_settings.login_url_name)
         if request.path == login_path:
             return None
-        if api.is_api_request(request):
-            return api.unauthorized(request)
         query = urlencode({REDIRECT_FIELD_NAME: request.get_full_path()})
-        return api.vary_on_api_headers(HttpResponseRedirect(f"{login_path}?{query}"))
+        return responses.sign_in_required(request, f"{login_path}?{query}")
 
 
 _CAS_VIEWS = (LoginView, LogoutView, CallbackView)
@@ -236,6 +230,5 @@ class CASLoginRequiredMiddleware(LoginRequiredMiddleware):
     def handle_no_permission(  # type: ignore[override]
         self, request: HttpRequest, view_func: ViewFunc
     ) -> Response:
-        if api.is_api_request(request):
-            return api.unauthorized(request)
-        return api.vary_on_api_headers(super().handle_no_permission(request, view_func))
+        redirect = super().handle_no_permission(request, view_func)
+        return responses.sign_in_required(request, redirect["Location"])

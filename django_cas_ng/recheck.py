@@ -23,7 +23,7 @@ from ._internal.tickets import is_well_formed_ticket
 from ._internal.urls import public_url
 from .client import get_cas_client, validate_ticket
 from .conf import cas_settings
-from .exceptions import CASUnavailable, TicketValidationError
+from .exceptions import CASConfigurationError, CASUnavailable, TicketValidationError
 from .session_age import SESSION_KEY as SIGNED_IN_KEY
 from .session_age import end_session, is_cas_view
 from .stepup import answer_username, expected_username
@@ -118,9 +118,18 @@ def _verdict(request: HttpRequest, ticket: str | None, service: str) -> str | No
     except CASUnavailable as error:
         log.client.warning("Re-check could not reach CAS, the session goes on: %s", error)
         return None
+    except CASConfigurationError as error:
+        misconfigured(error)
+        return None
     if answer_username(request, username, attributes) != expected_username(request.user):
         return "signed in at CAS as another user"
     return None
+
+
+def misconfigured(error: CASConfigurationError) -> None:
+    """This site's configuration, not the CAS server, stopped a re-check: the session goes on,
+    and the operator gets an ERROR line blaming this site."""
+    log.client.error("%s: re-check skipped, the session goes on: %s", error.log_prefix, error)
 
 
 def recheck_response(request: HttpRequest, interval: float) -> HttpResponseBase | None:
@@ -128,7 +137,10 @@ def recheck_response(request: HttpRequest, interval: float) -> HttpResponseBase 
     if MARK in request.GET:
         return come_back(request)
     if is_navigation(request) and _due(request, interval):
-        return send_to_cas(request)
+        try:
+            return send_to_cas(request)
+        except CASConfigurationError as error:
+            misconfigured(error)
     return None
 
 

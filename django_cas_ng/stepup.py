@@ -21,7 +21,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
-from django.shortcuts import render, resolve_url
+from django.shortcuts import resolve_url
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.decorators import method_decorator
@@ -30,7 +30,7 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 
 from . import api
-from ._internal import identities, log, login_nonce, ratelimit, redirects, replay
+from ._internal import identities, log, login_nonce, ratelimit, redirects, replay, responses
 from ._internal.metrics import REFUSED, SUCCESS, log_fields, measure_validation
 from ._internal.responses import gate, gated_dispatch
 from ._internal.tenancy import request_config
@@ -39,7 +39,7 @@ from ._internal.urls import public_url
 from .backends import CASBackend
 from .client import get_cas_client, validate_ticket
 from .conf import cas_settings
-from .exceptions import CASUnavailable, RateLimited, TicketValidationError
+from .exceptions import CASNGError, TicketValidationError
 
 __all__ = [
     "StepUpPolicy",
@@ -54,6 +54,8 @@ __all__ = [
 
 logger = logging.getLogger("django_cas_ng.stepup")
 
+#: ``code`` of the 401 asking an API client for a fresh sign-in.
+STEPUP_REQUIRED = "STEPUP_REQUIRED"
 #: URL name of :class:`StepUpView`; the decorator reverses it.
 STEPUP_URL_NAME = "cas_ng_stepup"
 #: The session's record of its last step-up: user, time, parameters sent, attributes released.
@@ -226,29 +228,28 @@ def login_redirect(request: HttpRequest) -> HttpResponseBase:
     an API client gets the 401 naming the CAS login URL instead."""
     from django.contrib.auth.views import redirect_to_login
 
-    if api.is_api_request(request):
-        return api.unauthorized(request)
-    response = redirect_to_login(request.get_full_path(), resolve_url(settings.LOGIN_URL))
-    return api.vary_on_api_headers(response)
+    redirect = redirect_to_login(request.get_full_path(), resolve_url(settings.LOGIN_URL))
+    return responses.sign_in_required(request, redirect["Location"])
 
 
 def stepup_redirect(request: HttpRequest, policy: StepUpPolicy) -> HttpResponseBase:
     """Send a signed-in user to step up; an API client gets a 401 naming the step-up URL
     (``error="insufficient_user_authentication"``), which the browser can be sent to."""
-    if api.is_api_request(request):
-        next_page = api.return_path(request)
+    if responses.is_api_request(request):
+        next_page = responses.return_path(request)
         url = redirects.absolute_site_url(request, stepup_url(request, policy, next_page))
-        return api.unauthorized(
+        return responses.sign_in_unauthorized(
             request,
             url,
             next_page=next_page,
             error=api.STEPUP_ERROR,
             detail=_("This action needs a fresh sign-in."),
+            code=STEPUP_REQUIRED,
             extra={"max_age": policy.max_age},
         )
     response = HttpResponseRedirect(stepup_url(request, policy))
     add_never_cache_headers(response)
-    return api.vary_on_api_headers(response)
+    return responses.vary_on_api_headers(response)
 
 
 def stepup_response(request: HttpRequest, policy: StepUpPolicy) -> HttpResponseBase | None:
@@ -479,6 +480,15 @@ class StepUpView(View):
     unavailable_template_name = "django_cas_ng/unavailable.html"
 
     def get(self, request: HttpRequest) -> HttpResponseBase:
+        try:
+            return self.step_up(request)
+        except CASNGError as error:
+            return responses.for_error(
+                request, error, unavailable_template=self.unavailable_template_name
+            )
+
+    def step_up(self, request: HttpRequest) -> HttpResponseBase:
+        """Send the user to CAS, or check the ticket it brings back and go to ``next``."""
         require_cas_3(request)
         if not request.user.is_authenticated:
             return login_redirect(request)
@@ -494,13 +504,6 @@ class StepUpView(View):
             at, attributes = self.validate(request, ticket, service_url, policy)
         except StepUpRefused as refusal:
             return self.refused(request, str(refusal), landing, pending_id)
-        except RateLimited as error:
-            return ratelimit.too_many_requests(request, error)
-        except CASUnavailable as error:
-            logger.error("%s during step-up: %s", error.log_prefix, error)
-            return render(
-                request, self.unavailable_template_name, {"reason": str(error)}, status=503
-            )
         record_stepup(request, policy, attributes, at)
         pending = request.session.get(PENDING_SESSION_KEY)
         if isinstance(pending, dict) and pending_id in pending:
@@ -608,4 +611,4 @@ class StepUpView(View):
             "retry_url": retry_url,
             "home_url": redirects.default_landing(request),
         }
-        return render(request, self.template_name, context, status=403)
+        return responses.refused_page(request, self.template_name, context)

@@ -30,6 +30,7 @@ from . import proxy
 from ._internal import log, login_nonce, metrics, ratelimit, redirects, slo
 from ._internal import login as gateway
 from ._internal.redirects import clean_next_page, is_local_url
+from ._internal.responses import for_error
 from ._internal.service import get_service_url
 from ._internal.sessions import map_login, server_for_session, sign_out
 from ._internal.tenancy import request_config
@@ -40,13 +41,8 @@ from .client import at_server, get_cas_client
 from .conf import cas_settings
 from .exceptions import (
     AccountRefused,
-    BadLogoutRequest,
     CASNGError,
-    CASUnavailable,
     MissingMigrations,
-    RateLimited,
-    RedirectException,
-    SiteMisconfigured,
     TenantConfigurationError,
     TicketValidationError,
 )
@@ -96,36 +92,10 @@ class CASErrorsMixin(View):
         return response
 
     def handle_exception(self, request: HttpRequest, exc: CASNGError) -> HttpResponse:
-        """Override to change how a refused ticket, an unreachable CAS server, a refused
-        logout request or a refused redirect is answered; other errors propagate."""
-        if isinstance(exc, TicketValidationError):
-            log.login.debug("Answering 403: %s", exc)
-            context = {"reason": str(exc)}
-            if isinstance(exc, AccountRefused):
-                context["cas_logout_url"] = cas_logout_url(request)
-            return render(request, "django_cas_ng/login_failed.html", context, status=403)
-        if isinstance(exc, CASUnavailable):
-            log.client.error("%s: %s%s", exc.log_prefix, exc, metrics.log_fields(request))
-            if isinstance(exc, SiteMisconfigured):
-                reason = {"reason": exc.page_reason}
-                return render(request, "django_cas_ng/misconfigured.html", reason, status=503)
-            return render(
-                request, "django_cas_ng/unavailable.html", {"reason": str(exc)}, status=503
-            )
-        if isinstance(exc, BadLogoutRequest):
-            log.slo.warning("Refused logout request from %s: %s", slo.client_ip(request), exc)
-            return HttpResponse(f"{exc}\n", status=exc.status, content_type="text/plain")
-        if isinstance(exc, RateLimited):
-            return ratelimit.too_many_requests(request, exc)
-        if isinstance(exc, RedirectException):
-            return HttpResponseRedirect(redirects.default_landing(request))
-        raise exc
-
-
-def cas_logout_url(request: HttpRequest) -> str:
-    """The CAS server's logout URL, coming back to the default landing page."""
-    return_url = redirects.absolute_site_url(request, redirects.default_landing(request))
-    return str(get_cas_client(request=request).get_logout_url(return_url))
+        """Override to change how a refused ticket, an unreachable CAS server, this site's
+        configuration error, a refused logout request or a refused redirect is answered
+        (:func:`~django_cas_ng._internal.responses.for_error`); other errors propagate."""
+        return for_error(request, exc)
 
 
 def handle_logout_request(request: HttpRequest) -> HttpResponse:

@@ -11,7 +11,12 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from ..exceptions import CASUnavailable, MalformedAnswer, TicketValidationError
+from ..exceptions import (
+    CASConfigurationError,
+    CASUnavailable,
+    MalformedAnswer,
+    TicketValidationError,
+)
 from ..signals import cas_ticket_validated
 from .tenancy import request_config
 
@@ -19,6 +24,7 @@ __all__ = [
     "DENIED",
     "ERROR",
     "MALFORMED",
+    "MISCONFIGURED",
     "OUTCOMES",
     "REFUSED",
     "SUCCESS",
@@ -37,12 +43,14 @@ REFUSED = "refused"
 UNAVAILABLE = "unavailable"
 #: The CAS server answered something no CAS client can read.
 MALFORMED = "malformed"
+#: This site's own configuration stopped the validation (not the CAS server: no outage).
+MISCONFIGURED = "misconfigured"
 #: Anything else went wrong while validating (a bug, a broken session factory).
 ERROR = "error"
 #: The CAS server accepted the ticket, but an access rule of this site refused the user.
 DENIED = "denied"
 #: Every value ``outcome`` takes: few enough to be a metrics label.
-OUTCOMES = frozenset({SUCCESS, REFUSED, UNAVAILABLE, MALFORMED, ERROR, DENIED})
+OUTCOMES = frozenset({SUCCESS, REFUSED, UNAVAILABLE, MALFORMED, MISCONFIGURED, ERROR, DENIED})
 
 #: Attribute of the request holding its last :class:`Measurement`, for the log line.
 REQUEST_ATTRIBUTE = "_cas_ng_validation"
@@ -70,6 +78,8 @@ def outcome_of(error: BaseException) -> str:
         return MALFORMED
     if isinstance(error, CASUnavailable):
         return UNAVAILABLE
+    if isinstance(error, CASConfigurationError):
+        return MISCONFIGURED
     return ERROR
 
 

@@ -24,8 +24,8 @@ from lxml import etree
 
 from ..client import get_proxy_validate_client
 from ..conf import cas_settings
-from ..exceptions import CASUnavailable, RateLimited, TicketValidationError
-from . import log, ratelimit, replay
+from ..exceptions import CASNGError, TicketValidationError
+from . import log, ratelimit, replay, responses
 from .http import check_deadline, validation_deadline
 from .metrics import DENIED, log_fields, measure_validation
 from .responses import AUTH_SCHEME, gate
@@ -111,7 +111,7 @@ def authenticate_proxy_ticket(
 
     Raises :class:`TicketValidationError` (``code`` says why) when the CAS server refuses the
     ticket, its proxy chain is not allowed, or the site's backend refuses the user, and
-    :class:`CASUnavailable` when the CAS server cannot be asked.
+    :class:`~django_cas_ng.exceptions.CASUnavailable` when the CAS server cannot be asked.
     """
     if not is_well_formed_ticket(ticket):
         raise TicketValidationError("The ticket is malformed.", code=MALFORMED_TICKET)
@@ -327,17 +327,8 @@ def user_for_ticket(
 
 
 def unauthorized(code: str, detail: str, realm: str = "api") -> JsonResponse:
-    """401 with ``WWW-Authenticate: CAS realm="..."`` and a JSON body ``{detail, code}``."""
-    response = JsonResponse({"detail": detail, "code": code}, status=401)
-    response["WWW-Authenticate"] = f'{AUTH_SCHEME} realm="{realm}"'
-    return response
-
-
-def unavailable() -> JsonResponse:
-    """503 with a JSON body, when the CAS server cannot validate the ticket."""
-    return JsonResponse(
-        {"detail": "The CAS server is unavailable.", "code": "CAS_UNAVAILABLE"}, status=503
-    )
+    """401 with ``WWW-Authenticate: CAS realm="..."`` and the JSON body ``{detail, code}``."""
+    return responses.unauthorized(realm, code, detail)
 
 
 def _vary_on_authorization(response: HttpResponseBase) -> None:
@@ -345,7 +336,8 @@ def _vary_on_authorization(response: HttpResponseBase) -> None:
 
 
 def _admit(request: HttpRequest, service: str | None, realm: str) -> HttpResponse | None:
-    """Let the request in as the ticket's user (``None``), or the 401/503 answer refusing it."""
+    """Let the request in as the ticket's user (``None``), or the JSON answer refusing it:
+    401, 503 (CAS unreachable, or this site's configuration) or 429."""
     ticket = ticket_from_request(request)
     if ticket is None:
         return unauthorized(
@@ -354,12 +346,9 @@ def _admit(request: HttpRequest, service: str | None, realm: str) -> HttpRespons
     try:
         accepted = authenticate_proxy_ticket(request, ticket, service)
     except TicketValidationError as error:
-        return unauthorized(error.code or "INVALID_TICKET", str(error), realm)
-    except CASUnavailable as error:
-        log.client.error("%s: %s", error.log_prefix, error)
-        return unavailable()
-    except RateLimited as error:
-        return ratelimit.too_many_requests(request, error)
+        return unauthorized(error.code or MALFORMED_TICKET, str(error), realm)
+    except CASNGError as error:
+        return responses.for_error(request, error, as_json=True)
     request.user = cast("User", accepted.user)
     setattr(request, REQUEST_ATTRIBUTE, accepted)
     return None

@@ -1,6 +1,7 @@
 """Bounded cost per client: requests carrying a ticket (each one a call to CAS) and Single
 Logout requests are counted per client address in Django's cache, in fixed windows; past
-``CAS_RATE_LIMITS`` they are refused with 429 and ``Retry-After``. The peer of django-allauth's
+``CAS_RATE_LIMITS`` they raise :class:`RateLimited`, answered 429 with ``Retry-After`` by
+:mod:`~django_cas_ng._internal.responses`. The peer of django-allauth's
 rate limits."""
 
 from __future__ import annotations
@@ -8,16 +9,15 @@ from __future__ import annotations
 import time
 
 from django.core.cache import caches
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from ..conf import RATE_LIMIT_KEYS, cas_settings, parse_rate
 from ..exceptions import RateLimited
 from . import log
-from .responses import is_api_request
 from .slo import client_ip
 
-__all__ = ["LOGOUT_REQUEST", "TICKET", "hit", "too_many_requests"]
+__all__ = ["LOGOUT_REQUEST", "TICKET", "hit"]
 
 #: Requests carrying a ticket (sign-in, proxy tickets presented to an API, step-up), and
 #: Single Logout requests (back and front channel): the keys of ``CAS_RATE_LIMITS``.
@@ -64,14 +64,3 @@ def hit(request: HttpRequest, action: str) -> None:
             % {"seconds": retry_after},
             retry_after,
         )
-
-
-def too_many_requests(request: HttpRequest, error: RateLimited) -> HttpResponse:
-    """429 with ``Retry-After``: JSON for API clients, else plain text."""
-    response: HttpResponse
-    if is_api_request(request) or "HTTP_AUTHORIZATION" in request.META:
-        response = JsonResponse({"detail": str(error), "code": "RATE_LIMITED"}, status=429)
-    else:
-        response = HttpResponse(f"{error}\n", status=429, content_type="text/plain")
-    response["Retry-After"] = str(error.retry_after)
-    return response

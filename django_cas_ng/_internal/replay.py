@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from ..conf import cas_settings
-from ..exceptions import CASUnavailable
+from ..exceptions import CASConfigurationError, CASUnavailable
 from ..models import UsedTicket
 from . import log
 from .slo import client_ip
@@ -72,10 +72,11 @@ def release(ticket: str, request: HttpRequest | None = None) -> None:
 
 @contextmanager
 def unless_unavailable(ticket: str, request: HttpRequest | None = None) -> Iterator[None]:
-    """Around a validation: when the CAS server cannot be asked, give the claim back."""
+    """Around a validation: when the CAS server cannot be asked (unreachable, or this site's
+    configuration stops the call), give the claim back."""
     try:
         yield
-    except CASUnavailable:
+    except (CASUnavailable, CASConfigurationError):
         release(ticket, request)
         raise
 

@@ -17,24 +17,38 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import APIException, AuthenticationFailed, Throttled
 from rest_framework.request import Request
 
-from .._internal import log
+from .._internal import responses
 from .._internal.presented import (
     AcceptedTicket,
     authenticate_proxy_ticket,
     ticket_from_request,
 )
-from .._internal.responses import AUTH_SCHEME
-from ..exceptions import CASUnavailable, RateLimited, TicketValidationError
+from ..exceptions import (
+    CASConfigurationError,
+    CASUnavailable,
+    RateLimited,
+    TicketValidationError,
+)
 
-__all__ = ["CASProxyTicketAuthentication", "CASServerUnavailable"]
+__all__ = ["CASProxyTicketAuthentication", "CASServerUnavailable", "CASSiteMisconfigured"]
 
 
+# DRF's exception handler builds these answers (``{"detail": ...}``, a site may replace it);
+# the words, the log line and the challenge are the ones of django_cas_ng._internal.responses.
 class CASServerUnavailable(APIException):
     """503: the CAS server could not be asked whether the ticket is valid."""
 
     status_code = 503
     default_detail = "The CAS server is unavailable."
     default_code = "cas_unavailable"
+
+
+class CASSiteMisconfigured(APIException):
+    """503: this site's own configuration, not the CAS server, stops the validation."""
+
+    status_code = 503
+    default_detail = "This site is not set up correctly to sign you in."
+    default_code = "site_misconfigured"
 
 
 class CASProxyTicketAuthentication(BaseAuthentication):
@@ -62,8 +76,11 @@ class CASProxyTicketAuthentication(BaseAuthentication):
         except TicketValidationError as error:
             raise AuthenticationFailed(str(error), code=error.code) from error
         except CASUnavailable as error:
-            log.client.error("%s: %s", error.log_prefix, error)
+            responses.report(request._request, error)
             raise CASServerUnavailable() from error
+        except CASConfigurationError as error:
+            responses.report(request._request, error)
+            raise CASSiteMisconfigured(error.page_reason) from error
         except RateLimited as error:
             raise Throttled(wait=error.retry_after, detail=str(error)) from error
         return accepted.user, accepted
@@ -73,4 +90,4 @@ class CASProxyTicketAuthentication(BaseAuthentication):
         return self.service_url
 
     def authenticate_header(self, request: Request) -> str:
-        return f'{AUTH_SCHEME} realm="{self.www_authenticate_realm}"'
+        return responses.challenge(self.www_authenticate_realm)
