@@ -172,3 +172,18 @@ def test_the_interval_without_its_middleware_is_an_error(settings) -> None:
 
     settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != MIDDLEWARE]
     assert "django_cas_ng.E051" in [message.id for message in check_session_life()]
+
+
+def test_a_configuration_error_skips_the_check_with_an_error_line_not_a_500(
+    alice, monkeypatch, caplog
+) -> None:
+    from django_cas_ng.exceptions import UnpinnedHost
+
+    def unpinned(*args: Any, **kwargs: Any) -> Any:
+        raise UnpinnedHost("no setting pins this host")
+
+    monkeypatch.setattr("django_cas_ng.recheck.get_cas_client", unpinned)
+    with caplog.at_level(logging.ERROR, logger="django_cas_ng"):
+        response = alice.get("/private/", **HTML)
+    assert response.status_code == 200
+    assert "not the CAS server" in caplog.text
