@@ -54,8 +54,6 @@ __all__ = [
 
 logger = logging.getLogger("django_cas_ng.stepup")
 
-#: ``code`` of the 401 asking an API client for a fresh sign-in.
-STEPUP_REQUIRED = "STEPUP_REQUIRED"
 #: URL name of :class:`StepUpView`; the decorator reverses it.
 STEPUP_URL_NAME = "cas_ng_stepup"
 #: The session's record of its last step-up: user, time, parameters sent, attributes released.
@@ -244,7 +242,7 @@ def stepup_redirect(request: HttpRequest, policy: StepUpPolicy) -> HttpResponseB
             next_page=next_page,
             error=api.STEPUP_ERROR,
             detail=_("This action needs a fresh sign-in."),
-            code=STEPUP_REQUIRED,
+            code=responses.STEPUP_REQUIRED,
             extra={"max_age": policy.max_age},
         )
     response = HttpResponseRedirect(stepup_url(request, policy))
