@@ -1,6 +1,6 @@
 """Thin login, logout and callback views: read the request, call the functions that do the
-work, and turn our error types into responses in one place
-(:meth:`CASErrorsMixin.handle_exception`)."""
+work, and hand our error types to :meth:`CASErrorsMixin.handle_exception`, which answers
+them with :func:`~django_cas_ng._internal.responses.for_error`."""
 
 from __future__ import annotations
 

@@ -200,6 +200,14 @@ def test_a_proxy_ticket_api_answers_a_broken_tenant_with_a_json_503(broken_tenan
     assert b'"code": "SITE_MISCONFIGURED"' in response.content
 
 
+def test_the_drf_class_answers_a_broken_tenant_with_a_503(broken_tenant) -> None:
+    from tests.test_proxy_drf import call
+
+    response = call()
+    assert response.status_code == 503
+    assert json.loads(response.content)["code"] == responses.SITE_MISCONFIGURED
+
+
 # Not signed in: a redirect for a browser, the 401 for an API request.
 
 
@@ -227,6 +235,16 @@ def test_the_sign_in_401_and_the_proxy_ticket_401_share_one_body_shape(client: C
     assert {"detail", "code"} <= set(sign_in.json())
     assert {"detail", "code"} <= set(json.loads(presented.content))
     assert presented["WWW-Authenticate"] == 'CAS realm="api"'
+
+
+def test_the_drf_401_for_a_refused_ticket_has_the_same_body_shape(cas_http) -> None:
+    from tests.test_proxy_drf import call
+
+    cas_http.get(VALIDATE, body=failure_xml("INVALID_TICKET"))
+    response = call()
+    assert response.status_code == 401
+    assert json.loads(response.content)["code"] == "INVALID_TICKET"
+    assert json.loads(response.content)["detail"]
 
 
 # Signed in, not allowed: Django's 403 for a browser, the JSON 403 for an API request.

@@ -159,11 +159,16 @@ UNAVAILABLE_TEMPLATE = "django_cas_ng/unavailable.html"
 MISCONFIGURED_TEMPLATE = "django_cas_ng/misconfigured.html"
 
 
+def body(code: str, detail: str, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The one JSON body of every refusal: ``{"detail": ..., "code": ..., **extra}``."""
+    return {"detail": str(detail), "code": code, **(extra or {})}
+
+
 def refusal(
     status: int, code: str, detail: str, extra: Mapping[str, Any] | None = None
 ) -> JsonResponse:
-    """The JSON answer of every refusal: ``{"detail": ..., "code": ..., **extra}``."""
-    return JsonResponse({"detail": str(detail), "code": code, **(extra or {})}, status=status)
+    """A JSON refusal with :func:`body`."""
+    return JsonResponse(body(code, detail, extra), status=status)
 
 
 def _quoted(value: str) -> str:

@@ -19,6 +19,7 @@ from rest_framework.request import Request
 
 from .._internal import responses
 from .._internal.presented import (
+    MALFORMED_TICKET,
     AcceptedTicket,
     authenticate_proxy_ticket,
     ticket_from_request,
@@ -33,8 +34,8 @@ from ..exceptions import (
 __all__ = ["CASProxyTicketAuthentication", "CASServerUnavailable", "CASSiteMisconfigured"]
 
 
-# DRF's exception handler builds these answers (``{"detail": ...}``, a site may replace it);
-# the words, the log line and the challenge are the ones of django_cas_ng._internal.responses.
+# DRF's exception handler (a site may replace it) turns these into responses; the body they
+# carry is the one of django_cas_ng._internal.responses (``{"detail", "code"}``).
 class CASServerUnavailable(APIException):
     """503: the CAS server could not be asked whether the ticket is valid."""
 
@@ -74,13 +75,18 @@ class CASProxyTicketAuthentication(BaseAuthentication):
                 request._request, ticket, self.get_service_url(request)
             )
         except TicketValidationError as error:
-            raise AuthenticationFailed(str(error), code=error.code) from error
+            code = error.code or MALFORMED_TICKET
+            raise AuthenticationFailed(responses.body(code, str(error)), code=code) from error
         except CASUnavailable as error:
             responses.report(request._request, error)
-            raise CASServerUnavailable() from error
+            detail = str(CASServerUnavailable.default_detail)
+            raise CASServerUnavailable(responses.body(responses.CAS_UNAVAILABLE, detail)) from error
         except CASConfigurationError as error:
             responses.report(request._request, error)
-            raise CASSiteMisconfigured(error.page_reason) from error
+            detail = str(error.page_reason)
+            raise CASSiteMisconfigured(
+                responses.body(responses.SITE_MISCONFIGURED, detail)
+            ) from error
         except RateLimited as error:
             raise Throttled(wait=error.retry_after, detail=str(error)) from error
         return accepted.user, accepted
