@@ -229,6 +229,14 @@ def test_an_anonymous_api_request_gets_the_401_naming_the_cas_login_url(
     assert response["WWW-Authenticate"].startswith('CAS realm="testserver", login_url=')
 
 
+@pytest.mark.parametrize("page", SIGN_IN_PAGES)
+def test_an_anonymous_api_request_on_a_broken_tenant_gets_a_503_not_a_500(
+    broken_tenant, client: Client, page: str
+) -> None:
+    response = client.get(page, **JSON)
+    assert (response.status_code, response.json()["code"]) == (503, responses.SITE_MISCONFIGURED)
+
+
 def test_the_sign_in_401_and_the_proxy_ticket_401_share_one_body_shape(client: Client) -> None:
     sign_in = client.get("/r/private/", **JSON)
     presented = async_to_sync(async_api)(RequestFactory().get("/api/"))

@@ -195,10 +195,10 @@ def unauthorized(
     extra: Mapping[str, Any] | None = None,
 ) -> JsonResponse:
     """The one 401: the ``CAS`` challenge, and the JSON body naming ``login_url`` if given."""
-    body: dict[str, Any] = {} if login_url is None else {"login_url": login_url}
+    named: dict[str, Any] = {} if login_url is None else {"login_url": login_url}
     if error:
-        body["error"] = error
-    response = refusal(401, code, detail, {**body, **(extra or {})})
+        named["error"] = error
+    response = refusal(401, code, detail, {**named, **(extra or {})})
     response["WWW-Authenticate"] = challenge(realm, login_url, error)
     response["Cache-Control"] = "no-store"
     return response
@@ -289,7 +289,10 @@ def sign_in_required(request: HttpRequest, login_page: str) -> HttpResponseBase:
     """An anonymous user: the 401 for an API request, else the redirect to ``login_page``
     (which already carries ``next``)."""
     if is_api_request(request):
-        return sign_in_unauthorized(request)
+        try:
+            return sign_in_unauthorized(request)
+        except CASConfigurationError as exc:  # no CAS login URL to name: the 503 says why
+            return for_error(request, exc)
     return vary_on_api_headers(HttpResponseRedirect(login_page))
 
 
