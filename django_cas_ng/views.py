@@ -46,6 +46,7 @@ from .exceptions import (
     TenantConfigurationError,
     TicketValidationError,
 )
+from .exceptions import RedirectException as RedirectException  # 5.1's import path
 from .models import missing_schema
 
 __all__ = [
