@@ -27,7 +27,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from ._internal import redirects
+from ._internal import urls
 from ._internal.responses import (
     AUTH_SCHEME,
     is_api_request,
@@ -35,8 +35,7 @@ from ._internal.responses import (
     vary_on_api_headers,
     wants_json,
 )
-from ._internal.service import get_service_url
-from ._internal.urls import public_url
+from ._internal.urls import get_service_url, public_url
 from .client import get_cas_client
 from .conf import cas_settings
 
@@ -64,13 +63,13 @@ def return_path(request: HttpRequest) -> str:
     Referer, unless ``CAS_IGNORE_REFERER``), else this URL for a GET, else the default."""
     if not cas_settings.ignore_referer:
         referer = request.META.get("HTTP_REFERER")
-        if referer and redirects.is_safe_url(request, referer):
-            path = redirects.checked_path(request, referer)
+        if referer and urls.is_safe_url(request, referer):
+            path = urls.checked_path(request, referer)
             if path is not None:
                 return path
     if request.method in ("GET", "HEAD"):
         return request.get_full_path()
-    return redirects.default_landing(request)
+    return urls.default_landing(request)
 
 
 def _at_path(request: HttpRequest, path: str) -> HttpRequest:
@@ -96,7 +95,7 @@ def cas_login_url(request: HttpRequest, next_page: str) -> str:
         return f"{public_url(request, login_path)}?{query}"
     service_url = get_service_url(_at_path(request, login_path), next_page)
     if cas_settings.store_next and hasattr(request, "session"):
-        request.session[redirects.STORED_NEXT_SESSION_KEY] = next_page
+        request.session[urls.STORED_NEXT_SESSION_KEY] = next_page
     return str(get_cas_client(service_url, request).get_login_url())
 
 

@@ -17,7 +17,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import APIException, AuthenticationFailed, Throttled
 from rest_framework.request import Request
 
-from .._internal import log
+from .._internal import observe
 from .._internal.presented import (
     AcceptedTicket,
     authenticate_proxy_ticket,
@@ -62,7 +62,7 @@ class CASProxyTicketAuthentication(BaseAuthentication):
         except TicketValidationError as error:
             raise AuthenticationFailed(str(error), code=error.code) from error
         except CASUnavailable as error:
-            log.client.error("%s: %s", error.log_prefix, error)
+            observe.client.error("%s: %s", error.log_prefix, error)
             raise CASServerUnavailable() from error
         except RateLimited as error:
             raise Throttled(wait=error.retry_after, detail=str(error)) from error
