@@ -21,7 +21,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from ._internal import log
+from ._internal import observe
 from ._internal.session_store import session_store_class
 from ._internal.sessions import forget_session, get_user_from_session
 from .models import CASIdentity, ProxyGrantingTicket, SessionTicket
@@ -96,10 +96,10 @@ def end_session(session_key: str | None, ticket: str | None) -> bool:
             sender=LOGOUT_SENDER, user=state.user, session=state.store, ticket=ticket
         )
         state.store.delete()
-        log.logout.info(
+        observe.logout.info(
             "An administrator ended a CAS session of %s (ticket %s)",
             state.user.get_username() or "anonymous",
-            log.redact(ticket),
+            observe.redact(ticket),
         )
     forget_session(session_key)
     return state.alive
@@ -188,7 +188,7 @@ class SessionTicketAdmin(_ReadOnlyCASAdmin):
 
     @admin.display(description=_("service ticket"))
     def redacted_ticket(self, obj: SessionTicket) -> str:
-        return log.redact(obj.ticket)
+        return observe.redact(obj.ticket)
 
     def ticket_of(self, obj: Any) -> str | None:
         return obj.ticket
@@ -203,7 +203,7 @@ class ProxyGrantingTicketAdmin(_ReadOnlyCASAdmin):
 
     @admin.display(description=_("proxy-granting ticket"))
     def redacted_pgt(self, obj: ProxyGrantingTicket) -> str:
-        return log.redact(obj.pgt)
+        return observe.redact(obj.pgt)
 
     def ticket_of(self, obj: Any) -> str | None:
         if not obj.session_key:
@@ -234,7 +234,7 @@ class CASIdentityAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         """Only a superuser links an identity to a superuser (it would sign in as one)."""
         if getattr(obj.user, "is_superuser", False) and not request.user.is_superuser:
-            log.login.warning(
+            observe.login.warning(
                 "Refused %s linking a CAS identity to superuser %s: only a superuser may",
                 request.user.get_username(),
                 obj.user.get_username(),

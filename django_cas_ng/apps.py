@@ -3,7 +3,7 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
-from ._internal.log import install_redaction
+from ._internal.observe import install_redaction
 
 __all__ = [
     "DjangoCasNgConfig",

@@ -16,8 +16,8 @@ from django.db import IntegrityError, models
 from django.db.models import Field
 from django.http import HttpRequest
 
-from ._internal import access, identities, log, mirror, ratelimit, replay
-from ._internal.metrics import DENIED, REFUSED, SUCCESS, Measurement, measure_validation
+from ._internal import access, identities, mirror, observe, ratelimit, replay
+from ._internal.observe import DENIED, REFUSED, SUCCESS, Measurement, measure_validation
 from ._internal.sessions import remember_ticket
 from ._internal.tenancy import request_config
 from .client import CLIENT_CLASSES, get_cas_client, validate_ticket
@@ -119,7 +119,7 @@ class CASBackend(ModelBackend):
         """The mapped user with the released attributes applied, or None (the request marked
         as refused by this site, not by CAS) when the site turns the account away."""
         if mapped.user is None:
-            log.login.warning("Refused ticket %s: %s", log.redact(ticket), mapped.reason)
+            observe.login.warning("Refused ticket %s: %s", observe.redact(ticket), mapped.reason)
             if username:  # CAS 1 and SAML 1.1 refuse a ticket by naming no user
                 _mark_account_refused(request)
             return None
@@ -138,9 +138,9 @@ class CASBackend(ModelBackend):
         # An attribute may have just deactivated the user: refuse now, not on the next page.
         if self.user_can_authenticate(cast("User", user)):
             return True
-        log.login.warning(
+        observe.login.warning(
             "Refused ticket %s: user_can_authenticate refused %s after its attributes",
-            log.redact(ticket),
+            observe.redact(ticket),
             mapped.username,
         )
         return False
@@ -169,12 +169,12 @@ class CASBackend(ModelBackend):
             return None
         if refusal is None:
             return answer
-        log.login.warning(
+        observe.login.warning(
             "CAS refused ticket %s for %s: %s %s outcome=%s ms=%d",
-            log.redact(ticket),
+            observe.redact(ticket),
             service,
             refusal.code,
-            log.mask(str(refusal), ticket),
+            observe.mask(str(refusal), ticket),
             measurement.outcome,
             measurement.milliseconds,
         )
@@ -187,9 +187,9 @@ class CASBackend(ModelBackend):
 
     def _denied(self, request: HttpRequest | None, ticket: str, measurement: Measurement) -> None:
         rule = str(measurement.rule)
-        log.login.warning(
+        observe.login.warning(
             "Refused ticket %s: access rule %r outcome=%s ms=%d",
-            log.redact(ticket),
+            observe.redact(ticket),
             rule,
             measurement.outcome,
             measurement.milliseconds,
@@ -368,7 +368,7 @@ class CASBackend(ModelBackend):
             try:
                 value = field_value(user, field, raw)
             except ValidationError as error:
-                log.login.warning(
+                observe.login.warning(
                     "Did not apply attribute %r to %s: %s", name, user.get_username(), error
                 )
                 continue
@@ -376,7 +376,7 @@ class CASBackend(ModelBackend):
             if _set_if_changed(user, field.attname, value):
                 changed.append(field.attname)
                 if name in _AUDITED_FIELDS:
-                    log.login.info(
+                    observe.login.info(
                         "CAS attribute changed %s of %s: %r -> %r",
                         name,
                         user.get_username(),

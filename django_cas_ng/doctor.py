@@ -23,8 +23,7 @@ from django.test import RequestFactory
 from django.urls import NoReverseMatch, reverse
 
 from ._internal.http import get_http_session
-from ._internal.service import get_service_url
-from ._internal.urls import get_server_url
+from ._internal.urls import get_server_url, get_service_url
 from ._internal.xml import parse_xml
 from .client import get_cas_client, validate_ticket
 from .conf import CASSettings, cas_settings

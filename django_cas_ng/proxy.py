@@ -11,7 +11,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 
-from ._internal import log
+from ._internal import observe
 from ._internal.presented import (
     AcceptedTicket,
     authenticate_proxy_ticket,
@@ -57,7 +57,7 @@ def receive_callback(request: HttpRequest) -> HttpResponse:
             bad=True,
         )
     if not request_config(request).proxy_callback:
-        log.proxy.debug("Ignored a PGT callback: CAS_PROXY_CALLBACK is not set")
+        observe.proxy.debug("Ignored a PGT callback: CAS_PROXY_CALLBACK is not set")
         return _text("ok")
     # One bounded, indexed DELETE (no signal, no cascade): the table cannot grow without
     # bound, and a flood's backlog makes no callback slow.
@@ -66,7 +66,7 @@ def receive_callback(request: HttpRequest) -> HttpResponse:
     unclaimed = ProxyGrantingTicket.objects.unclaimed(pgtiou)
     if not unclaimed.update(pgt=pgt):
         ProxyGrantingTicket.objects.create(pgtiou=pgtiou, pgt=pgt)
-    log.proxy.debug("Stored a PGT for IOU %s", log.redact(pgtiou))
+    observe.proxy.debug("Stored a PGT for IOU %s", observe.redact(pgtiou))
     return _text("ok")
 
 
@@ -91,9 +91,9 @@ def claim_pgt(request: HttpRequest, user: Any, session_key: str) -> bool:
         return False
     if _claim(pgtiou, user, mapping_key(session_key)):
         return True
-    log.proxy.warning(
+    observe.proxy.warning(
         "No PGT arrived for IOU %s: the CAS server could not reach CAS_PROXY_CALLBACK",
-        log.redact(pgtiou),
+        observe.redact(pgtiou),
     )
     return False
 

@@ -17,8 +17,8 @@ from django.http.response import HttpResponseBase
 from django.utils.deprecation import MiddlewareMixin
 
 from . import api
-from ._internal import log, replay
-from ._internal.metrics import measure_validation
+from ._internal import observe, replay
+from ._internal.observe import measure_validation
 from ._internal.tickets import is_well_formed_ticket
 from ._internal.urls import public_url
 from .client import get_cas_client, validate_ticket
@@ -97,7 +97,7 @@ def come_back(request: HttpRequest) -> HttpResponseBase:
     if request.user.is_authenticated:
         reason = _verdict(request, request.GET.get("ticket"), pending["service"])
         if reason is not None:
-            log.login.info("Re-check ended the session of %s: %s", request.user, reason)
+            observe.login.info("Re-check ended the session of %s: %s", request.user, reason)
             end_session(request, SENDER)
     return HttpResponseRedirect(pending["next"])
 
@@ -116,7 +116,7 @@ def _verdict(request: HttpRequest, ticket: str | None, service: str) -> str | No
     except TicketValidationError as refusal:
         return f"CAS refused the re-check ticket ({refusal.code})"
     except CASUnavailable as error:
-        log.client.warning("Re-check could not reach CAS, the session goes on: %s", error)
+        observe.client.warning("Re-check could not reach CAS, the session goes on: %s", error)
         return None
     except CASConfigurationError as error:
         misconfigured(error)
@@ -129,7 +129,7 @@ def _verdict(request: HttpRequest, ticket: str | None, service: str) -> str | No
 def misconfigured(error: CASConfigurationError) -> None:
     """This site's configuration, not the CAS server, stopped a re-check: the session goes on,
     and the operator gets an ERROR line blaming this site."""
-    log.client.error("%s: re-check skipped, the session goes on: %s", error.log_prefix, error)
+    observe.client.error("%s: re-check skipped, the session goes on: %s", error.log_prefix, error)
 
 
 def recheck_response(request: HttpRequest, interval: float) -> HttpResponseBase | None:

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils.deprecation import MiddlewareMixin
 
 from . import api
-from ._internal import log
+from ._internal import observe
 from ._internal.responses import gate, gated_dispatch
 from ._internal.sessions import sign_out
 from .conf import cas_settings
@@ -84,7 +84,7 @@ def max_age_response(request: HttpRequest, max_age: float) -> HttpResponseBase |
         return None
     # Dated by the CAS server: its SSO session is too old, and would bring back the same date.
     renew = bool(record.get("dated"))
-    log.login.info(
+    observe.login.info(
         "Ended the session of %s: its CAS sign-in is older than %d seconds%s",
         request.user.get_username(),
         max_age,

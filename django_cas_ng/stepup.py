@@ -30,8 +30,8 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 
 from . import api
-from ._internal import identities, log, login_nonce, ratelimit, redirects, replay, responses
-from ._internal.metrics import REFUSED, SUCCESS, log_fields, measure_validation
+from ._internal import identities, login, observe, ratelimit, replay, responses, urls
+from ._internal.observe import REFUSED, SUCCESS, log_fields, measure_validation
 from ._internal.responses import gate, gated_dispatch
 from ._internal.tenancy import request_config
 from ._internal.tickets import is_well_formed_ticket
@@ -235,7 +235,7 @@ def stepup_redirect(request: HttpRequest, policy: StepUpPolicy) -> HttpResponseB
     (``error="insufficient_user_authentication"``), which the browser can be sent to."""
     if responses.is_api_request(request):
         next_page = responses.return_path(request)
-        url = redirects.absolute_site_url(request, stepup_url(request, policy, next_page))
+        url = urls.absolute_site_url(request, stepup_url(request, policy, next_page))
         return responses.sign_in_unauthorized(
             request,
             url,
@@ -508,13 +508,15 @@ class StepUpView(View):
             request.session[PENDING_SESSION_KEY] = {
                 key: value for key, value in pending.items() if key != pending_id
             }
-        logger.info("Step-up of %s (ticket %s)", request.user.get_username(), log.redact(ticket))
+        logger.info(
+            "Step-up of %s (ticket %s)", request.user.get_username(), observe.redact(ticket)
+        )
         return HttpResponseRedirect(landing)
 
     def landing(self, request: HttpRequest) -> str:
         """The safe ``next`` target, else ``CAS_REDIRECT_URL``."""
-        target = redirects.safe_or_none(request, request.GET.get(REDIRECT_FIELD_NAME), "next")
-        return target or redirects.default_landing(request)
+        target = urls.safe_or_none(request, request.GET.get(REDIRECT_FIELD_NAME), "next")
+        return target or urls.default_landing(request)
 
     def service_url(self, request: HttpRequest, landing: str, pending_id: str | None) -> str:
         """This view's public URL with the landing page and the step-up id, never the ticket."""
@@ -525,20 +527,20 @@ class StepUpView(View):
 
     def with_new_nonce(self, request: HttpRequest, service_url: str) -> str:
         """With ``CAS_LOGIN_NONCE``, ``service_url`` carrying a nonce this session now holds."""
-        return login_nonce.issue(request, service_url) if cas_settings.login_nonce else service_url
+        return login.issue_nonce(request, service_url) if cas_settings.login_nonce else service_url
 
     def with_claimed_nonce(self, request: HttpRequest, ticket: str, service_url: str) -> str:
         """With ``CAS_LOGIN_NONCE``, the service URL the ticket came for, carrying this
         session's nonce; a ticket link from another browser is refused without asking CAS."""
         if not cas_settings.login_nonce:
             return service_url
-        nonce = login_nonce.claim(request)
+        nonce = login.claim_nonce(request)
         if nonce is None:
             logger.warning(
-                "Refused step-up ticket %s: no nonce of this session", log.redact(ticket)
+                "Refused step-up ticket %s: no nonce of this session", observe.redact(ticket)
             )
             raise StepUpRefused(_("This sign-in was not started in this browser."))
-        return login_nonce.with_nonce(service_url, nonce)
+        return login.with_nonce(service_url, nonce)
 
     def cas_login_url(self, request: HttpRequest, service_url: str, policy: StepUpPolicy) -> str:
         """The CAS login URL with ``renew=true`` and the policy's extra parameters."""
@@ -555,7 +557,7 @@ class StepUpView(View):
         """Validate ``ticket`` with ``renew=true`` and check the answer: sign-in time and
         released attributes."""
         if not is_well_formed_ticket(ticket):
-            logger.warning("Refused a malformed step-up ticket %s", log.redact(ticket[:64]))
+            logger.warning("Refused a malformed step-up ticket %s", observe.redact(ticket[:64]))
             raise StepUpRefused(_("The sign-in ticket is malformed."))
         ratelimit.hit(request, ratelimit.TICKET)
         try:
@@ -566,9 +568,9 @@ class StepUpView(View):
         except TicketValidationError as refusal:
             logger.warning(
                 "CAS refused step-up ticket %s: %s %s%s",
-                log.redact(ticket),
+                observe.redact(ticket),
                 refusal.code,
-                log.mask(str(refusal), ticket),
+                observe.mask(str(refusal), ticket),
                 log_fields(request),
             )
             raise StepUpRefused(
@@ -607,6 +609,6 @@ class StepUpView(View):
         context = {
             "reason": reason,
             "retry_url": retry_url,
-            "home_url": redirects.default_landing(request),
+            "home_url": urls.default_landing(request),
         }
         return responses.refused_page(request, self.template_name, context)

@@ -27,15 +27,12 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from . import proxy
-from ._internal import log, login_nonce, metrics, ratelimit, redirects, slo
-from ._internal import login as gateway
-from ._internal.redirects import clean_next_page, is_local_url
+from ._internal import login, observe, ratelimit, slo, urls
 from ._internal.responses import for_error
-from ._internal.service import get_service_url
 from ._internal.sessions import map_login, server_for_session, sign_out
 from ._internal.tenancy import request_config
 from ._internal.tickets import is_well_formed_ticket
-from ._internal.urls import issuing_server_url
+from ._internal.urls import clean_next_page, get_service_url, is_local_url, issuing_server_url
 from .backends import ACCOUNT_REFUSED_ATTRIBUTE
 from .client import at_server, get_cas_client
 from .conf import cas_settings
@@ -142,26 +139,26 @@ class LoginView(CASErrorsMixin):
             return handle_logout_request(request)
         if posted_ticket(request):
             return self.login(request)
-        landing = redirects.login_landing(request)
+        landing = urls.login_landing(request)
         return self.redirect_to_cas(request, get_service_url(request, landing), landing)
 
     def login(self, request: HttpRequest) -> HttpResponse:
         """Already signed in, redirect to CAS, or validate the returned ticket (in the query,
         or posted by the CAS server's form with ``method=POST``)."""
         ticket = request.GET.get("ticket") or posted_ticket(request)
-        returning = bool(ticket) or gateway.is_returning(request)
-        landing = redirects.login_landing(request, returning=returning)
+        returning = bool(ticket) or login.is_returning(request)
+        landing = urls.login_landing(request, returning=returning)
         if request.user.is_authenticated:
             self.add_message(request, cas_settings.logged_msg, request.user)
             return self.successful_login(request=request, next_page=landing)
 
         service_url = get_service_url(request, landing)
-        if gateway.marked(request):
-            service_url = gateway.with_mark(service_url)
+        if login.marked(request):
+            service_url = login.with_mark(service_url)
         if not ticket:
             return self.redirect_to_cas(request, service_url, landing)
         if not is_well_formed_ticket(ticket):
-            log.login.warning("Refused a malformed ticket %s", log.redact(ticket[:64]))
+            observe.login.warning("Refused a malformed ticket %s", observe.redact(ticket[:64]))
             return self.login_failed(request, service_url)
 
         require_schema()  # before the ticket is used: it stays good for a retry after migrate
@@ -182,29 +179,29 @@ class LoginView(CASErrorsMixin):
         this session's nonce; ``None`` when the session sent no such login."""
         if not cas_settings.login_nonce:
             return service_url
-        nonce = login_nonce.claim(request)
+        nonce = login.claim_nonce(request)
         if nonce is None:
-            log.login.warning(
-                "Refused ticket %s: no login nonce of this session", log.redact(ticket)
+            observe.login.warning(
+                "Refused ticket %s: no login nonce of this session", observe.redact(ticket)
             )
             return None
-        return login_nonce.with_nonce(service_url, nonce)
+        return login.with_nonce(service_url, nonce)
 
     def sign_in(self, request: HttpRequest, user: Any, ticket: str) -> None:
         """Log ``user`` in and map the ticket to the session (and its PGT) for Single Logout."""
         auth_login(request, user)
         if not request.session.session_key:
             request.session.save()
-        gateway.forget(request.session)
+        login.forget_gateway(request.session)
         request.session.pop(RETRIED_SESSION_KEY, None)
         session_key = request.session.session_key or ""
         map_login(request.session, ticket, issuing_server_url(request))
         proxy.claim_pgt(request, user, session_key)
-        log.login.info(
+        observe.login.info(
             "Signed in %s (ticket %s)%s",
             user.get_username(),
-            log.redact(ticket),
-            metrics.log_fields(request),
+            observe.redact(ticket),
+            observe.log_fields(request),
         )
 
     def login_failed(self, request: HttpRequest, service_url: str) -> HttpResponse:
@@ -224,7 +221,7 @@ class LoginView(CASErrorsMixin):
         if retry and not request.session.pop(RETRIED_SESSION_KEY, False):
             request.session[RETRIED_SESSION_KEY] = True
             if cas_settings.login_nonce:
-                service_url = login_nonce.issue(request, service_url)
+                service_url = login.issue_nonce(request, service_url)
             return HttpResponseRedirect(get_cas_client(service_url, request).get_login_url())
         raise TicketValidationError(
             _(
@@ -235,21 +232,21 @@ class LoginView(CASErrorsMixin):
 
     def redirect_to_cas(self, request: HttpRequest, service_url: str, landing: str) -> HttpResponse:
         """Send the browser to the CAS login page (with ``gateway`` when configured)."""
-        step = gateway.next_step(request)
-        if step is gateway.Step.LAND:
+        step = login.next_step(request)
+        if step is login.Step.LAND:
             return HttpResponseRedirect(landing)
-        if step is gateway.Step.TRY:
-            service_url = gateway.with_mark(service_url)
+        if step is login.Step.TRY:
+            service_url = login.with_mark(service_url)
         if cas_settings.login_nonce:
-            service_url = login_nonce.issue(request, service_url)
+            service_url = login.issue_nonce(request, service_url)
         client = get_cas_client(service_url, request)
-        if step is gateway.Step.TRY:
+        if step is login.Step.TRY:
             client.extra_login_params["gateway"] = "true"
         if request.GET.get(RENEW_PARAM) == "true":  # a session ended past its max age
             client.renew = True
             client.extra_login_params.pop("gateway", None)
         if cas_settings.store_next:
-            request.session[redirects.STORED_NEXT_SESSION_KEY] = landing
+            request.session[urls.STORED_NEXT_SESSION_KEY] = landing
         return HttpResponseRedirect(client.get_login_url())
 
     def add_message(self, request: HttpRequest, template: str | None, user: Any) -> None:
@@ -298,18 +295,20 @@ class LogoutView(CASErrorsMixin):
         return super().dispatch(request, *args, **kwargs)
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        landing = redirects.logout_landing(request)
+        landing = urls.logout_landing(request)
         completely = request_config(request).logout_completely
         session = getattr(request, "session", None)
         # The issuing server is read before sign_out forgets the mapping, and only when needed.
         issuer = server_for_session(session.session_key) if completely and session else None
         user = getattr(request, "user", None)
         ticket = sign_out(request, "manual")
-        log.logout.info(
-            "Signed out %s (ticket %s)", user.get_username() if user else "-", log.redact(ticket)
+        observe.logout.info(
+            "Signed out %s (ticket %s)",
+            user.get_username() if user else "-",
+            observe.redact(ticket),
         )
         if completely:
-            return_url = redirects.absolute_site_url(request, landing)
+            return_url = urls.absolute_site_url(request, landing)
             client = at_server(get_cas_client(request=request), issuer)
             return HttpResponseRedirect(client.get_logout_url(return_url))
         return HttpResponseRedirect(landing)
@@ -320,7 +319,7 @@ class LogoutView(CASErrorsMixin):
     def confirm_logout(self, request: HttpRequest) -> HttpResponse:
         """A GET this site did not start (logout CSRF) signs no one out: 403 with a button
         that POSTs."""
-        log.logout.info("Asked to confirm a logout by a GET from outside this site's pages")
+        observe.logout.info("Asked to confirm a logout by a GET from outside this site's pages")
         context = {"action": request.path, "next": request.GET.get(REDIRECT_FIELD_NAME, "")}
         return render(request, "django_cas_ng/logout_confirm.html", context, status=403)
 

@@ -11,7 +11,7 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
 
-from django_cas_ng._internal.log import redact
+from django_cas_ng._internal.observe import redact
 from django_cas_ng.models import ProxyGrantingTicket, SessionTicket
 from django_cas_ng.signals import cas_user_logout
 from tests.cas_answers import success_xml

@@ -365,6 +365,7 @@ def test_anonymous_api_request_to_the_admin_gets_401_under_asgi() -> None:
 
 # --- Django's LoginRequiredMiddleware -------------------------------------------------------
 
+
 @pytest.fixture
 def cas_login_required(settings) -> None:
     settings.MIDDLEWARE = [

@@ -17,7 +17,7 @@ from django.utils import translation
 from responses import matchers
 
 from django_cas_ng._internal.presented import parse_proxy_validation
-from django_cas_ng._internal.redirects import is_local_url
+from django_cas_ng._internal.urls import is_local_url
 from django_cas_ng.client import parse_proxy_answer
 from django_cas_ng.exceptions import ProxyError, TicketValidationError
 from tests.cas_answers import (

@@ -7,7 +7,7 @@ import logging
 import pytest
 from django.test import Client, RequestFactory
 
-from django_cas_ng._internal.log import redact_secrets
+from django_cas_ng._internal.observe import redact_secrets
 from django_cas_ng._internal.sessions import get_user_from_session
 from django_cas_ng.models import ProxyGrantingTicket
 from tests.conftest import success_xml

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.test import Client
 
-from django_cas_ng._internal import login_nonce
+from django_cas_ng._internal import login
 from tests.cas_answers import failure_xml, success_xml
 from tests.conftest import CAS
 
@@ -44,13 +44,13 @@ def nonce_on(settings) -> None:
 
 
 def test_the_nonce_is_off_by_default(client: Client) -> None:
-    assert login_nonce.NONCE_PARAM not in query(start(client))
+    assert login.NONCE_PARAM not in query(start(client))
 
 
 def test_the_service_url_carries_a_nonce_the_session_holds(client: Client, nonce_on) -> None:
     service = start(client)
-    [nonce] = query(service)[login_nonce.NONCE_PARAM]
-    assert client.session[login_nonce.SESSION_KEY] == [nonce]
+    [nonce] = query(service)[login.NONCE_PARAM]
+    assert client.session[login.NONCE_SESSION_KEY] == [nonce]
 
 
 def test_a_ticket_is_validated_with_exactly_the_service_url_sent(
@@ -63,7 +63,7 @@ def test_a_ticket_is_validated_with_exactly_the_service_url_sent(
 
     assert response.url == "/private/"
     assert validated_services(cas_http) == [service]
-    assert client.session[login_nonce.SESSION_KEY] == []
+    assert client.session[login.NONCE_SESSION_KEY] == []
 
 
 def test_a_ticket_link_from_another_browser_is_refused_without_asking_cas(
@@ -107,9 +107,9 @@ def test_a_refused_nonce_with_retry_login_goes_back_to_cas_with_a_fresh_one(
     response = client.get(attackers_link)
 
     assert response.url.startswith(CAS + "login?")
-    [fresh] = query(query(response.url)["service"][0])[login_nonce.NONCE_PARAM]
+    [fresh] = query(query(response.url)["service"][0])[login.NONCE_PARAM]
     assert fresh not in attackers_link
-    assert client.session[login_nonce.SESSION_KEY] == [fresh]
+    assert client.session[login.NONCE_SESSION_KEY] == [fresh]
     assert len(cas_http.calls) == 0
 
 
@@ -119,14 +119,14 @@ def test_several_tabs_each_sign_in_with_their_own_nonce(client: Client, nonce_on
 
     assert client.get(ticket_link(first_tab)).url == "/private/"
     assert validated_services(cas_http) == [first_tab]
-    assert len(client.session[login_nonce.SESSION_KEY]) == 1
+    assert len(client.session[login.NONCE_SESSION_KEY]) == 1
     assert second_tab != first_tab
 
 
 def test_the_session_keeps_a_bounded_number_of_nonces(client: Client, nonce_on, cas_http) -> None:
-    services = [start(client) for _ in range(login_nonce.MAX_OUTSTANDING + 2)]
+    services = [start(client) for _ in range(login.MAX_NONCES + 2)]
 
-    assert len(client.session[login_nonce.SESSION_KEY]) == login_nonce.MAX_OUTSTANDING
+    assert len(client.session[login.NONCE_SESSION_KEY]) == login.MAX_NONCES
     assert client.get(ticket_link(services[0])).status_code == 403
     assert len(cas_http.calls) == 0
 
@@ -157,7 +157,7 @@ def test_store_next_with_a_nonce_lands_on_the_stored_page(
     settings.CAS_STORE_NEXT = True
     cas_http.get(VALIDATE, body=success_xml("alice"))
     service = start(client)
-    assert set(query(service)) == {login_nonce.NONCE_PARAM}
+    assert set(query(service)) == {login.NONCE_PARAM}
 
     assert client.get(ticket_link(service)).url == "/private/"
     assert validated_services(cas_http) == [service]
@@ -181,7 +181,7 @@ def test_the_api_401_leads_to_a_sign_in_that_issues_the_nonce(
     service = start(client, answer.json()["login_url"])
     response = client.get(ticket_link(service))
 
-    assert login_nonce.NONCE_PARAM in query(service)
+    assert login.NONCE_PARAM in query(service)
     assert response.url == "/private/"
     assert "_auth_user_id" in client.session
 
@@ -192,7 +192,7 @@ def test_a_stepup_carries_a_nonce_and_refuses_a_ticket_link_without_it(
     client.force_login(django_user_model.objects.create_user("alice"))
     to_cas = client.get("/accounts/stepup/?next=/private/")
     service = query(to_cas.url)["service"][0]
-    assert query(service)[login_nonce.NONCE_PARAM] == client.session[login_nonce.SESSION_KEY]
+    assert query(service)[login.NONCE_PARAM] == client.session[login.NONCE_SESSION_KEY]
 
     attacker = "/accounts/stepup/?next=/private/&ticket=ST-1-attackers"
     response = client.get(attacker)

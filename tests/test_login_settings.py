@@ -62,7 +62,6 @@ class TestGateway:
         assert client.get(LOGIN + "?next=/private/&ticket=ST-1").url == "/private/"
         assert "_cas_gateway" not in client.session
 
-
     def test_the_gateway_attempt_is_marked_in_the_service_url(self, client: Client) -> None:
         service = service_of(client.get(LOGIN + "?next=/private/"))
         assert query(service) == {"next": ["/private/"], "gatewayed": ["1"]}

@@ -12,7 +12,7 @@ import requests
 from asgiref.sync import async_to_sync, sync_to_async
 from django.test import Client, RequestFactory
 
-from django_cas_ng._internal import metrics
+from django_cas_ng._internal import observe
 from django_cas_ng._internal.presented import authenticate_proxy_ticket
 from django_cas_ng.backends import CASBackend
 from django_cas_ng.exceptions import TicketValidationError
@@ -48,7 +48,7 @@ def test_a_successful_sign_in_sends_success_with_its_duration(client, cas_http, 
     cas_http.get(VALIDATE, body=success_xml("alice"))
     assert sign_in(client) == 302
     [call] = sent
-    assert call["outcome"] == metrics.SUCCESS
+    assert call["outcome"] == observe.SUCCESS
     assert 0 <= call["duration"] < 5
 
 
@@ -68,19 +68,19 @@ def test_version_and_service_are_sent(client, cas_http, sent) -> None:
 def test_a_refused_ticket_sends_refused(client, cas_http, sent) -> None:
     cas_http.get(VALIDATE, body=failure_xml("INVALID_TICKET"))
     assert sign_in(client) == 403
-    assert [call["outcome"] for call in sent] == [metrics.REFUSED]
+    assert [call["outcome"] for call in sent] == [observe.REFUSED]
 
 
 def test_an_unreachable_server_sends_unavailable(client, cas_http, sent) -> None:
     cas_http.get(VALIDATE, body=requests.ConnectionError("refused"))
     assert sign_in(client) == 503
-    assert [call["outcome"] for call in sent] == [metrics.UNAVAILABLE]
+    assert [call["outcome"] for call in sent] == [observe.UNAVAILABLE]
 
 
 def test_an_unreadable_answer_sends_malformed(client, cas_http, sent) -> None:
     cas_http.get(VALIDATE, body="<cas:serviceResponse")
     assert sign_in(client) == 503
-    assert [call["outcome"] for call in sent] == [metrics.MALFORMED]
+    assert [call["outcome"] for call in sent] == [observe.MALFORMED]
 
 
 def test_an_unexpected_failure_sends_error(monkeypatch, cas_http, sent) -> None:
@@ -90,7 +90,7 @@ def test_an_unexpected_failure_sends_error(monkeypatch, cas_http, sent) -> None:
     monkeypatch.setattr("django_cas_ng.backends.get_cas_client", broken)
     with pytest.raises(RuntimeError):
         CASBackend().validate(None, TICKET, "https://app.example.org/")
-    assert [call["outcome"] for call in sent] == [metrics.ERROR]
+    assert [call["outcome"] for call in sent] == [observe.ERROR]
 
 
 def test_the_ticket_is_never_sent(client, cas_http, sent) -> None:
@@ -102,7 +102,7 @@ def test_the_ticket_is_never_sent(client, cas_http, sent) -> None:
 
 def test_every_outcome_is_one_of_the_documented_few() -> None:
     documented = {"success", "refused", "unavailable", "malformed", "misconfigured", "error"}
-    assert documented | {"denied"} == metrics.OUTCOMES
+    assert documented | {"denied"} == observe.OUTCOMES
 
 
 def test_the_sign_in_log_line_carries_outcome_and_milliseconds(client, cas_http, caplog) -> None:
@@ -163,7 +163,7 @@ def test_an_async_receiver_is_called_when_validation_runs_under_an_event_loop(se
         outcomes.append(outcome)
 
     def measured() -> None:
-        with metrics.measure_validation("proxy", "https://app.example.org/"):
+        with observe.measure_validation("proxy", "https://app.example.org/"):
             pass
 
     cas_ticket_validated.connect(receiver, weak=False)

@@ -14,9 +14,8 @@ from django.contrib.auth import get_user_model
 from django.test import Client, RequestFactory
 
 from django_cas_ng._internal import tenancy
-from django_cas_ng._internal.service import get_service_url
 from django_cas_ng._internal.sessions import get_user_from_session
-from django_cas_ng._internal.urls import get_server_url
+from django_cas_ng._internal.urls import get_server_url, get_service_url
 from django_cas_ng.checks import check_settings
 from django_cas_ng.client import get_cas_client, get_proxy_validate_client
 from django_cas_ng.conf import cas_settings
@@ -399,7 +398,7 @@ def test_a_resolver_of_the_wrong_type_is_e009(settings) -> None:
 
 
 def test_a_tenants_public_origin_is_a_safe_landing_host(settings) -> None:
-    from django_cas_ng._internal.redirects import allowed_hosts
+    from django_cas_ng._internal.urls import allowed_hosts
 
     settings.CAS_CONFIG_RESOLVER = lambda request: {"CAS_ROOT_PROXIED_AS": "https://b.example.org"}
     assert "b.example.org" in allowed_hosts(request_at("testserver"))

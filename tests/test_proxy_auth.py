@@ -24,7 +24,7 @@ from django.urls import path
 
 from django_cas_ng import client as cas_client
 from django_cas_ng._internal import presented as proxy_auth
-from django_cas_ng._internal import service
+from django_cas_ng._internal import urls
 from django_cas_ng._internal.presented import (
     AcceptedTicket,
     authenticate_proxy_ticket,
@@ -501,7 +501,7 @@ def test_service_url_origin_matches_the_login_service_url(settings, extra, expec
         setattr(settings, name, value)
     settings.CAS_STORE_NEXT = True
     request = RequestFactory().get("/api/x/?a=1")
-    assert service_url_for(request) == expected == service.get_service_url(request)
+    assert service_url_for(request) == expected == urls.get_service_url(request)
 
 
 def test_authenticate_proxy_ticket_returns_what_was_accepted(chains, cas_http) -> None:

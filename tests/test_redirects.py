@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.test import Client, RequestFactory
 
-from django_cas_ng._internal.redirects import clean_next_page, is_local_url, is_safe_url
+from django_cas_ng._internal.urls import clean_next_page, is_local_url, is_safe_url
 from django_cas_ng.exceptions import RedirectException
 from tests.cas_answers import success_xml
 from tests.conftest import CAS

@@ -20,7 +20,7 @@ from django.test import AsyncClient, Client, RequestFactory
 from django.urls import path
 
 from django_cas_ng import views
-from django_cas_ng._internal import metrics, responses
+from django_cas_ng._internal import observe, responses
 from django_cas_ng._internal.presented import proxy_ticket_required
 from django_cas_ng.backends import CASBackend
 from django_cas_ng.decorators import login_required, permission_required
@@ -150,7 +150,7 @@ def test_the_metrics_hook_counts_a_configuration_error_as_misconfigured(monkeypa
             CASBackend().validate(None, "ST-1-abcdef", "https://app.example.org/")
     finally:
         cas_ticket_validated.disconnect(receiver)
-    assert sent == [metrics.MISCONFIGURED]
+    assert sent == [observe.MISCONFIGURED]
 
 
 def test_a_configuration_error_is_a_503_page_naming_this_site(client: Client) -> None:

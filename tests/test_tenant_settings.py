@@ -11,7 +11,7 @@ import pytest
 from django.test import RequestFactory
 
 from django_cas_ng import conf
-from django_cas_ng._internal import metrics
+from django_cas_ng._internal import observe
 from django_cas_ng._internal import urls as origin
 from django_cas_ng._internal.tenancy import TENANT_SETTINGS
 from django_cas_ng.backends import CASBackend
@@ -25,7 +25,6 @@ TENANT_ATTRIBUTES = {name.removeprefix("CAS_").lower() for name in TENANT_SETTIN
 #: itself, the system checks and the doctor (both run without a request); never inside a
 #: function that has a request, which reads ``request_config(request)``.
 PROJECT_WIDE = {"conf.py", "tenancy.py", "checks.py", "doctor.py"}
-PROJECT_WIDE_FUNCTIONS = {("stepup.py", "check_stepup")}
 
 
 def tenant_setting_read(node: ast.AST) -> str | None:
@@ -63,22 +62,17 @@ def lines_of(node: ast.AST) -> range:
 
 
 def project_wide_reads(path: Path) -> list[str]:
-    """``file:line name`` of each project-wide read of a tenant setting in ``path``, outside
-    the functions allowed to; in the modules of ``PROJECT_WIDE``, inside a function that has
-    a request."""
+    """``file:line name`` of each project-wide read of a tenant setting in ``path``; in the
+    modules of ``PROJECT_WIDE``, only those inside a function that has a request."""
     tree = ast.parse(path.read_text())
-    allowed_lines: set[int] = set()
     checked_lines: set[int] | None = set() if path.name in PROJECT_WIDE else None
     for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef) and (path.name, node.name) in PROJECT_WIDE_FUNCTIONS:
-            allowed_lines.update(lines_of(node))
         if checked_lines is not None and takes_request(node):
             checked_lines.update(lines_of(node))
     return [
         f"{path.name}:{node.lineno} {name}"
         for node in ast.walk(tree)
         if (name := tenant_setting_read(node))
-        and node.lineno not in allowed_lines
         and (checked_lines is None or node.lineno in checked_lines)
     ]
 
@@ -145,7 +139,7 @@ def test_the_validation_signal_names_the_tenants_version(tenant) -> None:
 
     cas_ticket_validated.connect(receiver)
     try:
-        with metrics.measure_validation("test", "https://public.example.org/", tenant):
+        with observe.measure_validation("test", "https://public.example.org/", tenant):
             pass
     finally:
         cas_ticket_validated.disconnect(receiver)

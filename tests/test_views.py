@@ -77,7 +77,9 @@ def test_account_refused_by_the_site_gives_403_page_that_says_so(client: Client,
     assert b"did not accept" not in response.content
 
 
-def test_account_refused_by_the_site_is_not_retried_at_cas(client: Client, cas_http, settings) -> None:
+def test_account_refused_by_the_site_is_not_retried_at_cas(
+    client: Client, cas_http, settings
+) -> None:
     settings.CAS_RETRY_LOGIN = True
     get_user_model().objects.create_user("alice", is_active=False)
     cas_http.get(VALIDATE, body=success_xml("alice"))

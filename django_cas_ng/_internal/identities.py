@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from ..conf import cas_settings
 from ..exceptions import TenantConfigurationError
 from ..models import CASIdentity
-from . import log
+from . import observe
 from .sessions import SERVER_SESSION_KEY
 from .tenancy import is_multi_server
 from .urls import get_server_url
@@ -143,7 +143,9 @@ def user_for_identity(
                 f"{error.__class__.__name__}"
             ) from None
         return row.user, False
-    log.login.info("New CAS identity %s at %s -> user %s", uid, server or "-", user.get_username())
+    observe.login.info(
+        "New CAS identity %s at %s -> user %s", uid, server or "-", user.get_username()
+    )
     if adopted is None:
         return backend.configure_user(user), True
     return user, False
@@ -226,9 +228,9 @@ def _follow_rename(row: CASIdentity, server: str, name: str) -> None:
         return
     username = _free_username(server, name, exclude_pk=user.pk)
     if username is None:
-        log.login.warning("Kept username %s: no free name for %s", user.get_username(), name)
+        observe.login.warning("Kept username %s: no free name for %s", user.get_username(), name)
         return
-    log.login.info("CAS renamed %s to %s: username follows", user.get_username(), username)
+    observe.login.info("CAS renamed %s to %s: username follows", user.get_username(), username)
     setattr(user, get_user_model().USERNAME_FIELD, username)
     user.save(update_fields=[get_user_model().USERNAME_FIELD])
 
@@ -289,7 +291,7 @@ def _signed_in_by_cas(backend_path: Any) -> bool:
 
 def _checked(request: HttpRequest, user: Any) -> Any:
     if user.is_authenticated and not session_is_bound(request):
-        log.login.info(
+        observe.login.info(
             "Session of %s was signed in at another CAS server: anonymous on host %s",
             user.get_username(),
             request.get_host(),

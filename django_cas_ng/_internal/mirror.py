@@ -11,7 +11,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import Group
 
 from ..conf import cas_settings
-from . import log
+from . import observe
 
 __all__ = ["apply_flags", "flag_rules", "is_managed_group", "mirror_groups", "released_values"]
 
@@ -61,7 +61,7 @@ def apply_flags(user: AbstractBaseUser, attributes: Mapping[str, Any]) -> list[s
             continue
         setattr(user, field, value)
         changed.append(field)
-        log.login.info("CAS set %s of %s: %r -> %r", field, user.get_username(), old, value)
+        observe.login.info("CAS set %s of %s: %r -> %r", field, user.get_username(), old, value)
     return changed
 
 
@@ -89,7 +89,7 @@ def mirror_groups(user: AbstractBaseUser, attributes: Mapping[str, Any]) -> None
     if added:
         groups.add(*added)
     if stale or added:
-        log.login.info(
+        observe.login.info(
             "CAS groups of %s: +%s -%s",
             user.get_username(),
             [group.name for group in added],

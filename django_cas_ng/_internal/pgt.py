@@ -11,7 +11,7 @@ from django.http import HttpRequest
 
 from ..client import CASClient, at_server, get_cas_client
 from ..exceptions import CASUnavailable, ProxyError
-from . import log
+from . import observe
 
 __all__ = ["exchange_pgt", "request_proxy_ticket"]
 
@@ -32,7 +32,7 @@ def exchange_pgt(
     except ProxyError as error:
         refusal = ProxyError(*_masked(error.args, pgt))
         code = refusal.args[0] if refusal.args else "-"
-        log.proxy.warning("CAS refused a proxy ticket for %s: %s", service, code)
+        observe.proxy.warning("CAS refused a proxy ticket for %s: %s", service, code)
         raise refusal from None
     except CASError as error:
         raise ProxyError(*_masked(error.args, pgt)) from None
@@ -40,7 +40,7 @@ def exchange_pgt(
         raise ProxyError("CAS_UNAVAILABLE", _without(str(error), pgt)) from None
     except Exception as error:  # 5.1 wraps every failure in ProxyError
         raise ProxyError(_without(str(error), pgt)) from None
-    log.proxy.info("Obtained proxy ticket %s for %s", log.redact(ticket), service)
+    observe.proxy.info("Obtained proxy ticket %s for %s", observe.redact(ticket), service)
     return ticket
 
 
@@ -62,5 +62,5 @@ def _masked(args: tuple[Any, ...], pgt: str) -> list[str]:
 def _without(message: str, pgt: str) -> str:
     """``message`` with the PGT masked (transport errors quote the URL, which carries it)."""
     for form in {pgt, quote(pgt, safe=""), quote(pgt)}:
-        message = message.replace(form, log.redact(pgt))
+        message = message.replace(form, observe.redact(pgt))
     return message

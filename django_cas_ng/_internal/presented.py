@@ -25,9 +25,9 @@ from lxml import etree
 from ..client import get_proxy_validate_client
 from ..conf import cas_settings
 from ..exceptions import CASNGError, TicketValidationError
-from . import log, ratelimit, replay, responses
+from . import observe, ratelimit, replay, responses
 from .http import check_deadline, validation_deadline
-from .metrics import DENIED, log_fields, measure_validation
+from .observe import DENIED, log_fields, measure_validation
 from .responses import AUTH_SCHEME, gate
 from .tickets import is_well_formed_ticket
 from .urls import canonical_service, public_url
@@ -118,9 +118,9 @@ def authenticate_proxy_ticket(
     service = service or service_url_for(request)
     validated = validate_presented_ticket(request, ticket, service)
     if not chain_is_allowed(validated.proxies, service, request):
-        log.proxy.warning(
+        observe.proxy.warning(
             "Refused ticket %s for %s: proxy chain %s is not in CAS_PROXY_CHAINS",
-            log.redact(ticket),
+            observe.redact(ticket),
             service,
             list(validated.proxies),
         )
@@ -129,9 +129,9 @@ def authenticate_proxy_ticket(
             code=UNTRUSTED_PROXY_CHAIN,
         )
     user, attributes = user_for_ticket(request, validated)
-    log.proxy.info(
+    observe.proxy.info(
         "Accepted ticket %s for %s as %s via %s%s",
-        log.redact(ticket),
+        observe.redact(ticket),
         service,
         user.get_username(),
         list(validated.proxies) or "no proxy",
@@ -168,7 +168,9 @@ def validate_presented_ticket(request: HttpRequest, ticket: str, service: str) -
         if measurement.rule:
             measurement.outcome = DENIED
     if measurement.rule:
-        log.proxy.warning("Refused ticket %s: access rule %r", log.redact(ticket), measurement.rule)
+        observe.proxy.warning(
+            "Refused ticket %s: access rule %r", observe.redact(ticket), measurement.rule
+        )
         raise TicketValidationError("This user may not use this service.", code=USER_REFUSED)
     return validated
 
@@ -186,7 +188,7 @@ def parse_proxy_validation(data: bytes | str) -> ValidatedTicket:
         username, attributes, _pgtiou = read_service_response(root)
     except TicketValidationError as refusal:
         code = refusal.code or "UNKNOWN"
-        log.proxy.info("CAS server refused a presented ticket: %s", code)
+        observe.proxy.info("CAS server refused a presented ticket: %s", code)
         # The server's text stays out of the 401 the caller sees.
         raise TicketValidationError(
             f"The CAS server refused the ticket ({code}).", code=code
@@ -234,7 +236,7 @@ def read_proxy_chain(answer: Any) -> tuple[str, ...]:
         )
     )
     if not well_formed:
-        log.proxy.warning("Refused a validation answer whose proxy chain has an unknown shape")
+        observe.proxy.warning("Refused a validation answer whose proxy chain has an unknown shape")
         raise TicketValidationError(
             "The CAS answer lists its proxies in an unknown form.", code=UNTRUSTED_PROXY_CHAIN
         )
@@ -294,7 +296,7 @@ def _url_matches(pattern: Any, url: str) -> bool:
         if isinstance(pattern, str) and pattern.startswith("^"):
             return re.fullmatch(pattern, url) is not None
     except re.error:
-        log.proxy.error("CAS_PROXY_CHAINS holds an invalid regular expression: %r", pattern)
+        observe.proxy.error("CAS_PROXY_CHAINS holds an invalid regular expression: %r", pattern)
         return False
     return bool(pattern == url)
 
@@ -321,7 +323,7 @@ def user_for_ticket(
     """
     mapped = cas_backend().user_from_answer(request, validated.username, validated.attributes)
     if mapped.user is None:
-        log.proxy.warning("Refused a presented ticket: %s", mapped.reason)
+        observe.proxy.warning("Refused a presented ticket: %s", mapped.reason)
         raise TicketValidationError("This user may not use this service.", code=USER_REFUSED)
     return mapped.user, mapped.attributes
 

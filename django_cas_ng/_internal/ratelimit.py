@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from ..conf import RATE_LIMIT_KEYS, cas_settings, parse_rate
 from ..exceptions import RateLimited
-from . import log
+from . import observe
 from .slo import client_ip
 
 __all__ = ["LOGOUT_REQUEST", "TICKET", "hit"]
@@ -46,11 +46,11 @@ def hit(request: HttpRequest, action: str) -> None:
         cache.add(key, 0, timeout=period + 1)
         count = cache.incr(key)
     except Exception as error:  # an unreachable cache must not stop sign-in
-        log.client.warning("Rate limit not applied, the cache failed: %s", error)
+        observe.client.warning("Rate limit not applied, the cache failed: %s", error)
         return
     if count > limit:
         retry_after = max(1, int((window + 1) * period - now))
-        log.login.warning(
+        observe.login.warning(
             "Rate limit %s for %s reached by %s (%d requests); retry after %d s%s",
             rate,
             action,

@@ -22,7 +22,7 @@ from django.utils.crypto import salted_hmac
 from ..conf import cas_settings
 from ..exceptions import CASConfigurationError, CASUnavailable
 from ..models import UsedTicket
-from . import log
+from . import observe
 from .slo import client_ip
 from .urls import issuing_server_url
 
@@ -56,9 +56,9 @@ def claim(ticket: str, request: HttpRequest | None = None) -> bool:
     if _insert(digest(ticket, request), expires):
         _maybe_prune()
         return True
-    log.login.warning(
+    observe.login.warning(
         "Refused ticket %s: this site already accepted it (a replay) from %s",
-        log.redact(ticket),
+        observe.redact(ticket),
         client_ip(request) if request is not None else "-",
     )
     return False

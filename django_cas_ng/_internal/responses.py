@@ -34,11 +34,10 @@ from ..exceptions import (
     RedirectException,
     TicketValidationError,
 )
-from . import log, redirects
-from .metrics import log_fields
-from .service import get_service_url
+from . import observe, urls
+from .observe import log_fields
 from .slo import client_ip
-from .urls import public_url
+from .urls import get_service_url, public_url
 
 #: The one scheme of ``Authorization: CAS PT-...`` and of every ``WWW-Authenticate``
 #: challenge this package sends (sign-in 401s and the proxy-ticket APIs alike).
@@ -222,13 +221,13 @@ def return_path(request: HttpRequest) -> str:
     Referer, unless ``CAS_IGNORE_REFERER``), else this URL for a GET, else the default."""
     if not cas_settings.ignore_referer:
         referer = request.META.get("HTTP_REFERER")
-        if referer and redirects.is_safe_url(request, referer):
-            path = redirects.checked_path(request, referer)
+        if referer and urls.is_safe_url(request, referer):
+            path = urls.checked_path(request, referer)
             if path is not None:
                 return path
     if request.method in ("GET", "HEAD"):
         return request.get_full_path()
-    return redirects.default_landing(request)
+    return urls.default_landing(request)
 
 
 def _at_path(request: HttpRequest, path: str) -> HttpRequest:
@@ -244,7 +243,7 @@ def cas_login_url(request: HttpRequest, next_page: str) -> str:
 
     The service URL comes from the function the login view uses, as if the request were made
     to the login view; with ``CAS_STORE_NEXT`` the landing page is kept in the session, as the
-    login view does before it redirects.
+    login view does before it urls.
     """
     login_path = reverse(cas_settings.login_url_name)
     if cas_settings.login_nonce:
@@ -254,7 +253,7 @@ def cas_login_url(request: HttpRequest, next_page: str) -> str:
         return f"{public_url(request, login_path)}?{query}"
     service_url = get_service_url(_at_path(request, login_path), next_page)
     if cas_settings.store_next and hasattr(request, "session"):
-        request.session[redirects.STORED_NEXT_SESSION_KEY] = next_page
+        request.session[urls.STORED_NEXT_SESSION_KEY] = next_page
     return str(get_cas_client(service_url, request).get_login_url())
 
 
@@ -314,18 +313,18 @@ def refused_page(request: HttpRequest, template: str, context: Mapping[str, Any]
 
 def cas_logout_url(request: HttpRequest) -> str:
     """The CAS server's logout URL, coming back to the default landing page."""
-    return_url = redirects.absolute_site_url(request, redirects.default_landing(request))
+    return_url = urls.absolute_site_url(request, urls.default_landing(request))
     return str(get_cas_client(request=request).get_logout_url(return_url))
 
 
 def report(request: HttpRequest | None, exc: CASUnavailable | CASConfigurationError) -> None:
     """The operator's ERROR line: whom the 503 blames (the CAS server, or this site)."""
-    log.client.error("%s: %s%s", exc.log_prefix, exc, log_fields(request))
+    observe.client.error("%s: %s%s", exc.log_prefix, exc, log_fields(request))
 
 
 def ticket_refused(request: HttpRequest, exc: TicketValidationError, as_json: bool) -> HttpResponse:
     """403: the CAS server (or this site) did not accept the sign-in."""
-    log.login.debug("Answering 403: %s", exc)
+    observe.login.debug("Answering 403: %s", exc)
     refused = isinstance(exc, AccountRefused)
     if as_json:
         return refusal(403, ACCOUNT_REFUSED if refused else exc.code or TICKET_REFUSED, str(exc))
@@ -374,7 +373,7 @@ def too_many_requests(
 
 def bad_logout_request(request: HttpRequest, exc: BadLogoutRequest) -> HttpResponse:
     """A refused Single Logout request: its status, in plain text (its sender is a server)."""
-    log.slo.warning("Refused logout request from %s: %s", client_ip(request), exc)
+    observe.slo.warning("Refused logout request from %s: %s", client_ip(request), exc)
     return HttpResponse(f"{exc}\n", status=exc.status, content_type="text/plain")
 
 
@@ -398,7 +397,7 @@ def for_error(
     elif isinstance(exc, BadLogoutRequest):
         return bad_logout_request(request, exc)
     elif isinstance(exc, RedirectException):
-        return HttpResponseRedirect(redirects.default_landing(request))
+        return HttpResponseRedirect(urls.default_landing(request))
     else:
         raise exc
     if as_json is None:

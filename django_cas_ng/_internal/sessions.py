@@ -20,7 +20,7 @@ from django.http import HttpRequest
 
 from ..models import ProxyGrantingTicket, SessionTicket, mapping_key
 from ..signals import cas_user_logout
-from . import log
+from . import observe
 from .session_store import database_session_model, session_store_class
 
 __all__ = [
@@ -159,9 +159,9 @@ def end_sessions_for_tickets(tickets: Iterable[str], server_url: str | None = No
     found = SessionTicket.objects.for_tickets(tickets).issued_by(server_url)
     rows = dict(found.values_list("session_key", "ticket"))
     if not rows:
-        log.slo.info(
+        observe.slo.info(
             "Single Logout for unknown ticket(s) %s: nothing to end",
-            ", ".join(log.redact(ticket) for ticket in tickets),
+            ", ".join(observe.redact(ticket) for ticket in tickets),
         )
         return 0
     with transaction.atomic(using=router.db_for_write(SessionTicket)):
@@ -187,10 +187,10 @@ def _end_sessions(store_class: type[SessionBase], rows: Mapping[str, str]) -> in
         cas_user_logout.send(sender="slo", user=user, session=session, ticket=ticket)
         if rows_only is None:
             session.delete()
-        log.slo.info(
+        observe.slo.info(
             "Single Logout ended a session of %s (ticket %s)",
             user.get_username() or "anonymous",
-            log.redact(ticket),
+            observe.redact(ticket),
         )
     if rows_only is not None:
         rows_only.objects.using(router.db_for_write(rows_only)).filter(

@@ -23,7 +23,7 @@ from lxml import etree
 
 from ..conf import cas_settings
 from ..exceptions import BadLogoutRequest, MalformedXML
-from . import log
+from . import observe
 from .sessions import end_sessions_for_tickets
 from .tenancy import request_config
 from .urls import get_server_url, issuing_server_url
@@ -229,7 +229,7 @@ def handle(request: HttpRequest) -> HttpResponse:
     if is_front_channel(request):
         param = front_channel_param(request) or PARAM
         ended = end_sessions(front_channel_xml(request.GET[param]), sender_server(request))
-        log.slo.debug("Front-channel Single Logout ended %d session(s)", ended)
+        observe.slo.debug("Front-channel Single Logout ended %d session(s)", ended)
         relay_state = request.GET.get(RELAY_STATE)
         if relay_state and len(relay_state) <= _MAX_RELAY_STATE:
             return HttpResponseRedirect(back_to_server(request, relay_state))
@@ -241,5 +241,5 @@ def handle(request: HttpRequest) -> HttpResponse:
         return HttpResponse("ok\n", content_type="text/plain")
     check_sender(request)
     ended = end_sessions(back_channel_xml(request), sender_server(request))
-    log.slo.debug("Back-channel Single Logout ended %d session(s)", ended)
+    observe.slo.debug("Back-channel Single Logout ended %d session(s)", ended)
     return HttpResponse("ok\n", content_type="text/plain")

@@ -16,7 +16,7 @@ from lxml import etree
 
 from ..conf import cas_settings
 from ..exceptions import MalformedAnswer, MalformedXML, ProxyError, TicketValidationError
-from . import log
+from . import observe
 from .http import check_deadline
 
 __all__ = [
@@ -186,7 +186,7 @@ class AttributeValues:
     def result(self) -> dict[str, Any]:
         """One value as itself, several as a list (python-cas's shape); logs capped names."""
         for name in sorted(self.capped):
-            log.client.warning(
+            observe.client.warning(
                 "CAS answer released more than %d values of attribute %r; kept the first %d "
                 "(raise CAS_MAX_ATTRIBUTE_VALUES to keep more)",
                 self.cap,
