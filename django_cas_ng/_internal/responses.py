@@ -243,7 +243,7 @@ def cas_login_url(request: HttpRequest, next_page: str) -> str:
 
     The service URL comes from the function the login view uses, as if the request were made
     to the login view; with ``CAS_STORE_NEXT`` the landing page is kept in the session, as the
-    login view does before it urls.
+    login view does before it redirects.
     """
     login_path = reverse(cas_settings.login_url_name)
     if cas_settings.login_nonce:
