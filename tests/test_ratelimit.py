@@ -152,6 +152,16 @@ def test_the_drf_class_answers_429_with_retry_after(limited, cas_http) -> None:
     assert statuses[-1]["Retry-After"]
 
 
+def test_the_drf_class_429_carries_the_one_refusal_body(limited, cas_http) -> None:
+    from tests.test_proxy_drf import call
+
+    cas_http.get(VALIDATE, body=success_xml("alice"))
+    refused = [call(ticket=f"PT-{n}-drf") for n in range(4)][-1]
+    assert refused.status_code == 429
+    assert refused.data["code"] == "RATE_LIMITED"
+    assert refused.data["detail"].count(refused["Retry-After"]) == 1
+
+
 def test_the_limit_log_line_points_at_the_proxy_header_when_none_is_trusted(
     limited, cas_http, caplog
 ) -> None:

@@ -88,7 +88,10 @@ class CASProxyTicketAuthentication(BaseAuthentication):
                 responses.body(responses.SITE_MISCONFIGURED, detail)
             ) from error
         except RateLimited as error:
-            raise Throttled(wait=error.retry_after, detail=str(error)) from error
+            # The message already says when to retry: no ``wait`` for DRF to append it again.
+            throttled = Throttled(detail=responses.body(responses.RATE_LIMITED, str(error)))
+            throttled.wait = error.retry_after  # DRF's handler sends it as Retry-After
+            raise throttled from error
         return accepted.user, accepted
 
     def get_service_url(self, request: Request) -> str | None:
