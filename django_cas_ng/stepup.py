@@ -601,7 +601,9 @@ class StepUpView(View):
     def refused(
         self, request: HttpRequest, reason: str, landing: str, pending_id: str | None
     ) -> HttpResponse:
-        """The 403 page saying why, with a link to try again."""
+        """The 403 page saying why, with a link to try again (JSON for an API request)."""
+        if responses.is_api_request(request):
+            return responses.forbidden(request, reason, responses.STEPUP_REFUSED)
         params = {REDIRECT_FIELD_NAME: landing}
         if pending_id:
             params[PENDING_PARAM] = pending_id
@@ -611,4 +613,6 @@ class StepUpView(View):
             "retry_url": retry_url,
             "home_url": urls.default_landing(request),
         }
-        return responses.refused_page(request, self.template_name, context)
+        response = responses.refused_page(request, self.template_name, context)
+        responses.vary_on_api_headers(response)
+        return response

@@ -316,6 +316,20 @@ def test_refused_ticket_gives_403(alice: Client, cas_http) -> None:
     assert b"did not accept the sign-in ticket" in response.content
 
 
+def test_a_refused_stepup_answers_an_api_request_with_the_json_403(alice: Client, cas_http) -> None:
+    cas_http.get(VALIDATE, body=stepup_answer(new_login="false"))
+    response = alice.get(step_up(alice, "/payroll/"), HTTP_ACCEPT="application/json")
+    assert response.status_code == 403
+    assert response.json()["code"] == "STEPUP_REFUSED"
+    assert "reused an earlier sign-in" in response.json()["detail"]
+
+
+def test_the_stepup_refusal_page_varies_on_the_api_headers(alice: Client, cas_http) -> None:
+    cas_http.get(VALIDATE, body=stepup_answer(new_login="false"))
+    response = alice.get(step_up(alice, "/payroll/"))
+    assert "X-Requested-With" in response["Vary"]
+
+
 def test_malformed_ticket_is_refused_without_asking_cas(alice: Client, cas_http) -> None:
     url = alice.get("/payroll/").url + "&ticket=%3Cx%3E"
     assert alice.get(url).status_code == 403

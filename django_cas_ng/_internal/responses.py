@@ -146,6 +146,7 @@ def vary_on_api_headers(response: HttpResponseBase) -> HttpResponseBase:
 #: ``code`` of the JSON bodies (a refused ticket's is the CAS error code instead).
 NOT_AUTHENTICATED = "NOT_AUTHENTICATED"
 STEPUP_REQUIRED = "STEPUP_REQUIRED"
+STEPUP_REFUSED = "STEPUP_REFUSED"
 PERMISSION_DENIED = "PERMISSION_DENIED"
 ACCOUNT_REFUSED = "ACCOUNT_REFUSED"
 TICKET_REFUSED = "TICKET_REFUSED"
