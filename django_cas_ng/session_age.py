@@ -20,7 +20,7 @@ from django.utils.deprecation import MiddlewareMixin
 
 from . import api
 from ._internal import observe
-from ._internal.responses import gate, gated_dispatch
+from ._internal.responses import answered, gate, gated_dispatch
 from ._internal.sessions import sign_out
 from .conf import cas_settings
 from .stepup import StepUpView, parse_cas_datetime
@@ -133,7 +133,7 @@ class SessionMaxAgeMiddleware(MiddlewareMixin):
         max_age = cas_settings.session_max_age
         if max_age is None or is_cas_view(view_func):
             return None
-        return max_age_response(request, max_age)
+        return answered(partial(max_age_response, max_age=max_age))(request)
 
 
 def cas_max_age(

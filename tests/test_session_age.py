@@ -172,6 +172,18 @@ def test_the_setting_with_its_middleware_bounds_every_page(client, cas_http, set
     assert urlsplit(response.url).path == "/accounts/login/"
 
 
+def test_past_the_max_age_an_api_call_on_a_misconfigured_site_gets_the_503_not_a_500(
+    client, cas_http, settings
+) -> None:
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, MIDDLEWARE]
+    settings.CAS_SESSION_MAX_AGE = HOUR
+    sign_in(client, cas_http)
+    age_session(client, 2 * HOUR)
+    settings.ALLOWED_HOSTS = ["*"]  # no setting pins the Host any more: no service URL
+    response = client.get("/private/", HTTP_ACCEPT="application/json")
+    assert (response.status_code, response.json()["code"]) == (503, "SITE_MISCONFIGURED")
+
+
 def test_the_middleware_leaves_the_login_view_alone(client, cas_http, settings) -> None:
     settings.MIDDLEWARE = [*settings.MIDDLEWARE, MIDDLEWARE]
     settings.CAS_SESSION_MAX_AGE = HOUR
