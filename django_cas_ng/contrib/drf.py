@@ -52,6 +52,15 @@ class CASSiteMisconfigured(APIException):
     default_code = "site_misconfigured"
 
 
+class RateLimitedThrottled(Throttled):
+    """429 with the one refusal body; its message already says when to retry, so DRF does
+    not append it again (``wait`` still becomes ``Retry-After``)."""
+
+    def __init__(self, error: RateLimited) -> None:
+        super().__init__(detail=responses.body(responses.RATE_LIMITED, str(error)))
+        self.wait = error.retry_after
+
+
 class CASProxyTicketAuthentication(BaseAuthentication):
     """Authenticates a request by the ticket in ``Authorization: CAS <ticket>`` or ``?ticket=``.
 
@@ -88,10 +97,7 @@ class CASProxyTicketAuthentication(BaseAuthentication):
                 responses.body(responses.SITE_MISCONFIGURED, detail)
             ) from error
         except RateLimited as error:
-            # The message already says when to retry: no ``wait`` for DRF to append it again.
-            throttled = Throttled(detail=responses.body(responses.RATE_LIMITED, str(error)))
-            throttled.wait = error.retry_after  # DRF's handler sends it as Retry-After
-            raise throttled from error
+            raise RateLimitedThrottled(error) from error
         return accepted.user, accepted
 
     def get_service_url(self, request: Request) -> str | None:
