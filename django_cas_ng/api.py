@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from ._internal import responses
 from ._internal.responses import (
@@ -34,6 +34,7 @@ from ._internal.responses import (
     vary_on_api_headers,
     wants_json,
 )
+from .exceptions import CASConfigurationError
 
 __all__ = [
     "AUTH_SCHEME",
@@ -67,15 +68,18 @@ def unauthorized(
     error: str | None = None,
     detail: str | None = None,
     extra: Mapping[str, Any] | None = None,
-) -> JsonResponse:
+) -> HttpResponse:
     """401 with the challenge and a JSON body naming the URL to sign in at.
 
     ``login_url`` defaults to :func:`cas_login_url` for ``next_page`` (default
-    :func:`return_path`).
+    :func:`return_path`). When this site's configuration cannot name one, the 503 instead.
     """
-    return responses.sign_in_unauthorized(
-        request, login_url, next_page=next_page, error=error, detail=detail, extra=extra
-    )
+    try:
+        return responses.sign_in_unauthorized(
+            request, login_url, next_page=next_page, error=error, detail=detail, extra=extra
+        )
+    except CASConfigurationError as exc:
+        return responses.for_error(request, exc)
 
 
 def forbidden(request: HttpRequest, detail: str | None = None) -> JsonResponse:
