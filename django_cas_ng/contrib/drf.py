@@ -52,7 +52,7 @@ class CASSiteMisconfigured(APIException):
     default_code = "site_misconfigured"
 
 
-class RateLimitedThrottled(Throttled):
+class _RateLimitedThrottled(Throttled):
     """429 with the one refusal body; its message already says when to retry, so DRF does
     not append it again (``wait`` still becomes ``Retry-After``)."""
 
@@ -97,7 +97,7 @@ class CASProxyTicketAuthentication(BaseAuthentication):
                 responses.body(responses.SITE_MISCONFIGURED, detail)
             ) from error
         except RateLimited as error:
-            raise RateLimitedThrottled(error) from error
+            raise _RateLimitedThrottled(error) from error
         return accepted.user, accepted
 
     def get_service_url(self, request: Request) -> str | None:
