@@ -55,11 +55,6 @@ STEPUP_ERROR = "insufficient_user_authentication"
 # --- The answers (built by django_cas_ng._internal.responses) -------------------------------
 
 
-def challenge(request: HttpRequest, login_url: str, error: str | None = None) -> str:
-    """The ``WWW-Authenticate`` value: ``CAS realm="<host>", [error="...",] login_url="..."``."""
-    return responses.challenge(request.get_host(), login_url, error)
-
-
 def unauthorized(
     request: HttpRequest,
     login_url: str | None = None,

@@ -270,7 +270,7 @@ def test_with_store_next_the_landing_page_waits_in_the_session(client: Client, s
 
 def test_challenge_quotes_its_parameters() -> None:
     request = RequestFactory().get("/")
-    value = api.challenge(request, 'https://cas.example.com/login?x="y"\\')
+    value = responses.challenge(request.get_host(), 'https://cas.example.com/login?x="y"\\')
     assert value.endswith('login_url="https://cas.example.com/login?x=\\"y\\"\\\\"')
 
 

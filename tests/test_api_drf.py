@@ -62,9 +62,7 @@ def test_anonymous_call_gets_the_cas_401_with_the_login_url(client: Client) -> N
     assert response["WWW-Authenticate"].startswith('CAS realm="testserver", login_url=')
 
 
-def test_anonymous_call_on_a_broken_tenant_gets_the_503_not_a_500(
-    client: Client, settings
-) -> None:
+def test_anonymous_call_on_a_broken_tenant_gets_the_503_not_a_500(client: Client, settings) -> None:
     settings.CAS_SERVER_URL = lambda request: "not a url"
     response = client.get("/api/items/", HTTP_ACCEPT="application/json")
     assert (response.status_code, response.json()["code"]) == (503, "SITE_MISCONFIGURED")
