@@ -13,13 +13,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth import REDIRECT_FIELD_NAME
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.urls import reverse
 from django.utils.deprecation import MiddlewareMixin
 
-from . import api
-from ._internal import observe
+from ._internal import observe, responses
 from ._internal.responses import answered, gate, gated_dispatch
 from ._internal.sessions import sign_out
 from .conf import cas_settings
@@ -103,16 +102,13 @@ def expired_response(request: HttpRequest, renew: bool = False) -> HttpResponseB
     """After the session ended: API calls get the 401 naming the CAS login URL, a browser GET
     goes through the login view (with ``renew``: credentials again); other requests go on
     signed out."""
-    if api.is_api_request(request):
-        login_url = api.cas_login_url(request, api.return_path(request))
-        return api.unauthorized(request, f"{login_url}&renew=true" if renew else None)
-    if request.method not in ("GET", "HEAD"):
+    if request.method not in ("GET", "HEAD") and not responses.is_api_request(request):
         return None
     params = {REDIRECT_FIELD_NAME: request.get_full_path()}
     if renew:
         params[RENEW_PARAM] = "true"
     login = reverse(cas_settings.login_url_name)
-    return api.vary_on_api_headers(HttpResponseRedirect(f"{login}?{urlencode(params)}"))
+    return responses.sign_in_required(request, f"{login}?{urlencode(params)}", renew=renew)
 
 
 def is_cas_view(view_func: Callable[..., Any]) -> bool:

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
 
+from django_cas_ng._internal.responses import CAS_UNAVAILABLE_DETAIL
 from django_cas_ng.contrib.drf import CASProxyTicketAuthentication
 from tests.cas_answers import APP_A, failure_xml, proxy_validate_xml
 from tests.conftest import CAS
@@ -117,6 +118,12 @@ def test_cas_unreachable_answers_503(chains, cas_http) -> None:
     response = call()
     assert response.status_code == 503
     assert response.data["detail"].code == "cas_unavailable"
+
+
+def test_cas_unreachable_says_what_every_json_503_says(chains, cas_http) -> None:
+    cas_http.get(P3_PROXY_VALIDATE, body=requests.ConnectionError("refused"))
+    response = call()
+    assert str(response.data["detail"]) == str(CAS_UNAVAILABLE_DETAIL)
 
 
 def test_subclass_sets_service_url_and_realm(chains, cas_http) -> None:

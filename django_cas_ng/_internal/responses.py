@@ -21,6 +21,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from ..client import get_cas_client
 from ..conf import cas_settings, import_callable
@@ -158,6 +159,11 @@ LOGIN_FAILED_TEMPLATE = "django_cas_ng/login_failed.html"
 UNAVAILABLE_TEMPLATE = "django_cas_ng/unavailable.html"
 MISCONFIGURED_TEMPLATE = "django_cas_ng/misconfigured.html"
 
+#: What every JSON 503 for an outage says, DRF's included.
+CAS_UNAVAILABLE_DETAIL = gettext_lazy(
+    "The central sign-in service (CAS) did not answer. Please try again in a few minutes."
+)
+
 
 def body(code: str, detail: str, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The one JSON body of every refusal: ``{"detail": ..., "code": ..., **extra}``."""
@@ -285,12 +291,18 @@ def sign_in_unauthorized(
     return response
 
 
-def sign_in_required(request: HttpRequest, login_page: str) -> HttpResponseBase:
+def sign_in_required(
+    request: HttpRequest, login_page: str, *, renew: bool = False
+) -> HttpResponseBase:
     """An anonymous user: the 401 for an API request, else the redirect to ``login_page``
-    (which already carries ``next``)."""
+    (which already carries ``next``). With ``renew``, the 401's CAS login URL asks for
+    credentials again."""
     if is_api_request(request):
         try:
-            return sign_in_unauthorized(request)
+            login_url = None
+            if renew:
+                login_url = cas_login_url(request, return_path(request)) + "&renew=true"
+            return sign_in_unauthorized(request, login_url)
         except CASConfigurationError as exc:  # no CAS login URL to name: the 503 says why
             return for_error(request, exc)
     return vary_on_api_headers(HttpResponseRedirect(login_page))
@@ -349,10 +361,7 @@ def unavailable(
             return refusal(503, SITE_MISCONFIGURED, str(exc.page_reason))
         return render(request, MISCONFIGURED_TEMPLATE, {"reason": exc.page_reason}, status=503)
     if as_json:
-        detail = _(
-            "The central sign-in service (CAS) did not answer. Please try again in a few minutes."
-        )
-        return refusal(503, CAS_UNAVAILABLE, detail)
+        return refusal(503, CAS_UNAVAILABLE, str(CAS_UNAVAILABLE_DETAIL))
     return render(request, template, {"reason": str(exc)}, status=503)
 
 

@@ -40,7 +40,7 @@ class CASServerUnavailable(APIException):
     """503: the CAS server could not be asked whether the ticket is valid."""
 
     status_code = 503
-    default_detail = "The CAS server is unavailable."
+    default_detail = responses.CAS_UNAVAILABLE_DETAIL
     default_code = "cas_unavailable"
 
 
