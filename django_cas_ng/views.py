@@ -38,6 +38,7 @@ from .client import at_server, get_cas_client
 from .conf import cas_settings
 from .exceptions import (
     AccountRefused,
+    CASConfigurationError,
     CASNGError,
     MissingMigrations,
     TenantConfigurationError,
@@ -295,18 +296,17 @@ class LogoutView(CASErrorsMixin):
         return super().dispatch(request, *args, **kwargs)
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        landing = urls.logout_landing(request)
-        completely = request_config(request).logout_completely
+        try:
+            landing = urls.logout_landing(request)
+            completely = request_config(request).logout_completely
+        except CASConfigurationError:
+            # The CAS side cannot be named for this request: the session still ends here.
+            self._sign_out_here(request)
+            raise
         session = getattr(request, "session", None)
         # The issuing server is read before sign_out forgets the mapping, and only when needed.
         issuer = server_for_session(session.session_key) if completely and session else None
-        user = getattr(request, "user", None)
-        ticket = sign_out(request, "manual")
-        observe.logout.info(
-            "Signed out %s (ticket %s)",
-            user.get_username() if user else "-",
-            observe.redact(ticket),
-        )
+        self._sign_out_here(request)
         if completely:
             return_url = urls.absolute_site_url(request, landing)
             client = at_server(get_cas_client(request=request), issuer)
@@ -315,6 +315,17 @@ class LogoutView(CASErrorsMixin):
 
     def post(self, request: HttpRequest) -> HttpResponse:
         return self.get(request)
+
+    @staticmethod
+    def _sign_out_here(request: HttpRequest) -> None:
+        """End the session on this site (signal, mapping, session) and log it."""
+        user = getattr(request, "user", None)
+        ticket = sign_out(request, "manual")
+        observe.logout.info(
+            "Signed out %s (ticket %s)",
+            user.get_username() if user else "-",
+            observe.redact(ticket),
+        )
 
     def confirm_logout(self, request: HttpRequest) -> HttpResponse:
         """A GET this site did not start (logout CSRF) signs no one out: 403 with a button

@@ -323,3 +323,9 @@ def test_no_module_but_responses_builds_a_refusal() -> None:
         if source.name != "responses.py" and (text := source.read_text())
     }
     assert {name: hits for name, hits in found.items() if hits} == ALLOWED
+
+
+def test_signing_out_on_a_broken_tenant_still_ends_the_session_here(broken_tenant, alice) -> None:
+    response = alice.post("/accounts/logout/")
+    assert response.status_code == 503
+    assert "_auth_user_id" not in alice.session
