@@ -221,12 +221,13 @@ def stepup_url(request: HttpRequest, policy: StepUpPolicy, next_page: str | None
     return f"{reverse(STEPUP_URL_NAME)}?{query}"
 
 
-def login_redirect(request: HttpRequest) -> HttpResponseBase:
-    """Send an anonymous user to ``settings.LOGIN_URL`` with ``next``, as ``login_required``;
-    an API client gets the 401 naming the CAS login URL instead."""
+def login_redirect(request: HttpRequest, next_page: str | None = None) -> HttpResponseBase:
+    """Send an anonymous user to ``settings.LOGIN_URL`` with ``next`` (default: this URL), as
+    ``login_required``; an API client gets the 401 naming the CAS login URL instead."""
     from django.contrib.auth.views import redirect_to_login
 
-    redirect = redirect_to_login(request.get_full_path(), resolve_url(settings.LOGIN_URL))
+    next_page = request.get_full_path() if next_page is None else next_page
+    redirect = redirect_to_login(next_page, resolve_url(settings.LOGIN_URL))
     return responses.sign_in_required(request, redirect["Location"])
 
 
@@ -489,7 +490,8 @@ class StepUpView(View):
         """Send the user to CAS, or check the ticket it brings back and go to ``next``."""
         require_cas_3(request)
         if not request.user.is_authenticated:
-            return login_redirect(request)
+            # Back to the page, not here: a pending step-up (and any ticket) was this session's.
+            return login_redirect(request, self.landing(request))
         pending_id, policy = pending_policy(request)
         landing = self.landing(request)
         ticket = request.GET.get("ticket")

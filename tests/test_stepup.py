@@ -377,6 +377,18 @@ def test_stepup_view_sends_anonymous_users_to_login(client: Client) -> None:
     assert response.url.startswith("/accounts/login/?next=")
 
 
+def test_stepup_view_sends_anonymous_users_to_login_then_to_next(client: Client) -> None:
+    response = client.get("/accounts/stepup/?next=/payroll/")
+    assert query(response.url)["next"] == ["/payroll/"]
+
+
+def test_a_ticket_brought_to_the_stepup_view_signed_out_is_not_carried_into_next(
+    client: Client,
+) -> None:
+    response = client.get("/accounts/stepup/?next=/payroll/&ticket=ST-4-forgotten-cas")
+    assert "ST-4" not in response.url
+
+
 def test_stepup_view_is_exempt_from_login_required_middleware() -> None:
     assert StepUpView.as_view().login_required is False  # type: ignore[attr-defined]
 
