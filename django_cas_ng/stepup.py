@@ -564,7 +564,7 @@ class StepUpView(View):
         ratelimit.hit(request, ratelimit.TICKET)
         try:
             if not replay.claim(ticket, request):
-                raise TicketValidationError("already accepted", code=replay.REPLAYED)
+                raise TicketValidationError("already used", code=replay.REPLAYED)
             with replay.unless_unavailable(ticket, request):
                 username, attributes = self.validate_at_cas(request, ticket, service_url)
         except TicketValidationError as refusal:

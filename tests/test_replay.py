@@ -95,7 +95,7 @@ def test_the_replay_is_logged_without_the_ticket(cas_http, caplog) -> None:
     cas_http.get(VALIDATE, body=success_xml("alice"))
     log_in(Client())
     log_in(Client())
-    assert "already accepted it" in caplog.text
+    assert "already presented to this site" in caplog.text
     assert TICKET not in caplog.text
 
 

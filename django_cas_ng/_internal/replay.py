@@ -44,7 +44,7 @@ def digest(ticket: str, request: HttpRequest | None = None) -> str:
 
 
 def claim(ticket: str, request: HttpRequest | None = None) -> bool:
-    """Record ``ticket`` as used; False (and a log line) when this site already accepted it.
+    """Record ``ticket`` as used; False (and a log line) when it was presented here before.
 
     One statement: ``INSERT ... ON CONFLICT DO NOTHING`` (``INSERT IGNORE`` on MySQL), whose
     row count tells whether this request is the first to present the ticket.
@@ -57,7 +57,7 @@ def claim(ticket: str, request: HttpRequest | None = None) -> bool:
         _maybe_prune()
         return True
     observe.login.warning(
-        "Refused ticket %s: this site already accepted it (a replay) from %s",
+        "Refused ticket %s: it was already presented to this site (a replay) from %s",
         observe.redact(ticket),
         client_ip(request) if request is not None else "-",
     )
