@@ -340,8 +340,9 @@ class CASBackend(ModelBackend):
     def apply_affiliations(self, user: AbstractBaseUser, attributes: Mapping[str, Any]) -> None:
         """Groups, handlers and flags from the released affiliations and attributes."""
         affiliations = self.affiliations(attributes)
-        groups = getattr(user, "groups", None)
-        if cas_settings.map_affiliations and groups is not None:
+        # ``user.groups`` builds a manager each time: only read when groups are mapped.
+        groups = getattr(user, "groups", None) if cas_settings.map_affiliations else None
+        if groups is not None:
             for name in affiliations:
                 groups.add(Group.objects.get_or_create(name=name)[0])
         for handler in cas_settings.affiliations_handlers:

@@ -104,8 +104,12 @@ class _Watchdog:
                 ).start()
             ticket = next(self._tickets)
             self._pending[ticket] = deadline
+            # The thread sleeps until the earliest entry is due; only an earlier one needs it
+            # awake now. Waking it for every call would cost each call a thread switch.
+            earliest = not self._queue or deadline.expires < self._queue[0][0]
             heapq.heappush(self._queue, (deadline.expires, ticket))
-            self._wakeup.notify()
+            if earliest:
+                self._wakeup.notify()
         return ticket
 
     def forget(self, ticket: int) -> None:
@@ -259,13 +263,15 @@ class CASAdapter(HTTPAdapter):
             "proxies": proxies,
         }
         url = request.url or ""
-        path = urlsplit(url).path
+        parts = urlsplit(url)
         extra = {
-            name: value for name, value, paths in _validation_params.get() if path.endswith(paths)
+            name: value
+            for name, value, paths in _validation_params.get()
+            if parts.path.endswith(paths)
         }
         if extra:
             request.prepare_url(url, extra)
-        host = urlsplit(url).netloc
+        host = parts.netloc
         response = self._send_within_deadline(request, kwargs, host)
         # CAS answers are UTF-8 whatever the Content-Type says (CAS 1's text/plain has none).
         response.encoding = "utf-8"
@@ -350,7 +356,8 @@ def _read_capped(response: requests.Response, limit: int, deadline: _Deadline) -
     chunks: list[bytes] = []
     size = 0
     try:
-        for chunk in response.iter_content(chunk_size=65536):
+        # Chunks as large as the cap: an answer within it is read in one go.
+        for chunk in response.iter_content(chunk_size=limit + 1):
             if deadline.passed():
                 break
             size += len(chunk)
