@@ -50,8 +50,7 @@ _AUTHORITY_LIKE_PATH = re.compile(r"^/(?:(?:\.|%2e){1,2}/)*(?:[/\\]|%2f|%5c)", r
 def _relative_to_site(request: HttpRequest, url: str) -> str:
     """Strip this site's own origin so an absolute same-site URL becomes a path."""
     parts = urlsplit(url)
-    hosts = {host.lower() for host in allowed_hosts(request)}
-    if parts.netloc and parts.netloc.lower() in hosts:
+    if parts.netloc and parts.netloc.lower() in {h.lower() for h in allowed_hosts(request)}:
         path = parts.path or "/"
         return f"{path}?{parts.query}" if parts.query else path
     return url
