@@ -182,11 +182,8 @@ def check_deadline() -> None:
 
 
 @contextlib.contextmanager
-def _adding(name: str, value: str, paths: tuple[str, ...], on: bool) -> Iterator[None]:
-    """Within the block, validation requests to ``paths`` carry ``name=value`` when ``on``."""
-    if not on:
-        yield
-        return
+def _adding(name: str, value: str, paths: tuple[str, ...]) -> Iterator[None]:
+    """Within the block, validation requests to ``paths`` carry ``name=value``."""
     token = _validation_params.set((*_validation_params.get(), (name, value, paths)))
     try:
         yield
@@ -196,12 +193,12 @@ def _adding(name: str, value: str, paths: tuple[str, ...], on: bool) -> Iterator
 
 def validation_format(json: bool) -> contextlib.AbstractContextManager[None]:
     """Within the block, validation requests carry ``format=JSON`` when ``json`` is true."""
-    return _adding("format", "JSON", _FORMAT_PATHS, json)
+    return _adding("format", "JSON", _FORMAT_PATHS) if json else contextlib.nullcontext()
 
 
 def validation_renew(renew: bool) -> contextlib.AbstractContextManager[None]:
     """Within the block, validation requests carry ``renew=true`` when ``renew`` is true."""
-    return _adding("renew", "true", _RENEW_PATHS, renew)
+    return _adding("renew", "true", _RENEW_PATHS) if renew else contextlib.nullcontext()
 
 
 class _WatchedPoolMixin:
