@@ -3,10 +3,10 @@
 Each ``Setting`` below is at the same time the typed accessor ``cas_settings.<name>``, the
 entry of ``REGISTRY`` that the E009 system check walks, and the list that
 ``tests/test_conf.py`` compares with ``docs/settings.rst``. Values are read through
-``getattr(django.conf.settings, NAME, default)`` and cached per process until Django sends
-``setting_changed`` (``override_settings``, pytest-django's ``settings`` fixture), so a
-change is seen on the next read. Nothing is read at import and nothing is written into
-``django.conf.settings``.
+``getattr(django.conf.settings, NAME, default)`` and cached per process, raw and coerced (a
+lazy text is coerced at each read), until Django sends ``setting_changed``
+(``override_settings``, pytest-django's ``settings`` fixture), so a change is seen on the
+next read. Nothing is read at import and nothing is written into ``django.conf.settings``.
 
 To add a setting, add ONE entry to ``CASSettings``, for example::
 
