@@ -353,8 +353,7 @@ def _read_capped(response: requests.Response, limit: int, deadline: _Deadline) -
     chunks: list[bytes] = []
     size = 0
     try:
-        # Chunks as large as the cap: an answer within it is read in one go.
-        for chunk in response.iter_content(chunk_size=limit + 1):
+        for chunk in response.iter_content(chunk_size=65536):
             if deadline.passed():
                 break
             size += len(chunk)
