@@ -3,6 +3,7 @@ that a site customises by overriding one method each."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, cast
@@ -105,6 +106,10 @@ class CASBackend(ModelBackend):
             request=request,
         )
         return user
+
+    # Django's authenticate() asks every backend for inspect.signature(authenticate) at each
+    # sign-in; inspect returns a __signature__ it finds instead of building it again.
+    authenticate.__signature__ = inspect.signature(authenticate)  # type: ignore[attr-defined]
 
     def admit_ticket(self, request: HttpRequest | None, ticket: str) -> bool:
         """Count the request against ``CAS_RATE_LIMITS`` (may raise ``RateLimited``) and claim
@@ -340,8 +345,9 @@ class CASBackend(ModelBackend):
     def apply_affiliations(self, user: AbstractBaseUser, attributes: Mapping[str, Any]) -> None:
         """Groups, handlers and flags from the released affiliations and attributes."""
         affiliations = self.affiliations(attributes)
-        groups = getattr(user, "groups", None)
-        if cas_settings.map_affiliations and groups is not None:
+        # ``user.groups`` builds a manager each time: only read when groups are mapped.
+        groups = getattr(user, "groups", None) if cas_settings.map_affiliations else None
+        if groups is not None:
             for name in affiliations:
                 groups.add(Group.objects.get_or_create(name=name)[0])
         for handler in cas_settings.affiliations_handlers:

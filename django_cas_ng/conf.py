@@ -3,10 +3,10 @@
 Each ``Setting`` below is at the same time the typed accessor ``cas_settings.<name>``, the
 entry of ``REGISTRY`` that the E009 system check walks, and the list that
 ``tests/test_conf.py`` compares with ``docs/settings.rst``. Values are read through
-``getattr(django.conf.settings, NAME, default)`` and cached per process until Django sends
-``setting_changed`` (``override_settings``, pytest-django's ``settings`` fixture), so a
-change is seen on the next read. Nothing is read at import and nothing is written into
-``django.conf.settings``.
+``getattr(django.conf.settings, NAME, default)`` and cached per process, raw and coerced (a
+lazy text is coerced at each read), until Django sends ``setting_changed``
+(``override_settings``, pytest-django's ``settings`` fixture), so a change is seen on the
+next read. Nothing is read at import and nothing is written into ``django.conf.settings``.
 
 To add a setting, add ONE entry to ``CASSettings``, for example::
 
@@ -50,11 +50,15 @@ USERNAME_CASES = (None, "lower", "upper")
 
 _values: dict[str, Any] = {}
 """Raw values read so far in this process; ``setting_changed`` evicts an entry."""
+_coerced: dict[str, Any] = {}
+"""Coerced values of ``cas_settings`` read so far (never a lazy text, which depends on the
+request's language or URLconf); ``setting_changed`` evicts an entry."""
 
 
 def _forget(sender: Any, setting: str, **kwargs: Any) -> None:
     """Drop the cached value of a changed setting so the next read sees the new one."""
     _values.pop(setting, None)
+    _coerced.pop(setting, None)
 
 
 setting_changed.connect(_forget, dispatch_uid="django_cas_ng.conf.forget")
@@ -120,7 +124,7 @@ class Setting(Generic[T]):
     def __get__(self, instance: CASSettings | None, owner: type) -> Setting[T] | T:
         if instance is None:
             return self
-        return self.coerce(instance.raw_value(self))
+        return instance.value(self)
 
     def __set__(self, instance: CASSettings, value: NoReturn) -> None:
         raise AttributeError(f"cas_settings is read-only: set {self.name} in Django settings")
@@ -389,6 +393,17 @@ class CASSettings:
     def raw_value(self, setting: Setting[Any]) -> Any:
         """The raw value ``setting`` reads for this view: the project-wide one."""
         return setting.raw()
+
+    def value(self, setting: Setting[T]) -> T:
+        """The coerced value of ``setting`` for this view, coerced once per change."""
+        try:
+            return cast("T", _coerced[setting.name])
+        except KeyError:
+            raw = setting.raw()
+            value = setting.coerce(raw)
+            if not isinstance(raw, Promise):
+                _coerced[setting.name] = value
+            return value
 
     # The CAS server and how to talk to it.
     server_url = Setting[str | Callable[[HttpRequest], Any] | None](
@@ -732,6 +747,11 @@ class RequestSettings(CASSettings):
             return self.overrides[setting.name]
         except KeyError:
             return setting.raw()
+
+    def value(self, setting: Setting[T]) -> T:
+        if setting.name in self.overrides:
+            return setting.coerce(self.overrides[setting.name])
+        return super().value(setting)
 
     def __repr__(self) -> str:
         return f"RequestSettings({sorted(self.overrides)})"

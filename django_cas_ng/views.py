@@ -62,6 +62,17 @@ RENEW_PARAM = "renew"
 RETRIED_SESSION_KEY = "_cas_retried"
 
 
+_view_is_async: dict[type[View], bool] = {}
+
+
+def _is_async(view: View) -> bool:
+    """``view.view_is_async``, which Django works out again at each read, once per class."""
+    found = _view_is_async.get(type(view))
+    if found is None:
+        found = _view_is_async[type(view)] = bool(view.view_is_async)
+    return found
+
+
 class CASErrorsMixin(View):
     """Turns this package's error types into responses in one place, :meth:`handle_exception`,
     for sync and async handlers alike; responses are marked ``never_cache`` when asked."""
@@ -69,7 +80,7 @@ class CASErrorsMixin(View):
     never_cache: bool = False
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        if self.view_is_async:
+        if _is_async(self):
             return self._dispatch_async(request, *args, **kwargs)
         try:
             response = super().dispatch(request, *args, **kwargs)
@@ -292,7 +303,7 @@ class LogoutView(CASErrorsMixin):
         # Browsers come through here; a site's own code calling ``get()`` decides for itself.
         if request.method in ("GET", "HEAD") and not is_same_origin_get(request):
             response = self._finish(self.confirm_logout(request))
-            return _awaitable(response) if self.view_is_async else response
+            return _awaitable(response) if _is_async(self) else response
         return super().dispatch(request, *args, **kwargs)
 
     def get(self, request: HttpRequest) -> HttpResponse:

@@ -13,7 +13,13 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from django_cas_ng._internal.http import CASAdapter, get_http_session, reset_http_sessions
+from django_cas_ng._internal.http import (
+    CASAdapter,
+    _Deadline,
+    _watchdog,
+    get_http_session,
+    reset_http_sessions,
+)
 from django_cas_ng.client import get_cas_client, validate_ticket
 from django_cas_ng.exceptions import CASUnavailable, TicketValidationError
 from tests.conftest import CAS, success_xml
@@ -354,3 +360,21 @@ def test_calls_to_cas_share_one_deadline_thread(cas_http) -> None:
         validate_ticket(get_cas_client("https://app.example.org/"), f"ST-{number}")
     watchdogs = [t for t in threading.enumerate() if t.name == "django_cas_ng deadlines"]
     assert len(watchdogs) == 1
+
+
+def test_a_deadline_behind_a_forgotten_earlier_one_still_expires() -> None:
+    earlier, later = _Deadline(0.05), _Deadline(0.2)
+    _watchdog.forget(_watchdog.watch(earlier))
+    ticket = _watchdog.watch(later)
+    time.sleep(0.6)
+    _watchdog.forget(ticket)
+    assert (earlier.expired, later.expired) == (False, True)
+
+
+def test_a_deadline_earlier_than_the_pending_ones_expires_on_time() -> None:
+    pending, earlier = _Deadline(30), _Deadline(0.1)
+    tickets = [_watchdog.watch(pending), _watchdog.watch(earlier)]
+    time.sleep(0.5)
+    for ticket in tickets:
+        _watchdog.forget(ticket)
+    assert (pending.expired, earlier.expired) == (False, True)

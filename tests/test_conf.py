@@ -92,6 +92,13 @@ def test_conf_get_returns_the_raw_value(settings) -> None:
     assert cas_settings.timeout == (7.0, 7.0)
 
 
+def test_a_coerced_value_read_before_a_change_is_not_kept(settings) -> None:
+    settings.CAS_TIMEOUT = 7
+    assert cas_settings.timeout == (7.0, 7.0)
+    settings.CAS_TIMEOUT = (2, 9)
+    assert cas_settings.timeout == (2.0, 9.0)
+
+
 def test_accessors_coerce_the_raw_value(settings) -> None:
     settings.CAS_CLIENT_CERT = ["/etc/ssl/client.crt", "/etc/ssl/client.key"]
     settings.CAS_EXTRA_LOGIN_PARAMS = None

@@ -7,9 +7,16 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.test import Client, RequestFactory
+from django.urls import path as url_path
 
-from django_cas_ng._internal.urls import clean_next_page, is_local_url, is_safe_url
+from django_cas_ng._internal.urls import (
+    clean_next_page,
+    is_local_url,
+    is_safe_url,
+    login_path,
+)
 from django_cas_ng.exceptions import RedirectException
+from django_cas_ng.views import LoginView
 from tests.cas_answers import success_xml
 from tests.conftest import CAS
 
@@ -357,3 +364,19 @@ def test_a_plain_same_origin_referer_is_still_honoured(client: Client, accepting
 )
 def test_is_local_url_requires_scheme_and_host_to_match(host_url: str, url: str) -> None:
     assert is_local_url(host_url, url) is False
+
+
+#: A URLconf with the login view elsewhere, for the test below.
+urlpatterns = [url_path("sso/in/", LoginView.as_view(), name="cas_ng_login")]
+
+
+def test_the_login_path_follows_a_change_of_urlconf(settings) -> None:
+    assert login_path() == "/accounts/login/"
+    settings.ROOT_URLCONF = __name__
+    assert login_path() == "/sso/in/"
+
+
+def test_the_login_path_follows_a_change_of_login_url_name(settings) -> None:
+    assert login_path() == "/accounts/login/"
+    settings.CAS_LOGIN_URL_NAME = "no_such_view"
+    assert login_path() is None

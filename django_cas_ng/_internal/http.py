@@ -104,8 +104,12 @@ class _Watchdog:
                 ).start()
             ticket = next(self._tickets)
             self._pending[ticket] = deadline
+            # The thread sleeps until the earliest entry is due; only an earlier one needs it
+            # awake now. Waking it for every call would cost each call a thread switch.
+            earliest = not self._queue or deadline.expires < self._queue[0][0]
             heapq.heappush(self._queue, (deadline.expires, ticket))
-            self._wakeup.notify()
+            if earliest:
+                self._wakeup.notify()
         return ticket
 
     def forget(self, ticket: int) -> None:
@@ -178,11 +182,8 @@ def check_deadline() -> None:
 
 
 @contextlib.contextmanager
-def _adding(name: str, value: str, paths: tuple[str, ...], on: bool) -> Iterator[None]:
-    """Within the block, validation requests to ``paths`` carry ``name=value`` when ``on``."""
-    if not on:
-        yield
-        return
+def _adding(name: str, value: str, paths: tuple[str, ...]) -> Iterator[None]:
+    """Within the block, validation requests to ``paths`` carry ``name=value``."""
     token = _validation_params.set((*_validation_params.get(), (name, value, paths)))
     try:
         yield
@@ -192,12 +193,12 @@ def _adding(name: str, value: str, paths: tuple[str, ...], on: bool) -> Iterator
 
 def validation_format(json: bool) -> contextlib.AbstractContextManager[None]:
     """Within the block, validation requests carry ``format=JSON`` when ``json`` is true."""
-    return _adding("format", "JSON", _FORMAT_PATHS, json)
+    return _adding("format", "JSON", _FORMAT_PATHS) if json else contextlib.nullcontext()
 
 
 def validation_renew(renew: bool) -> contextlib.AbstractContextManager[None]:
     """Within the block, validation requests carry ``renew=true`` when ``renew`` is true."""
-    return _adding("renew", "true", _RENEW_PATHS, renew)
+    return _adding("renew", "true", _RENEW_PATHS) if renew else contextlib.nullcontext()
 
 
 class _WatchedPoolMixin:
@@ -259,13 +260,15 @@ class CASAdapter(HTTPAdapter):
             "proxies": proxies,
         }
         url = request.url or ""
-        path = urlsplit(url).path
+        parts = urlsplit(url)
         extra = {
-            name: value for name, value, paths in _validation_params.get() if path.endswith(paths)
+            name: value
+            for name, value, paths in _validation_params.get()
+            if parts.path.endswith(paths)
         }
         if extra:
             request.prepare_url(url, extra)
-        host = urlsplit(url).netloc
+        host = parts.netloc
         response = self._send_within_deadline(request, kwargs, host)
         # CAS answers are UTF-8 whatever the Content-Type says (CAS 1's text/plain has none).
         response.encoding = "utf-8"

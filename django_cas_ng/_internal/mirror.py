@@ -77,8 +77,10 @@ def mirror_groups(user: AbstractBaseUser, attributes: Mapping[str, Any]) -> None
     """Make the user's managed groups exactly the managed names in ``CAS_GROUPS_ATTRIBUTE``;
     other groups are left alone."""
     attribute = cas_settings.groups_attribute
+    if not attribute:
+        return
     groups = getattr(user, "groups", None)
-    if not attribute or groups is None or user.pk is None:
+    if groups is None or user.pk is None:
         return
     wanted = {name for name in released_values(attributes, attribute) if is_managed_group(name)}
     current = {group.name: group for group in groups.all() if is_managed_group(group.name)}

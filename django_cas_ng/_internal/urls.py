@@ -11,13 +11,21 @@ from __future__ import annotations
 import re
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit, urlunsplit
+from weakref import WeakKeyDictionary
 
 from django.conf import settings
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.http import HttpRequest
 from django.http.request import split_domain_port
 from django.shortcuts import resolve_url
-from django.urls import NoReverseMatch, reverse
+from django.urls import (
+    NoReverseMatch,
+    URLResolver,
+    get_resolver,
+    get_script_prefix,
+    get_urlconf,
+    reverse,
+)
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from ..conf import cas_settings, split_host
@@ -189,8 +197,7 @@ _AUTHORITY_LIKE_PATH = re.compile(r"^/(?:(?:\.|%2e){1,2}/)*(?:[/\\]|%2f|%5c)", r
 def _relative_to_site(request: HttpRequest, url: str) -> str:
     """Strip this site's own origin so an absolute same-site URL becomes a path."""
     parts = urlsplit(url)
-    hosts = {host.lower() for host in allowed_hosts(request)}
-    if parts.netloc and parts.netloc.lower() in hosts:
+    if parts.netloc and parts.netloc.lower() in {h.lower() for h in allowed_hosts(request)}:
         path = parts.path or "/"
         return f"{path}?{parts.query}" if parts.query else path
     return url
@@ -259,15 +266,33 @@ def get_redirect_url(request: HttpRequest) -> str:
     return target or default_landing(request)
 
 
+#: The login view's path by URLconf (its resolver, replaced when URLs change), script prefix
+#: and URL name: ``reverse()`` would work it out again for every login.
+_login_paths: WeakKeyDictionary[URLResolver, dict[tuple[str, str], str | None]] = (
+    WeakKeyDictionary()
+)
+
+
+def login_path() -> str | None:
+    """The path of the login view (``CAS_LOGIN_URL_NAME``); None when no URL has that name."""
+    paths = _login_paths.setdefault(get_resolver(get_urlconf()), {})
+    key = (get_script_prefix(), cas_settings.login_url_name)
+    if key not in paths:
+        try:
+            paths[key] = reverse(key[1])
+        except NoReverseMatch:
+            paths[key] = None
+    return paths[key]
+
+
 def unnested(request: HttpRequest, target: str | None) -> str | None:
     """``target``, or when it is the login view itself (a Referer of a refusal page, a
     ``next`` of a ``next``) the page that one would land on: ``next`` never nests."""
-    try:
-        login_path = reverse(cas_settings.login_url_name)
-    except NoReverseMatch:
+    view_path = login_path()
+    if view_path is None:
         return target
     for _depth in range(MAX_NESTED_NEXT):
-        if target is None or urlsplit(target).path != login_path:
+        if target is None or urlsplit(target).path != view_path:
             return target
         inner = parse_qs(urlsplit(target).query).get(REDIRECT_FIELD_NAME, [None])[0]
         target = safe_or_none(request, inner, "nested next")

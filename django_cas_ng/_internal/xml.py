@@ -135,7 +135,7 @@ def read_service_response(root: Any) -> Answer:
     first = next((child for child in root if isinstance(child.tag, str)), None)
     if first is None:
         raise MalformedAnswer("CAS answer has no authenticationSuccess or Failure element")
-    name = etree.QName(first).localname
+    name = _localname(first)
     if name == "authenticationFailure":
         code = first.get("code", "UNKNOWN")
         raise TicketValidationError((first.text or "").strip()[:200], code=code)
@@ -203,21 +203,21 @@ def read_attributes(success: Any) -> dict[str, Any]:
     every attribute twice, in a block and as a name/value pair."""
     gathered = AttributeValues()
     children = list(_elements(success))
-    blocks = [child for child in children if etree.QName(child).localname in ATTRIBUTE_BLOCKS]
+    blocks = [child for child in children if _localname(child) in ATTRIBUTE_BLOCKS]
     if any(_has_elements(block) for block in blocks):
         for block in blocks:
             for element in _elements(block):
                 _add_element(gathered, element)
         return gathered.result()
     for child in children:
-        local = etree.QName(child).localname
+        local = _localname(child)
         if local == "attribute" or (local not in _PROTOCOL_ELEMENTS and not _has_elements(child)):
             _add_element(gathered, child)
     return gathered.result()
 
 
 def _add_element(gathered: AttributeValues, element: Any) -> None:
-    local = etree.QName(element).localname
+    local = _localname(element)
     if local == "attribute" and (element.get("name") or _has_elements(element, "name")):
         name = element.get("name") or element.findtext(f"{{{CAS_NS}}}name") or ""
         if "value" in element.attrib:
@@ -230,13 +230,19 @@ def _add_element(gathered: AttributeValues, element: Any) -> None:
         gathered.add(local, element.text)
 
 
+def _localname(element: Any) -> str:
+    """The tag of ``element`` without its namespace (what ``etree.QName`` gives, without
+    building one)."""
+    return str(element.tag).rpartition("}")[2]
+
+
 def _elements(parent: Any) -> Iterable[Any]:
     return (child for child in parent if isinstance(child.tag, str))
 
 
 def _has_elements(element: Any, name: str | None = None) -> bool:
     """Whether ``element`` has element children (named ``name``, when given)."""
-    return any(name is None or etree.QName(child).localname == name for child in _elements(element))
+    return any(name is None or _localname(child) == name for child in _elements(element))
 
 
 def parse_proxy_answer(data: bytes | str) -> str:
