@@ -144,18 +144,25 @@ class SessionTicketQuerySet(models.QuerySet["SessionTicket"]):
         return self.filter(models.Q(server_url__isnull=True) | models.Q(server_url=server_url))
 
 
+#: The mapping upsert's statement by (database vendor, columns written), built on first use.
+_upsert_statements: dict[tuple[str, tuple[str, ...]], str] = {}
+
+
 def _upsert_sql(connection: Any, session_key: str, values: dict[str, str]) -> tuple[str, list[str]]:
     """``INSERT ... ON CONFLICT (session_key) DO UPDATE`` of a mapping row, for the databases
     that write it so (PostgreSQL, SQLite); only quoted names of our own table are formatted in."""
-    quote = connection.ops.quote_name
-    table = quote(SessionTicket._meta.db_table)
-    columns = ", ".join(quote(name) for name in ("session_key", *values))
-    updates = ", ".join(f"{quote(name)} = EXCLUDED.{quote(name)}" for name in values)
-    placeholders = ", ".join(["%s"] * (len(values) + 1))
-    sql = (
-        f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "  # noqa: S608
-        f"ON CONFLICT ({quote('session_key')}) DO UPDATE SET {updates}"
-    )
+    key = (connection.vendor, tuple(values))
+    sql = _upsert_statements.get(key)
+    if sql is None:
+        quote = connection.ops.quote_name
+        table = quote(SessionTicket._meta.db_table)
+        columns = ", ".join(quote(name) for name in ("session_key", *values))
+        updates = ", ".join(f"{quote(name)} = EXCLUDED.{quote(name)}" for name in values)
+        placeholders = ", ".join(["%s"] * (len(values) + 1))
+        sql = _upsert_statements[key] = (
+            f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "  # noqa: S608
+            f"ON CONFLICT ({quote('session_key')}) DO UPDATE SET {updates}"
+        )
     return sql, [session_key, *values.values()]
 
 
