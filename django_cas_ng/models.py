@@ -103,7 +103,7 @@ class SessionTicketQuerySet(models.QuerySet["SessionTicket"]):
         values = {"ticket": ticket}
         if server_url is not None:
             values["server_url"] = server_url
-        using = self._db or router.db_for_write(self.model)
+        using = getattr(self, "_db", None) or router.db_for_write(self.model)
         connection = connections[using]
         features = connection.features
         if not features.supports_update_conflicts:
