@@ -124,6 +124,11 @@ class Setting(Generic[T]):
     def __get__(self, instance: CASSettings | None, owner: type) -> Setting[T] | T:
         if instance is None:
             return self
+        if type(instance) is CASSettings:  # the project-wide view: its cache, read here
+            try:
+                return _coerced[self.name]
+            except KeyError:
+                pass
         return instance.value(self)
 
     def __set__(self, instance: CASSettings, value: NoReturn) -> None:

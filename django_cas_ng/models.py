@@ -103,9 +103,16 @@ class SessionTicketQuerySet(models.QuerySet["SessionTicket"]):
         values = {"ticket": ticket}
         if server_url is not None:
             values["server_url"] = server_url
-        features = connections[router.db_for_write(self.model)].features
+        using = getattr(self, "_db", None) or router.db_for_write(self.model)
+        connection = connections[using]
+        features = connection.features
         if not features.supports_update_conflicts:
             self.update_or_create(session_key=session_key, defaults=values)
+            return
+        if connection.vendor in ("postgresql", "sqlite"):
+            # The statement the ORM would build, without building it at every login.
+            with connection.cursor() as cursor:
+                cursor.execute(*_upsert_sql(connection, session_key, values))
             return
         # The one INSERT ... ON CONFLICT that bulk_create would run, without the transaction
         # bulk_create wraps it in: BEGIN and COMMIT would be a login's two extra statements.
@@ -135,6 +142,28 @@ class SessionTicketQuerySet(models.QuerySet["SessionTicket"]):
         if server_url is None:
             return self
         return self.filter(models.Q(server_url__isnull=True) | models.Q(server_url=server_url))
+
+
+#: The mapping upsert's statement by (database vendor, columns written), built on first use.
+_upsert_statements: dict[tuple[str, tuple[str, ...]], str] = {}
+
+
+def _upsert_sql(connection: Any, session_key: str, values: dict[str, str]) -> tuple[str, list[str]]:
+    """``INSERT ... ON CONFLICT (session_key) DO UPDATE`` of a mapping row, for the databases
+    that write it so (PostgreSQL, SQLite); only quoted names of our own table are formatted in."""
+    key = (connection.vendor, tuple(values))
+    sql = _upsert_statements.get(key)
+    if sql is None:
+        quote = connection.ops.quote_name
+        table = quote(SessionTicket._meta.db_table)
+        columns = ", ".join(quote(name) for name in ("session_key", *values))
+        updates = ", ".join(f"{quote(name)} = EXCLUDED.{quote(name)}" for name in values)
+        placeholders = ", ".join(["%s"] * (len(values) + 1))
+        sql = _upsert_statements[key] = (
+            f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "  # noqa: S608
+            f"ON CONFLICT ({quote('session_key')}) DO UPDATE SET {updates}"
+        )
+    return sql, [session_key, *values.values()]
 
 
 class SessionTicket(models.Model):

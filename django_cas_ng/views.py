@@ -20,7 +20,6 @@ from django.http import (
 )
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
-from django.utils.cache import add_never_cache_headers
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views import View
@@ -28,7 +27,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from . import proxy
 from ._internal import login, observe, ratelimit, slo, urls
-from ._internal.responses import for_error
+from ._internal.responses import for_error, mark_never_cache
 from ._internal.sessions import map_login, server_for_session, sign_out
 from ._internal.tenancy import request_config
 from ._internal.tickets import is_well_formed_ticket
@@ -98,7 +97,7 @@ class CASErrorsMixin(View):
 
     def _finish(self, response: HttpResponseBase) -> HttpResponseBase:
         if self.never_cache:
-            add_never_cache_headers(response)
+            mark_never_cache(response)
         return response
 
     def handle_exception(self, request: HttpRequest, exc: CASNGError) -> HttpResponse:

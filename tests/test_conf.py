@@ -151,3 +151,12 @@ def test_importing_conf_and_checks_does_not_read_django_settings() -> None:
         "assert not settings.configured\n"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, timeout=60)
+
+
+def test_a_tenants_value_wins_over_the_project_value_read_before(settings) -> None:
+    from django_cas_ng.conf import RequestSettings
+
+    settings.CAS_RENEW = False
+    assert cas_settings.renew is False
+    assert RequestSettings({"CAS_RENEW": True}).renew is True
+    assert cas_settings.renew is False

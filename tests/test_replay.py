@@ -82,6 +82,32 @@ def test_the_claim_is_one_statement(settings) -> None:
     assert all(query["sql"].startswith("INSERT") for query in queries)
 
 
+class _FakeConnection:
+    """Just what building the claim's statement reads of a connection."""
+
+    def __init__(self, vendor: str, quote: str) -> None:
+        self.vendor = vendor
+        self.ops = mock.Mock(quote_name=lambda name: f"{quote}{name}{quote}")
+
+
+def test_the_claim_statement_is_built_for_each_database_vendor() -> None:
+    assert replay._claim_sql(connection) == (
+        'INSERT INTO "django_cas_ng_usedticket" ("digest", "expires") VALUES (%s, %s) '
+        "ON CONFLICT DO NOTHING"
+    )
+    assert replay._claim_sql(_FakeConnection("mysql", "`")) == (
+        "INSERT IGNORE INTO `django_cas_ng_usedticket` (`digest`, `expires`) VALUES (%s, %s)"
+    )
+    assert replay._claim_sql(_FakeConnection("oracle", '"')) is None
+
+
+def test_on_a_database_without_a_one_statement_claim_the_orm_claims(monkeypatch) -> None:
+    monkeypatch.setattr(connection, "vendor", "oracle")
+    assert replay.claim("ST-1-first")
+    assert not replay.claim("ST-1-first")
+    assert UsedTicket.objects.count() == 1
+
+
 def test_window_zero_turns_the_guard_off(settings, cas_http) -> None:
     settings.CAS_REPLAY_WINDOW = 0
     cas_http.get(VALIDATE, body=success_xml("alice"))

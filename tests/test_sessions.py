@@ -197,6 +197,50 @@ def test_mapping_upsert_is_one_insert_on_conflict_where_supported() -> None:
     assert list(SessionTicket.objects.values_list("ticket", flat=True)) == ["ST-2"]
 
 
+def test_mapping_upsert_replaces_the_issuing_server_and_keeps_it_when_none_is_given() -> None:
+    record_session_ticket("k" * 32, "ST-1", "https://cas-a.example.org/cas/")
+    record_session_ticket("k" * 32, "ST-2", "https://cas-b.example.org/cas/")
+    assert list(SessionTicket.objects.values_list("ticket", "server_url")) == [
+        ("ST-2", "https://cas-b.example.org/cas/")
+    ]
+    record_session_ticket("k" * 32, "ST-3")
+    assert list(SessionTicket.objects.values_list("ticket", "server_url")) == [
+        ("ST-3", "https://cas-b.example.org/cas/")
+    ]
+
+
+def test_mapping_upsert_on_another_database_vendor_goes_through_the_orm(monkeypatch) -> None:
+    from django_cas_ng import models
+
+    def no_raw_sql(*args: object) -> None:
+        raise AssertionError("the raw upsert is only for PostgreSQL and SQLite")
+
+    monkeypatch.setattr(connection, "vendor", "mysql")
+    monkeypatch.setattr(models, "_upsert_sql", no_raw_sql)
+    record_session_ticket("k" * 32, "ST-1", "https://cas-a.example.org/cas/")
+    with CaptureQueriesContext(connection) as queries:
+        record_session_ticket("k" * 32, "ST-2")
+    assert [q["sql"].count("ON CONFLICT") for q in queries] == [1]
+    assert list(SessionTicket.objects.values_list("ticket", "server_url")) == [
+        ("ST-2", "https://cas-a.example.org/cas/")
+    ]
+
+
+class MappingsWrittenElsewhere:
+    """Writes ``SessionTicket`` rows to the ``sessions`` database, reads from ``default``."""
+
+    def db_for_write(self, model, **hints):
+        return "sessions" if model is SessionTicket else None
+
+
+@pytest.mark.django_db(databases=["default", "sessions"])
+def test_mapping_upsert_writes_to_the_database_routed_for_writes(settings) -> None:
+    settings.DATABASE_ROUTERS = [MappingsWrittenElsewhere()]
+    record_session_ticket("k" * 32, "ST-1")
+    assert SessionTicket.objects.using("sessions").get().ticket == "ST-1"
+    assert not SessionTicket.objects.using("default").exists()
+
+
 def test_a_login_writes_its_mapping_once(client: Client, cas_http) -> None:
     cas_http.get(CAS + "p3/serviceValidate", body=success_xml("alice"))
     with CaptureQueriesContext(connection) as queries:

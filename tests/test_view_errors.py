@@ -96,3 +96,35 @@ def test_login_and_logout_responses_are_never_cached(client: Client) -> None:
 def test_errors_that_are_not_ours_propagate(client: Client) -> None:
     with pytest.raises(ValueError, match="not ours"):
         client.get("/broken/")
+
+
+def _fixed_clock(monkeypatch) -> None:
+    monkeypatch.setattr("time.time", lambda: 1_767_225_600.0)
+
+
+@pytest.mark.parametrize(
+    "preset",
+    [{}, {"Cache-Control": "public, max-age=60"}, {"Expires": "Thu, 01 Jan 2026 00:00:00 GMT"}],
+    ids=["fresh", "cache-control-set", "expires-set"],
+)
+def test_never_cache_headers_are_the_ones_django_sets(monkeypatch, preset) -> None:
+    from django.utils.cache import add_never_cache_headers
+
+    from django_cas_ng._internal.responses import mark_never_cache
+
+    _fixed_clock(monkeypatch)
+    ours, django_s = HttpResponse("x", headers=preset), HttpResponse("x", headers=preset)
+    mark_never_cache(ours)
+    add_never_cache_headers(django_s)
+    assert list(ours.headers.items()) == list(django_s.headers.items())
+
+
+def test_a_login_response_carries_djangos_never_cache_headers(client: Client, monkeypatch) -> None:
+    from django.utils.cache import add_never_cache_headers
+
+    _fixed_clock(monkeypatch)
+    expected = HttpResponse()
+    add_never_cache_headers(expected)
+    response = client.get("/teapot/")
+    assert response["Cache-Control"] == expected["Cache-Control"]
+    assert response["Expires"] == expected["Expires"]

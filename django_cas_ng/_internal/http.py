@@ -366,8 +366,64 @@ def _read_capped(response: requests.Response, limit: int, deadline: _Deadline) -
     response._content_consumed = True  # type: ignore[attr-defined]
 
 
+def _frozen(value: Any) -> Any:
+    """``value`` hashable: a mapping as its sorted items, anything else as it is."""
+    return tuple(sorted(value.items(), key=str)) if isinstance(value, Mapping) else value
+
+
+class _EnvironmentSettings:
+    """``merge_environment_settings`` of the package's own session, remembered: what the
+    environment adds to a call (proxies, CA bundle) is worked out once per CAS origin while
+    the environment stays the same. requests reads every variable of the environment several
+    times per call, which costs more than the rest of the call's preparation."""
+
+    #: Most (origin, options) entries kept; a site talks to a handful of CAS servers.
+    MAX_ENTRIES = 64
+
+    def __init__(self, session: requests.Session) -> None:
+        self._session = session
+        self._environment: dict[Any, Any] | None = None
+        self._found: dict[Any, tuple[Any, dict[str, Any]]] = {}
+
+    def __call__(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
+        session = self._session
+        merge = type(session).merge_environment_settings
+        environment = getattr(os.environ, "_data", None)
+        if not session.trust_env or not isinstance(environment, dict) or not isinstance(url, str):
+            return merge(session, url, proxies, stream, verify, cert)
+        if environment != self._environment or len(self._found) > self.MAX_ENTRIES:
+            self._found = {}
+            self._environment = dict(environment)
+        parts = urlsplit(url)
+        key = (
+            parts.scheme,
+            parts.netloc,
+            _frozen(proxies),
+            stream,
+            verify,
+            cert,
+            _frozen(session.proxies),
+            session.stream,
+            session.verify,
+            session.cert,
+        )
+        found = self._found.get(key)
+        if found is None:
+            probe = dict(proxies) if proxies is not None else None
+            settings = merge(session, url, probe, stream, verify, cert)
+            added = {k: v for k, v in (probe or {}).items() if k not in (proxies or {})}
+            found = self._found[key] = (settings, added)
+        settings, added = found
+        # As requests does: the environment's proxies are added to the caller's mapping too.
+        if proxies is not None:
+            for name, value in added.items():
+                proxies.setdefault(name, value)
+        return {**settings, "proxies": dict(settings["proxies"])}
+
+
 def _new_session() -> requests.Session:
     session = requests.Session()
+    session.merge_environment_settings = _EnvironmentSettings(session)  # type: ignore[method-assign]
     # No retries in urllib3: it would log the URL (with the ticket) when retrying.
     adapter = CASAdapter(pool_connections=4, pool_maxsize=32, max_retries=0)
     session.mount("https://", adapter)

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import IntegrityError, connections, router, transaction
 from django.http import HttpRequest
@@ -88,19 +89,35 @@ def remove_expired(dry_run: bool = False) -> int:
     return removed
 
 
+#: The claim's statement by database vendor, built on first use (None: through the ORM).
+_insert_sql: dict[str, str | None] = {}
+
+
+def _claim_sql(connection: Any) -> str | None:
+    """``INSERT ... ON CONFLICT DO NOTHING`` (``INSERT IGNORE`` on MySQL) for ``connection``'s
+    vendor; None where the ORM inserts instead."""
+    vendor = connection.vendor
+    if vendor not in _insert_sql:
+        quote = connection.ops.quote_name
+        table = quote(UsedTicket._meta.db_table)
+        columns = f"({quote('digest')}, {quote('expires')})"
+        # Only quoted identifiers of our own model are formatted in; the values are parameters.
+        if vendor in ("postgresql", "sqlite"):
+            sql = f"INSERT INTO {table} {columns} VALUES (%s, %s) ON CONFLICT DO NOTHING"  # noqa: S608
+        elif vendor == "mysql":
+            sql = f"INSERT IGNORE INTO {table} {columns} VALUES (%s, %s)"  # noqa: S608
+        else:
+            sql = None
+        _insert_sql[vendor] = sql
+    return _insert_sql[vendor]
+
+
 def _insert(key: str, expires: datetime) -> bool:
     """Insert the row unless it exists; True when this call inserted it."""
     using = router.db_for_write(UsedTicket)
     connection = connections[using]
-    quote = connection.ops.quote_name
-    table = quote(UsedTicket._meta.db_table)
-    columns = f"({quote('digest')}, {quote('expires')})"
-    # Only quoted identifiers of our own model are formatted in; the values are parameters.
-    if connection.vendor in ("postgresql", "sqlite"):
-        sql = f"INSERT INTO {table} {columns} VALUES (%s, %s) ON CONFLICT DO NOTHING"  # noqa: S608
-    elif connection.vendor == "mysql":
-        sql = f"INSERT IGNORE INTO {table} {columns} VALUES (%s, %s)"  # noqa: S608
-    else:
+    sql = _claim_sql(connection)
+    if sql is None:
         try:
             with transaction.atomic(using=using):
                 UsedTicket.objects.using(using).create(digest=key, expires=expires)

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import Callable, Mapping
 from functools import lru_cache, wraps
 from typing import Any
@@ -19,7 +20,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
+from django.utils.cache import add_never_cache_headers, patch_vary_headers
+from django.utils.http import http_date
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -52,6 +54,20 @@ JSON = "application/json"
 HTML = "text/html"
 
 Range = tuple[str, str, float]
+
+#: The ``Cache-Control`` that ``add_never_cache_headers`` leaves on a response without one.
+NEVER_CACHE_CONTROL = "max-age=0, no-cache, no-store, must-revalidate, private"
+
+
+def mark_never_cache(response: HttpResponseBase) -> HttpResponseBase:
+    """``add_never_cache_headers(response)``: the same headers, set directly when the response
+    has neither ``Cache-Control`` nor ``Expires`` (Django parses and patches them twice)."""
+    if response.has_header("Cache-Control") or response.has_header("Expires"):
+        add_never_cache_headers(response)
+    else:
+        response.headers["Expires"] = http_date(time.time())
+        response.headers["Cache-Control"] = NEVER_CACHE_CONTROL
+    return response
 
 
 # --- Is this an API request? ------------------------------------------------------------------
