@@ -24,6 +24,7 @@ from django_cas_ng.client import get_cas_client, validate_ticket
 from django_cas_ng.exceptions import CASUnavailable, TicketValidationError
 from tests.conftest import CAS, success_xml
 from tests.local_servers import trickling_server
+from tests.ports import closed_port
 
 SERVICE = "https://app.example.org/accounts/login/?next=%2F"
 ENDPOINTS = {
@@ -266,12 +267,7 @@ def test_a_sent_validation_is_never_repeated(settings, error) -> None:
 
 
 def test_unavailable_error_never_quotes_the_ticket(settings) -> None:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    settings.CAS_SERVER_URL = f"http://127.0.0.1:{port}/cas/"
+    settings.CAS_SERVER_URL = f"http://127.0.0.1:{closed_port()}/cas/"
     with pytest.raises(CASUnavailable) as error:
         validate_ticket(get_cas_client(SERVICE), "ST-1-SECRETSECRET")
     assert "SECRET" not in str(error.value)
@@ -279,12 +275,7 @@ def test_unavailable_error_never_quotes_the_ticket(settings) -> None:
 
 
 def test_refused_connection_is_retried_once_then_unavailable(settings) -> None:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    settings.CAS_SERVER_URL = f"http://127.0.0.1:{port}/cas/"
+    settings.CAS_SERVER_URL = f"http://127.0.0.1:{closed_port()}/cas/"
     with pytest.raises(CASUnavailable, match="cannot reach CAS server"):
         validate_ticket(get_cas_client(SERVICE), "ST-1")
 

@@ -4,7 +4,6 @@ test client, and a real ASGI server (uvicorn in a subprocess)."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from django.contrib.auth.models import Permission
 from django.test import AsyncClient, Client
 
 from tests import async_views
+from tests.ports import free_port
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.async_views")]
 
@@ -88,12 +88,6 @@ def test_user_passes_test_accepts_an_async_test(client: Client, alice, bob, url:
 # --- under a real ASGI server ----------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _run_django(env: dict[str, str], code: str) -> str:
     """Run ``code`` after ``django.setup()`` against the server's database; its stdout."""
     script = "import django; django.setup()\n" + code
@@ -135,7 +129,7 @@ def uvicorn_server(tmp_path: Path) -> Iterator[tuple[str, str]]:
         "CAS_TEST_ASGI_DB": str(tmp_path / "asgi.sqlite3"),
     }
     session_key = _run_django(env, SIGNED_IN_SESSION)
-    port = _free_port()
+    port = free_port()
     log = (tmp_path / "uvicorn.log").open("w")
     command = [sys.executable, "-m", "uvicorn", "tests.asgi_app:application", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--log-level", "warning"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import ssl
 import threading
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from django.core.management import CommandError, call_command
 from django_cas_ng import doctor
 from django_cas_ng.doctor import Status
 from tests.conftest import CAS, failure_xml
+from tests.ports import closed_port
 
 # The doctor reads the migration state from the database.
 pytestmark = pytest.mark.django_db
@@ -265,10 +265,7 @@ def test_a_wrong_path_prefix_is_an_error(cas_server: Any, settings: Any) -> None
 
 
 def test_a_closed_port_is_an_error(settings: Any) -> None:
-    with socket.socket() as probe:  # a port just free, with nothing listening on it
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    settings.CAS_SERVER_URL = f"http://127.0.0.1:{port}/cas/"
+    settings.CAS_SERVER_URL = f"http://127.0.0.1:{closed_port()}/cas/"
 
     code, report = run_doctor()
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 import requests
 from django.test import Client
 
 from tests.cas_answers import success_xml
 from tests.conftest import CAS, strict_responses, unmatched_calls
+from tests.ports import closed_port
 
 VALIDATE = CAS + "p3/serviceValidate"
 
@@ -54,11 +53,8 @@ def test_login_without_cas_http_fails_instead_of_reaching_the_network(client: Cl
 
 
 def test_loopback_is_not_outbound_http() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     with pytest.raises(requests.ConnectionError):
-        requests.get(f"http://127.0.0.1:{port}/", timeout=1)
+        requests.get(f"http://127.0.0.1:{closed_port()}/", timeout=1)
 
 
 @pytest.mark.integration

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -18,17 +17,12 @@ import requests
 
 from tests.casserver import CASServer, stop_process_group
 from tests.integration.browser import Browser
+from tests.ports import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 30.0
 USERS = {"alice": "alice-password", "bob": "bob-password"}
 ATTRIBUTES = {"alice": {"email": "alice@example.org"}, "bob": {"email": "bob@example.org"}}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class UvicornSite:

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from demo import account
-from demo.__main__ import DemoSite, free_port
+from demo.__main__ import DemoSite
 from tests.browser.chromium import Chromium
 from tests.casserver import CASServer
+from tests.ports import free_port
 
 pytestmark = pytest.mark.browser
 

@@ -17,7 +17,8 @@ import psycopg
 import pytest
 
 from tests.casserver import CASServer
-from tests.cluster.services import REPO_ROOT, Node, ServiceUnavailable, free_port, postgresql, redis
+from tests.cluster.services import REPO_ROOT, Node, ServiceUnavailable, postgresql, redis
+from tests.ports import free_port
 
 USERS = {"alice": "alice-password", "carol": "carol-password"}
 

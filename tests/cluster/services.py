@@ -18,17 +18,13 @@ from typing import Any
 
 import requests
 
+from tests.ports import free_port
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 class ServiceUnavailable(RuntimeError):
     """A server binary is missing or the server did not come up."""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def find_binary(name: str) -> str:

@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 
 from django_cas_ng.models import SessionTicket
 from tests.integration.browser import Browser
+from tests.ports import closed_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -58,14 +59,6 @@ def test_forged_ticket_is_refused(app: Any, browser: Browser, version: str) -> N
     assert not browser.is_signed_in()
     assert not get_user_model().objects.exists()
     assert not SessionTicket.objects.exists()
-
-
-def closed_port() -> int:
-    """A port on 127.0.0.1 where nothing listens (bound once by us, then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 @pytest.fixture

@@ -19,8 +19,9 @@ import pytest
 import requests
 
 from tests.casserver import CASServer
-from tests.integration.proxy_apps import App, copy_database, free_port, migrate
+from tests.integration.proxy_apps import App, copy_database, migrate
 from tests.integration.proxy_tls import TLSFiles, make_tls
+from tests.ports import free_port
 
 pytestmark = pytest.mark.integration
 

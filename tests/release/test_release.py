@@ -13,7 +13,6 @@ import importlib.util
 import os
 import re
 import secrets
-import socket
 import subprocess
 import sys
 import tarfile
@@ -30,6 +29,7 @@ import requests
 
 from tests.casserver import CASServer, stop_process_group
 from tests.integration.proxy_tls import TLSFiles, make_tls
+from tests.ports import free_port
 
 pytestmark = [pytest.mark.release, pytest.mark.integration]
 
@@ -108,12 +108,6 @@ def source_files(directory: Path, pattern: str) -> list[Path]:
         for path in directory.rglob(pattern)
         if path.is_file() and "__pycache__" not in path.parts
     )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True)
