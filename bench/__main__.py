@@ -473,14 +473,15 @@ def run_size(
                 }
         live = [impl for impl in IMPLS if alive[impl]]
         if ("login" in args.only or "connections" in args.only) and live:
-            log(f"{db} N={fmt_n(n)}: login, {' and '.join(live)} (+ floor) alternating")
+            also = "(+ floor, floor with guard)"
+            log(f"{db} N={fmt_n(n)}: login, {' and '.join(live)} {also} alternating")
             commands = {
                 impl: [
                     "login",
                     "--users",
                     str(args.users),
                     "--view",
-                    "cas,floor" if impl == "ours" else "cas",
+                    "cas,floor,floor_guard" if impl == "ours" else "cas",
                 ]
                 for impl in live
             }
@@ -490,7 +491,7 @@ def run_size(
             for impl, (raw, final) in batches.items():
                 for view, data in final["views"].items():
                     samples = [x for b in raw for x in b[view]]
-                    target = "floor" if view == "floor" else "login"
+                    target = "login" if view == "cas" else view
                     out[impl][target] = {
                         **data,
                         **summarize(samples),
@@ -642,6 +643,7 @@ def render(results: dict[str, Any]) -> str:
             if not o or not f or not u:
                 continue
             q = "/".join(str(data_queries(x["statements"])) for x in (o, f, u))
+            g = r["ours"].get("floor_guard")
             qa = "/".join(str(int(x["queries_per_login"])) for x in (o, f, u))
             add(
                 f"{n:>6} | {o['logins_per_s']:>7.1f} {f['logins_per_s']:>8.1f}"
@@ -649,6 +651,12 @@ def render(results: dict[str, Any]) -> str:
                 f" {u['logins_per_s'] / f['logins_per_s']:>10.2f}x"
                 f" {ratio(o['logins_per_s'], u['logins_per_s']):>10} | {q} ({qa})"
             )
+            if g:
+                add(
+                    f"{'':>6} | floor with replay guard {g['logins_per_s']:.1f}/s,"
+                    f" ours/(floor with guard) {o['logins_per_s'] / g['logins_per_s']:.2f}x,"
+                    f" SQL {data_queries(g['statements'])} ({int(g['queries_per_login'])})"
+                )
         add("4. TCP connections the CAS stub accepted for 100 sequential logins (one worker)")
         add(f"{'N':>6} | {'ours':>5} {'floor':>6} {'5.1.1':>6}")
         for n, r in by_size.items():

@@ -25,6 +25,12 @@ def _floor(request):
     return floor_login(request)
 
 
+def _floor_guard(request):
+    from bench_floor import floor_guard_login
+
+    return floor_guard_login(request)
+
+
 urlpatterns = [
     path("accounts/login/", django_cas_ng.views.LoginView.as_view(), name="cas_ng_login"),
     path("accounts/logout/", django_cas_ng.views.LogoutView.as_view(), name="cas_ng_logout"),
@@ -34,6 +40,7 @@ urlpatterns = [
         name="cas_ng_proxy_callback",
     ),
     path("floor/login/", _floor, name="floor_login"),
+    path("floor-guard/login/", _floor_guard, name="floor_guard_login"),
     path("plain/", plain_view, name="plain"),
     path("page/", signed_in_page, name="signed_in_page"),
 ]

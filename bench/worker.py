@@ -308,7 +308,8 @@ class Stub:
 
 
 class LoginBench:
-    """Logins through ``--view`` (our/5.1.1's LoginView 'cas', or the bare 'floor' view).
+    """Logins through ``--view`` (our/5.1.1's LoginView 'cas', the bare 'floor' view, or
+    'floor_guard': the floor plus a replay guard's INSERT).
 
     On start, from a cold process: ``--conn-logins`` sequential logins per view while the stub
     counts TCP connections (benchmark 4). Batches then alternate between the views, so drift in
@@ -316,7 +317,11 @@ class LoginBench:
     new ticket for one of the existing users.
     """
 
-    URLS = {"cas": "/accounts/login/", "floor": "/floor/login/"}
+    URLS = {
+        "cas": "/accounts/login/",
+        "floor": "/floor/login/",
+        "floor_guard": "/floor-guard/login/",
+    }
 
     def __init__(self, args: argparse.Namespace, stub: Stub) -> None:
         from django.test import Client
@@ -590,7 +595,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--warmup", type=int, default=10)
     p.add_argument("--interactive", action="store_true")
     p = sub.add_parser("login")
-    p.add_argument("--view", default="cas", help="comma-separated: cas, floor")
+    p.add_argument("--view", default="cas", help="comma-separated: cas, floor, floor_guard")
     p.add_argument("--users", type=int, default=1000)
     p.add_argument("--logins", type=int, default=300, help="non-interactive: how many")
     p.add_argument("--warmup", type=int, default=20)
