@@ -1,0 +1,195 @@
+"""Answers and logout requests of servers the suite had not met (EU Login's groups, Keycloak's
+CAS plugin, Apereo CAS through OpenSAML, other encodings and prefixes), read as an integrator
+would expect them: the user, the attributes, the refusal code, the session a logout ends."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import responses
+from django.contrib.sessions.backends.db import SessionStore
+from django.test import Client
+
+from django_cas_ng._internal.presented import parse_proxy_validation
+from django_cas_ng.client import parse_proxy_answer
+from tests.cas_answers import (
+    APP_A,
+    CAS_NS,
+    apereo_saml_success,
+    front_channel,
+    keycloak_failure,
+    keycloak_json_failure,
+    keycloak_logout_request,
+    keycloak_saml_success,
+    logout_request,
+    success_xml,
+)
+from tests.conftest import CAS
+from tests.test_dialects import LOGIN, P3_VALIDATE, sign_in, signed_in_as
+from tests.test_slo import signed_in_session
+
+pytestmark = pytest.mark.django_db
+
+
+# --- Keycloak's CAS protocol plugin --------------------------------------------------------------
+
+
+def test_keycloak_refusal_sent_with_http_400_is_a_403(
+    client: Client, cas_http: responses.RequestsMock, caplog
+) -> None:
+    cas_http.get(P3_VALIDATE, body=keycloak_failure("INVALID_TICKET"), status=400)
+    assert sign_in(client).status_code == 403
+    assert "INVALID_TICKET" in caplog.text
+
+
+def test_keycloak_json_refusal_sent_with_http_400_is_a_403(
+    client: Client, cas_http: responses.RequestsMock
+) -> None:
+    cas_http.get(P3_VALIDATE, body=keycloak_json_failure("INVALID_SERVICE"), status=400)
+    assert sign_in(client).status_code == 403
+
+
+def test_keycloak_cas1_no_sent_with_http_400_is_a_403(
+    client: Client, cas_http: responses.RequestsMock, settings
+) -> None:
+    settings.CAS_VERSION = "1"
+    cas_http.get(CAS + "validate", body=b"no\n", status=400, content_type="text/plain")
+    assert sign_in(client).status_code == 403
+
+
+def test_keycloak_saml_answer_signs_in_with_its_attributes(
+    client: Client, cas_http: responses.RequestsMock, settings
+) -> None:
+    settings.CAS_VERSION = "CAS_2_SAML_1_0"
+    answer = keycloak_saml_success("jdoe@example.org", {"roles": ["admin", "user"], "sn": ["Doe"]})
+    cas_http.post(CAS + "samlValidate", body=answer)
+    assert sign_in(client).status_code == 302
+    assert signed_in_as(client) == "jdoe@example.org"
+    assert client.session["attributes"]["roles"] == ["admin", "user"]
+    assert client.session["attributes"]["sn"] == "Doe"
+
+
+def test_keycloak_back_channel_logout_as_an_application_xml_body_ends_the_session(
+    client: Client,
+) -> None:
+    key = signed_in_session("ST-9-kc")
+    other = signed_in_session("ST-9-other", username="bob")
+    response = client.post(
+        LOGIN, keycloak_logout_request("ST-9-kc"), content_type="application/xml; charset=UTF-8"
+    )
+    assert response.status_code == 200
+    assert not SessionStore().exists(key)
+    assert SessionStore().exists(other)
+
+
+# --- Apereo CAS through OpenSAML -------------------------------------------------------------------
+
+
+def test_apereo_saml1p_answer_with_typed_values_signs_in(
+    client: Client, cas_http: responses.RequestsMock, settings
+) -> None:
+    settings.CAS_VERSION = "CAS_2_SAML_1_0"
+    answer = apereo_saml_success("casuser", {"memberOf": ["staff", "faculty"], "cn": ["CAS"]})
+    cas_http.post(CAS + "samlValidate", body=answer)
+    assert sign_in(client).status_code == 302
+    assert signed_in_as(client) == "casuser"
+    assert client.session["attributes"]["memberOf"] == ["staff", "faculty"]
+    assert client.session["attributes"]["cn"] == "CAS"
+
+
+def test_front_channel_logout_through_jquery_jsonp_with_a_cache_buster(client: Client) -> None:
+    key = signed_in_session("ST-9-jq")
+    response = client.get(
+        LOGIN,
+        {
+            "callback": "jQuery3610_1709",
+            "logoutRequest": front_channel(logout_request("ST-9-jq")),
+            "_": "1709000000000",
+        },
+    )
+    assert response.status_code == 200
+    assert response.content.decode().startswith("/**/jQuery3610_1709(")
+    assert not SessionStore().exists(key)
+
+
+# --- Encodings, prefixes, comments ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_an_answer_in_utf16_is_read(
+    client: Client, cas_http: responses.RequestsMock, encoding: str
+) -> None:
+    declared = "UTF-16"
+    text = f'<?xml version="1.0" encoding="{declared}"?>\n' + success_xml("zoë", {"cn": "Zoë"})
+    body = text.encode(encoding)
+    if encoding != "utf-16":  # the plain codec writes its own byte order mark
+        body = ("\ufeff" + text).encode(encoding)
+    cas_http.get(P3_VALIDATE, body=body, content_type="application/xml")
+    assert sign_in(client).status_code == 302
+    assert signed_in_as(client) == "zoë"
+    assert client.session["attributes"]["cn"] == "Zoë"
+
+
+def test_comments_and_processing_instructions_around_the_answer_are_ignored(
+    client: Client, cas_http: responses.RequestsMock
+) -> None:
+    answer = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<!-- rendered by node 3 -->\n'
+        '<?xml-stylesheet type="text/xsl" href="cas.xsl"?>\n'
+        f"<cas:serviceResponse {CAS_NS}><!-- ok -->\n"
+        "<cas:authenticationSuccess><!-- principal --><cas:user>alice</cas:user>"
+        "<cas:attributes><!-- released --><cas:mail>a@example.org</cas:mail>"
+        "</cas:attributes></cas:authenticationSuccess></cas:serviceResponse><!-- end -->\n"
+    )
+    cas_http.get(P3_VALIDATE, body=answer)
+    assert sign_in(client).status_code == 302
+    assert signed_in_as(client) == "alice"
+    assert client.session["attributes"] == {"mail": "a@example.org"}
+
+
+def test_the_cas_namespace_under_another_prefix_is_read() -> None:
+    answer = (
+        '<sso:serviceResponse xmlns:sso="http://www.yale.edu/tp/cas">'
+        "<sso:authenticationSuccess><sso:user>alice</sso:user>"
+        "<sso:attributes><sso:mail>a@example.org</sso:mail></sso:attributes>"
+        f"<sso:proxies><sso:proxy>{APP_A}</sso:proxy></sso:proxies>"
+        "</sso:authenticationSuccess></sso:serviceResponse>"
+    )
+    validated = parse_proxy_validation(answer)
+    assert (validated.username, validated.proxies) == ("alice", (APP_A,))
+    assert validated.attributes == {"mail": "a@example.org"}
+
+
+def test_a_proxy_ticket_answer_with_a_declaration_and_default_namespace_is_read() -> None:
+    answer = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<serviceResponse '
+        'xmlns="http://www.yale.edu/tp/cas">\n  <proxySuccess>\n'
+        "    <proxyTicket>PT-3-dflt</proxyTicket>\n  </proxySuccess>\n</serviceResponse>\n"
+    )
+    assert parse_proxy_answer(answer) == "PT-3-dflt"
+
+
+def test_a_json_answer_with_unicode_escapes_is_read(
+    client: Client, cas_http: responses.RequestsMock
+) -> None:
+    body = json.dumps(
+        {"serviceResponse": {"authenticationSuccess": {"user": "zoë", "attributes": {}}}},
+        ensure_ascii=True,
+    )
+    assert "\\u00eb" in body
+    cas_http.get(P3_VALIDATE, body=body, content_type="application/json")
+    assert sign_in(client).status_code == 302
+    assert signed_in_as(client) == "zoë"
+
+
+def test_logout_request_in_the_default_namespace_ends_the_session(client: Client) -> None:
+    key = signed_in_session("ST-9-dflt")
+    xml = (
+        '<LogoutRequest xmlns="urn:oasis:names:tc:SAML:2.0:protocol" ID="_d1" Version="2.0" '
+        'IssueInstant="2026-03-04T05:06:07Z" NotOnOrAfter="2026-03-04T05:16:07Z">'
+        '<NameID xmlns="urn:oasis:names:tc:SAML:2.0:assertion">jdoe</NameID>'
+        "<SessionIndex><![CDATA[ST-9-dflt]]></SessionIndex></LogoutRequest>"
+    )
+    assert client.post(LOGIN, {"logoutRequest": xml}).status_code == 200
+    assert not SessionStore().exists(key)
