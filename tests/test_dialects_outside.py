@@ -13,6 +13,8 @@ from django.test import Client
 
 from django_cas_ng._internal.presented import parse_proxy_validation
 from django_cas_ng.client import parse_proxy_answer
+from django_cas_ng.exceptions import ProxyError
+from django_cas_ng.models import ProxyGrantingTicket
 from tests.cas_answers import (
     APP_A,
     CAS_NS,
@@ -27,6 +29,8 @@ from tests.cas_answers import (
 )
 from tests.conftest import CAS
 from tests.test_dialects import LOGIN, P3_VALIDATE, sign_in, signed_in_as
+from tests.test_proxy import PROXY, TARGET, request_of
+from tests.test_proxy import sign_in as sign_in_with_pgt
 from tests.test_slo import signed_in_session
 
 pytestmark = pytest.mark.django_db
@@ -56,6 +60,26 @@ def test_keycloak_cas1_no_sent_with_http_400_is_a_403(
     settings.CAS_VERSION = "1"
     cas_http.get(CAS + "validate", body=b"no\n", status=400, content_type="text/plain")
     assert sign_in(client).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("answer", "code"),
+    [
+        (keycloak_failure("INVALID_TICKET", "proxyFailure"), "INVALID_TICKET"),
+        (keycloak_failure("INVALID_REQUEST", "proxyFailure"), "INVALID_REQUEST"),
+        (keycloak_json_failure("UNAUTHORIZED_SERVICE", "proxyFailure"), "UNAUTHORIZED_SERVICE"),
+    ],
+    ids=["xml-invalid-ticket", "xml-invalid-request", "json"],
+)
+def test_keycloak_proxy_refusal_sent_with_http_400_keeps_its_code(
+    client: Client, cas_http: responses.RequestsMock, settings, answer: str, code: str
+) -> None:
+    settings.CAS_PROXY_CALLBACK = "https://testserver/accounts/callback/"
+    sign_in_with_pgt(client, cas_http)
+    cas_http.get(PROXY, body=answer, status=400)
+    with pytest.raises(ProxyError) as refused:
+        ProxyGrantingTicket.retrieve_pt(request_of(client), TARGET)
+    assert refused.value.args[0] == code
 
 
 def test_keycloak_saml_answer_signs_in_with_its_attributes(
