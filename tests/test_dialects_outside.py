@@ -19,12 +19,15 @@ from tests.cas_answers import (
     APP_A,
     CAS_NS,
     apereo_saml_success,
+    eu_login_groups_success,
     front_channel,
+    groups_in_attributes_block,
     keycloak_failure,
     keycloak_json_failure,
     keycloak_logout_request,
     keycloak_saml_success,
     logout_request,
+    nested_user_success,
     success_xml,
 )
 from tests.conftest import CAS
@@ -34,6 +37,101 @@ from tests.test_proxy import sign_in as sign_in_with_pgt
 from tests.test_slo import signed_in_session
 
 pytestmark = pytest.mark.django_db
+
+
+# --- EU Login ------------------------------------------------------------------------------------
+
+
+def test_eu_login_groups_are_one_attribute_listing_its_members(
+    client: Client, cas_http: responses.RequestsMock
+) -> None:
+    answer = eu_login_groups_success("jdupont", ["INTERNET", "DIGIT_STAFF"])
+    cas_http.get(P3_VALIDATE, body=answer)
+    assert sign_in(client).status_code == 302
+    assert signed_in_as(client) == "jdupont"
+    attributes = client.session["attributes"]
+    assert attributes["groups"] == ["INTERNET", "DIGIT_STAFF"]
+    assert attributes["email"] == "j.dupont@example.eu"
+    assert attributes["ticketType"] == "SERVICE"
+
+
+def test_eu_login_single_group_is_read_like_any_single_value(
+    client: Client, cas_http: responses.RequestsMock
+) -> None:
+    cas_http.get(P3_VALIDATE, body=eu_login_groups_success("jdupont", ["INTERNET"]))
+    assert sign_in(client).status_code == 302
+    assert client.session["attributes"]["groups"] == "INTERNET"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        eu_login_groups_success("jdupont", []),
+        eu_login_groups_success("jdupont", []).replace(
+            '<cas:groups number="0">\n    </cas:groups>', '<cas:groups number="0"/>'
+        ),
+    ],
+    ids=["open-and-closed", "self-closed"],
+)
+def test_eu_login_groups_counted_zero_are_an_empty_list(
+    client: Client, cas_http: responses.RequestsMock, answer: str
+) -> None:
+    cas_http.get(P3_VALIDATE, body=answer)
+    assert sign_in(client).status_code == 302
+    assert client.session["attributes"]["groups"] == []
+
+
+def test_a_wrapper_around_the_user_is_not_read_as_a_list_attribute(
+    client: Client, cas_http: responses.RequestsMock
+) -> None:
+    cas_http.get(P3_VALIDATE, body=nested_user_success("alice"))
+    assert sign_in(client).status_code == 302
+    assert signed_in_as(client) == "alice"
+    assert "principal" not in client.session.get("attributes", {})
+
+
+def test_eu_login_strengths_and_factors_stay_out_of_the_attributes(
+    client: Client, cas_http: responses.RequestsMock
+) -> None:
+    cas_http.get(P3_VALIDATE, body=eu_login_groups_success("jdupont", ["INTERNET"]))
+    assert sign_in(client).status_code == 302
+    attributes = client.session["attributes"]
+    assert "strengths" not in attributes
+    assert "authenticationFactors" not in attributes
+
+
+def test_a_list_element_inside_the_attributes_block_is_read_as_its_members(
+    client: Client, cas_http: responses.RequestsMock
+) -> None:
+    cas_http.get(P3_VALIDATE, body=groups_in_attributes_block("jdupont", ["g1", "g2"]))
+    assert sign_in(client).status_code == 302
+    assert client.session["attributes"] == {"assuranceLevel": "40", "groups": ["g1", "g2"]}
+
+
+def test_a_nested_structure_inside_the_attributes_block_is_not_read_as_whitespace(
+    client: Client, cas_http: responses.RequestsMock
+) -> None:
+    answer = groups_in_attributes_block("jdupont", ["g1"]).replace(
+        "  </cas:attributes>",
+        "   <cas:extendedAttributes>\n"
+        '    <cas:extendedAttribute name="urn:example:badge">\n'
+        "     <cas:attributeValue>B-1</cas:attributeValue>\n"
+        "    </cas:extendedAttribute>\n   </cas:extendedAttributes>\n  </cas:attributes>",
+    )
+    cas_http.get(P3_VALIDATE, body=answer)
+    assert sign_in(client).status_code == 302
+    assert client.session["attributes"] == {"assuranceLevel": "40", "groups": "g1"}
+
+
+def test_eu_login_proxy_validation_reads_groups_too() -> None:
+    answer = eu_login_groups_success("jdupont", ["A", "B"]).replace(
+        "  </cas:authenticationSuccess>",
+        f"    <cas:proxies><cas:proxy>{APP_A}</cas:proxy></cas:proxies>\n"
+        "  </cas:authenticationSuccess>",
+    )
+    validated = parse_proxy_validation(answer)
+    assert (validated.username, validated.proxies) == ("jdupont", (APP_A,))
+    assert validated.attributes["groups"] == ["A", "B"]
 
 
 # --- Keycloak's CAS protocol plugin --------------------------------------------------------------
