@@ -579,3 +579,16 @@ def apereo_saml_success(user: str, attributes: Mapping[str, Sequence[str]]) -> s
         f"<saml1:AttributeStatement>{subject}{attrs}</saml1:AttributeStatement>"
         "</saml1:Assertion></saml1p:Response></SOAP-ENV:Body></SOAP-ENV:Envelope>"
     )
+
+
+def mama_cas_logout_request(ticket: str) -> bytes:
+    """django-mama-cas's back-channel message as ElementTree serialises it: a declaration in
+    single quotes, both prefixes declared on the root, an empty self-closed NameID; sent
+    as bytes in a ``logoutRequest`` form field."""
+    return (
+        "<?xml version='1.0' encoding='UTF-8'?>\n"
+        '<samlp:LogoutRequest xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" '
+        'xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="q8Xr2LmN0pVb7TzK4sYw1Hc6Jd3Fg9Ae" '
+        'Version="2.0" IssueInstant="2026-03-04T05:06:07.891234Z"><saml:NameID />'
+        f"<samlp:SessionIndex>{ticket}</samlp:SessionIndex></samlp:LogoutRequest>"
+    ).encode()

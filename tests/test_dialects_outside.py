@@ -5,6 +5,7 @@ would expect them: the user, the attributes, the refusal code, the session a log
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 import pytest
 import responses
@@ -27,6 +28,7 @@ from tests.cas_answers import (
     keycloak_logout_request,
     keycloak_saml_success,
     logout_request,
+    mama_cas_logout_request,
     nested_user_success,
     success_xml,
 )
@@ -314,4 +316,14 @@ def test_logout_request_in_the_default_namespace_ends_the_session(client: Client
         "<SessionIndex><![CDATA[ST-9-dflt]]></SessionIndex></LogoutRequest>"
     )
     assert client.post(LOGIN, {"logoutRequest": xml}).status_code == 200
+    assert not SessionStore().exists(key)
+
+
+def test_mama_cas_logout_request_sent_as_form_bytes_ends_the_session(client: Client) -> None:
+    key = signed_in_session("ST-1767312345-q8Xr2LmN0pVb7TzK4sYw1Hc6Jd3Fg9Ae")
+    body = urlencode(
+        {"logoutRequest": mama_cas_logout_request("ST-1767312345-q8Xr2LmN0pVb7TzK4sYw1Hc6Jd3Fg9Ae")}
+    )
+    response = client.post(LOGIN, body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 200
     assert not SessionStore().exists(key)
