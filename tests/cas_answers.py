@@ -490,7 +490,9 @@ def keycloak_failure(code: str = "INVALID_TICKET", element: str = "authenticatio
     )
 
 
-def keycloak_json_failure(code: str = "INVALID_TICKET", element: str = "authenticationFailure") -> str:
+def keycloak_json_failure(
+    code: str = "INVALID_TICKET", element: str = "authenticationFailure"
+) -> str:
     """The same refusal in JSON (Keycloak answers JSON when the client asks for it)."""
     failure = {"code": code, "description": "Code is expired"}
     return json.dumps({"serviceResponse": {element: failure}}, indent=2)
@@ -592,3 +594,24 @@ def mama_cas_logout_request(ticket: str) -> bytes:
         'Version="2.0" IssueInstant="2026-03-04T05:06:07.891234Z"><saml:NameID />'
         f"<samlp:SessionIndex>{ticket}</samlp:SessionIndex></samlp:LogoutRequest>"
     ).encode()
+
+
+def keycloak_success(
+    user: str, pgtiou: str, proxies: Sequence[str], attributes: Mapping[str, Any]
+) -> str:
+    """The Keycloak CAS plugin's success as JAXB formats it: four-space indentation, the
+    PGTIOU and the chain before the attributes, a list written as repeated elements."""
+    chain = "".join(f"            <cas:proxy>{proxy}</cas:proxy>\n" for proxy in proxies)
+    attrs = "".join(
+        f"            <cas:{name}>{value}</cas:{name}>\n"
+        for name, values in attributes.items()
+        for value in _values(values)
+    )
+    return (
+        f"<cas:serviceResponse {CAS_NS}>\n    <cas:authenticationSuccess>\n"
+        f"        <cas:user>{user}</cas:user>\n"
+        f"        <cas:proxyGrantingTicket>{pgtiou}</cas:proxyGrantingTicket>\n"
+        f"        <cas:proxies>\n{chain}        </cas:proxies>\n"
+        f"        <cas:attributes>\n{attrs}        </cas:attributes>\n"
+        "    </cas:authenticationSuccess>\n</cas:serviceResponse>"
+    )

@@ -27,6 +27,7 @@ from tests.cas_answers import (
     keycloak_json_failure,
     keycloak_logout_request,
     keycloak_saml_success,
+    keycloak_success,
     logout_request,
     mama_cas_logout_request,
     nested_user_success,
@@ -180,6 +181,23 @@ def test_keycloak_proxy_refusal_sent_with_http_400_keeps_its_code(
     with pytest.raises(ProxyError) as refused:
         ProxyGrantingTicket.retrieve_pt(request_of(client), TARGET)
     assert refused.value.args[0] == code
+
+
+def test_keycloak_proxy_validation_reads_chain_and_attributes() -> None:
+    answer = keycloak_success(
+        "jdoe", "PGTIOU-kc-1", [APP_A], {"roles": ["admin", "user"], "level": "123"}
+    )
+    validated = parse_proxy_validation(answer)
+    assert (validated.username, validated.proxies) == ("jdoe", (APP_A,))
+    assert validated.attributes == {"roles": ["admin", "user"], "level": "123"}
+
+
+def test_line_breaks_inside_an_attribute_value_are_kept(
+    client: Client, cas_http: responses.RequestsMock
+) -> None:
+    cas_http.get(P3_VALIDATE, body=success_xml("alice", {"postalAddress": "1 Main St\n\nTown"}))
+    assert sign_in(client).status_code == 302
+    assert client.session["attributes"]["postalAddress"] == "1 Main St\n\nTown"
 
 
 def test_keycloak_saml_answer_signs_in_with_its_attributes(
