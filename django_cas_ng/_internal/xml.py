@@ -216,8 +216,7 @@ def read_attributes(success: Any) -> dict[str, Any]:
         local = _localname(child)
         if local == "attribute" or (
             local not in _PROTOCOL_ELEMENTS
-            and local not in _SIGN_IN_LISTS
-            and (not _has_elements(child) or _is_list(child))
+            and (not _has_elements(child) or (local not in _SIGN_IN_LISTS and _is_list(child)))
         ):
             _add_element(gathered, child)
     return gathered.result()
