@@ -615,3 +615,21 @@ def keycloak_success(
         f"        <cas:attributes>\n{attrs}        </cas:attributes>\n"
         "    </cas:authenticationSuccess>\n</cas:serviceResponse>"
     )
+
+
+def apereo6_json_success(user: str, authenticated_at: float, new_login: bool = True) -> str:
+    """Apereo CAS 6's ``format=JSON`` success: its JSON view registered Java time support
+    but left dates as timestamps, so ``authenticationDate`` is a number of epoch seconds
+    with nine decimals (Jackson's default for a ``ZonedDateTime``); booleans are JSON ones."""
+    seconds = f"{authenticated_at:.9f}"
+    flag = "true" if new_login else "false"
+    return (
+        '{\n  "serviceResponse" : {\n    "authenticationSuccess" : {\n'
+        f'      "user" : "{user}",\n      "attributes" : {{\n'
+        '        "credentialType" : [ "UsernamePasswordCredential" ],\n'
+        f'        "isFromNewLogin" : [ {flag} ],\n'
+        f'        "authenticationDate" : [ {seconds} ],\n'
+        '        "authenticationMethod" : [ "QueryDatabaseAuthenticationHandler" ],\n'
+        '        "longTermAuthenticationRequestTokenUsed" : [ false ]\n'
+        "      }\n    }\n  }\n}"
+    )

@@ -5,13 +5,16 @@ would expect them: the user, the attributes, the refusal code, the session a log
 from __future__ import annotations
 
 import json
+import time
 from urllib.parse import urlencode
 
 import pytest
 import responses
+from django.contrib.auth import get_user_model
 from django.contrib.sessions.backends.db import SessionStore
 from django.test import Client
 
+from django_cas_ng import session_age, stepup
 from django_cas_ng._internal.presented import parse_proxy_validation
 from django_cas_ng.client import parse_proxy_answer
 from django_cas_ng.exceptions import ProxyError
@@ -19,6 +22,7 @@ from django_cas_ng.models import ProxyGrantingTicket
 from tests.cas_answers import (
     APP_A,
     CAS_NS,
+    apereo6_json_success,
     apereo_saml_success,
     eu_login_groups_success,
     front_channel,
@@ -38,6 +42,7 @@ from tests.test_dialects import LOGIN, P3_VALIDATE, sign_in, signed_in_as
 from tests.test_proxy import PROXY, TARGET, request_of
 from tests.test_proxy import sign_in as sign_in_with_pgt
 from tests.test_slo import signed_in_session
+from tests.test_stepup import BACKEND, step_up
 
 pytestmark = pytest.mark.django_db
 
@@ -345,3 +350,33 @@ def test_mama_cas_logout_request_sent_as_form_bytes_ends_the_session(client: Cli
     response = client.post(LOGIN, body, content_type="application/x-www-form-urlencoded")
     assert response.status_code == 200
     assert not SessionStore().exists(key)
+
+
+# --- Apereo CAS 6's JSON dates ----------------------------------------------------------------
+
+
+def test_an_apereo6_json_sign_in_records_its_epoch_authentication_date(
+    client: Client, cas_http: responses.RequestsMock
+) -> None:
+    two_hours_ago = time.time() - 7200
+    cas_http.get(P3_VALIDATE, body=apereo6_json_success("casuser", two_hours_ago))
+    assert sign_in(client).status_code == 302
+    record = client.session[session_age.SESSION_KEY]
+    assert record["dated"] is True
+    assert abs(record["at"] - two_hours_ago) < 1
+
+
+@pytest.mark.urls("tests.test_stepup")
+@pytest.mark.parametrize(("seconds_ago", "status"), [(5, 302), (400, 403)], ids=["fresh", "old"])
+def test_an_apereo6_json_step_up_is_judged_by_its_epoch_date(
+    client: Client, cas_http: responses.RequestsMock, seconds_ago: int, status: int
+) -> None:
+    client.force_login(get_user_model().objects.create_user("alice"), backend=BACKEND)
+    cas_http.get(P3_VALIDATE, body=apereo6_json_success("alice", time.time() - seconds_ago))
+    response = client.get(step_up(client, "/payroll/"))
+    assert response.status_code == status
+    if status == 302:
+        assert response.url == "/payroll/"
+        assert stepup.SESSION_KEY in client.session
+    else:
+        assert b"older than the 300 seconds" in response.content
