@@ -633,3 +633,29 @@ def apereo6_json_success(user: str, authenticated_at: float, new_login: bool = T
         '        "longTermAuthenticationRequestTokenUsed" : [ false ]\n'
         "      }\n    }\n  }\n}"
     )
+
+
+def lemonldap_success(user: str, attributes: Mapping[str, Any], pgtiou: str) -> str:
+    """LemonLDAP::NG's CAS answer, printed line by line: single-quoted namespace, tab
+    indentation, the attributes block before the PGTIOU."""
+    attrs = "".join(
+        f"\t\t\t<cas:{name}>{value}</cas:{name}>\n"
+        for name, values in attributes.items()
+        for value in _values(values)
+    )
+    return (
+        "<cas:serviceResponse xmlns:cas='http://www.yale.edu/tp/cas'>\n"
+        f"\t<cas:authenticationSuccess>\n\t\t<cas:user>{user}</cas:user>\n"
+        f"\t\t<cas:attributes>\n{attrs}\t\t</cas:attributes>\n"
+        f"\t\t<cas:proxyGrantingTicket>{pgtiou}</cas:proxyGrantingTicket>\n"
+        "\t</cas:authenticationSuccess>\n</cas:serviceResponse>\n"
+    )
+
+
+def lemonldap_failure(code: str, text: str) -> str:
+    """LemonLDAP::NG's refusal: the code, then the text on a line of its own between tabs."""
+    return (
+        "<cas:serviceResponse xmlns:cas='http://www.yale.edu/tp/cas'>\n"
+        f'\t<cas:authenticationFailure code="{code}">\n\t\t{text}\n'
+        "\t</cas:authenticationFailure>\n</cas:serviceResponse>\n"
+    )

@@ -32,6 +32,8 @@ from tests.cas_answers import (
     keycloak_logout_request,
     keycloak_saml_success,
     keycloak_success,
+    lemonldap_failure,
+    lemonldap_success,
     logout_request,
     mama_cas_logout_request,
     nested_user_success,
@@ -228,6 +230,36 @@ def test_keycloak_back_channel_logout_as_an_application_xml_body_ends_the_sessio
     assert response.status_code == 200
     assert not SessionStore().exists(key)
     assert SessionStore().exists(other)
+
+
+# --- LemonLDAP::NG -----------------------------------------------------------------------------
+
+
+def test_lemonldap_answer_signs_in_with_attributes_and_pgtiou(
+    client: Client, cas_http: responses.RequestsMock, settings
+) -> None:
+    settings.CAS_PROXY_CALLBACK = "https://testserver/accounts/callback/"
+    answer = lemonldap_success(
+        "dwho", {"mail": "dwho@example.org", "groups": ["tardis", "su"]}, "PGTIOU-llng-1"
+    )
+    cas_http.get(P3_VALIDATE, body=answer, content_type="text/xml")
+    assert sign_in(client).status_code == 302
+    assert signed_in_as(client) == "dwho"
+    assert client.session["attributes"] == {"mail": "dwho@example.org", "groups": ["tardis", "su"]}
+    assert client.session["pgtiou"] == "PGTIOU-llng-1"
+
+
+def test_lemonldap_refusal_is_a_403_with_its_code(
+    client: Client, cas_http: responses.RequestsMock, caplog
+) -> None:
+    cas_http.get(
+        P3_VALIDATE,
+        body=lemonldap_failure(
+            "INVALID_SERVICE", "Submitted service does not match initial service"
+        ),
+    )
+    assert sign_in(client).status_code == 403
+    assert "INVALID_SERVICE" in caplog.text
 
 
 # --- Apereo CAS through OpenSAML -------------------------------------------------------------------
