@@ -237,7 +237,7 @@ def _add_element(gathered: AttributeValues, element: Any) -> None:
     elif len(element) and _is_list(element):
         for member in _elements(element):
             gathered.add(local, member.text)
-    elif _has_elements(element):
+    elif _has_elements(element) and not (element.text or "").strip():
         return  # a structure of its own (EU Login's extendedAttributes): no single value
     elif element.get("number") == "0" and not len(element) and not (element.text or "").strip():
         gathered.declare(local)  # EU Login's empty list: <cas:groups number="0"/>
