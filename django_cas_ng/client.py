@@ -107,8 +107,22 @@ class _ProxyTicketMixin:
         """
         response = self.session.get(self.get_proxy_url(pgt))
         if response.status_code != 200:
-            raise ProxyError(f"Bad http code {response.status_code}")
+            raise _stated_refusal(response.content) or ProxyError(
+                f"Bad http code {response.status_code}"
+            )
         return parse_proxy_answer(response.content)
+
+
+def _stated_refusal(body: bytes) -> ProxyError | None:
+    """The ``proxyFailure`` an HTTP error answer states, if it is one: Keycloak's CAS plugin
+    sends its refusals with HTTP 400, and their code must not be lost."""
+    try:
+        parse_proxy_answer(body)
+    except ProxyError as refusal:
+        return refusal if refusal.args[:1] != ("INVALID_RESPONSE",) else None
+    except MalformedAnswer:
+        return None
+    return None
 
 
 class _RenewMixin:

@@ -22,7 +22,7 @@ from ._internal import observe, responses
 from ._internal.responses import answered, gate, gated_dispatch
 from ._internal.sessions import sign_out
 from .conf import cas_settings
-from .stepup import StepUpView, parse_cas_datetime
+from .stepup import StepUpView, authentication_timestamp
 from .views import RENEW_PARAM, CallbackView, LoginView, LogoutView
 
 __all__ = [
@@ -59,7 +59,7 @@ def authentication_time(attributes: Mapping[str, Any], now: float) -> tuple[floa
     value = attributes.get("authenticationDate")
     values = value if isinstance(value, (list, tuple)) else [value] if value else []
     try:
-        at = min(parse_cas_datetime(str(item)).timestamp() for item in values)
+        at = min(authentication_timestamp(str(item)) for item in values)
     except ValueError:
         return now, False
     return min(at, now), True

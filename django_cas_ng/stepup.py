@@ -75,6 +75,8 @@ _CAS_DATETIME_RE = re.compile(
     r"(?P<offset>Z|[+-]\d{2}(?::?\d{2})?)?"
     r"(?:\[[^\]]{1,64}\])?"
 )
+#: A date as epoch seconds (or milliseconds), as a JSON number reads: ``1709528767.891``.
+_EPOCH_RE = re.compile(r"\d{9,13}(?:\.\d{1,9})?")
 
 
 @dataclass(frozen=True)
@@ -332,6 +334,17 @@ def parse_cas_datetime(value: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
+def authentication_timestamp(value: str) -> float:
+    """Epoch seconds of an ``authenticationDate``: ISO 8601 as :func:`parse_cas_datetime` reads
+    it, or a number of epoch seconds (milliseconds from 10**11 on), as Apereo CAS 6's JSON
+    view writes a date. ValueError otherwise."""
+    text = value.strip()
+    if _EPOCH_RE.fullmatch(text):
+        seconds = float(text)
+        return seconds / 1000 if seconds >= 1e11 else seconds
+    return parse_cas_datetime(text).timestamp()
+
+
 def cas_backend(request: HttpRequest) -> Any:
     """The backend that maps CAS names to users: the session's, else the first CASBackend."""
     path = request.session.get(BACKEND_SESSION_KEY)
@@ -419,7 +432,7 @@ def _authentication_time(attributes: Mapping[str, Any]) -> float:
     """The earliest ``authenticationDate`` released, in epoch seconds."""
     dates = _released_values(attributes.get("authenticationDate"))
     try:
-        return min(parse_cas_datetime(value).timestamp() for value in dates)
+        return min(authentication_timestamp(value) for value in dates)
     except ValueError:
         raise StepUpRefused(
             _("The CAS server did not say when you signed in, so this page cannot check it.")

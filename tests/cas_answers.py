@@ -436,3 +436,226 @@ def rubycas_logout_request(ticket: str) -> str:
         'IssueInstant="Wed, 04 Mar 2026 05:06:07 +0000">\n<saml:NameID></saml:NameID>\n'
         f"<samlp:SessionIndex>{ticket}</samlp:SessionIndex>\n</samlp:LogoutRequest>"
     )
+
+
+# --- Servers probed from outside (tests/test_dialects_outside.py) -------------------------------
+
+
+def eu_login_groups_success(user: str = "jdupont", groups: Sequence[str] = ()) -> str:
+    """EU Login's answer as its own PHP and Java clients expect it: its namespace (with the
+    trailing slash), an XML declaration, person attributes directly under
+    authenticationSuccess and the user's groups as ``cas:group`` members of one
+    ``cas:groups`` element counted by ``number``; then the authentication's strengths and
+    factors, an empty ``loginDate`` and a proxy chain."""
+    members = "".join(f"\n        <cas:group>{group}</cas:group>" for group in groups)
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        '<cas:serviceResponse xmlns:cas="https://ecas.ec.europa.eu/cas/schemas/" '
+        'date="2026-03-04T05:06:07.891+01:00" version="4.9">\n'
+        "  <cas:authenticationSuccess>\n"
+        f"    <cas:user>{user}</cas:user>\n"
+        "    <cas:email>j.dupont@example.eu</cas:email>\n"
+        "    <cas:departmentNumber>DG.X.1.002</cas:departmentNumber>\n"
+        f'    <cas:groups number="{len(groups)}">{members}\n    </cas:groups>\n'
+        '    <cas:strengths number="1">\n      <cas:strength>PASSWORD_SMS</cas:strength>\n'
+        "    </cas:strengths>\n"
+        '    <cas:authenticationFactors number="1">\n'
+        f"      <cas:moniker>{user}@example.eu</cas:moniker>\n"
+        "    </cas:authenticationFactors>\n"
+        "    <cas:loginDate></cas:loginDate>\n"
+        "    <cas:ticketType>SERVICE</cas:ticketType>\n"
+        "  </cas:authenticationSuccess>\n</cas:serviceResponse>\n"
+    )
+
+
+def groups_in_attributes_block(user: str = "jdupont", groups: Sequence[str] = ()) -> str:
+    """The same ``groups`` list element inside a ``cas:attributes`` block, in the CAS
+    namespace, as EU Login's PHP bundle tests it."""
+    members = "".join(f"<cas:group>{group}</cas:group>" for group in groups)
+    return (
+        f"<cas:serviceResponse {CAS_NS}>\n <cas:authenticationSuccess>\n"
+        f"  <cas:user>{user}</cas:user>\n  <cas:attributes>\n"
+        "   <cas:assuranceLevel>40</cas:assuranceLevel>\n"
+        f'   <cas:groups number="{len(groups)}">\n    {members}\n   </cas:groups>\n'
+        "  </cas:attributes>\n </cas:authenticationSuccess>\n</cas:serviceResponse>"
+    )
+
+
+def keycloak_failure(code: str = "INVALID_TICKET", element: str = "authenticationFailure") -> str:
+    """The Keycloak CAS protocol plugin's refusal: indented XML, sent with HTTP 400."""
+    return (
+        f"<cas:serviceResponse {CAS_NS}>\n"
+        f'    <cas:{element} code="{code}">Code not valid</cas:{element}>\n'
+        "</cas:serviceResponse>"
+    )
+
+
+def keycloak_json_failure(
+    code: str = "INVALID_TICKET", element: str = "authenticationFailure"
+) -> str:
+    """The same refusal in JSON (Keycloak answers JSON when the client asks for it)."""
+    failure = {"code": code, "description": "Code is expired"}
+    return json.dumps({"serviceResponse": {element: failure}}, indent=2)
+
+
+def keycloak_saml_success(user: str, attributes: Mapping[str, Sequence[str]]) -> str:
+    """samlValidate as the Keycloak CAS plugin writes it: a ``soap:`` envelope, an XML
+    declaration with ``standalone``, the authentication statement before the attribute
+    statement, a NameIdentifier with a Format, and one Attribute per name."""
+    attrs = "".join(
+        f'<saml:Attribute AttributeName="{name}" '
+        'AttributeNamespace="http://www.ja-sig.org/products/cas/">'
+        + "".join(f"<saml:AttributeValue>{value}</saml:AttributeValue>" for value in values)
+        + "</saml:Attribute>"
+        for name, values in attributes.items()
+    )
+    subject = (
+        "<saml:Subject><saml:NameIdentifier "
+        'Format="urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified">'
+        f"{user}</saml:NameIdentifier></saml:Subject>"
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="no"?>'
+        '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Header/>'
+        '<soap:Body><samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:1.0:protocol" '
+        'IssueInstant="2026-03-04T05:06:07.123Z" MajorVersion="1" MinorVersion="1" '
+        'ResponseID="_0f3c"><samlp:Status><samlp:StatusCode Value="samlp:Success"/>'
+        '</samlp:Status><saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:1.0:assertion" '
+        'AssertionID="_9e1a" IssueInstant="2026-03-04T05:06:07.123Z" Issuer="keycloak" '
+        'MajorVersion="1" MinorVersion="1"><saml:Conditions '
+        'NotBefore="2026-03-04T05:06:07.123Z" NotOnOrAfter="2026-03-04T05:11:07.123Z"/>'
+        '<saml:AuthenticationStatement AuthenticationInstant="2026-03-04T05:06:07.123Z" '
+        'AuthenticationMethod="urn:oasis:names:tc:SAML:1.0:am:password">'
+        f"{subject}</saml:AuthenticationStatement>"
+        f"<saml:AttributeStatement>{subject}{attrs}</saml:AttributeStatement>"
+        "</saml:Assertion></samlp:Response></soap:Body></soap:Envelope>"
+    )
+
+
+def keycloak_logout_request(ticket: str) -> str:
+    """The Keycloak CAS plugin's back-channel message, POSTed as the raw body with
+    ``application/xml; charset=UTF-8``: an IssueInstant with no time zone."""
+    return (
+        '<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" '
+        'ID="ID_5d2b9c" Version="2.0" IssueInstant="2026-03-04T5:06:07">\n'
+        '  <saml:NameID xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">@NOT_USED@</saml:NameID>\n'
+        f"  <samlp:SessionIndex>{ticket}</samlp:SessionIndex>\n"
+        "</samlp:LogoutRequest>"
+    )
+
+
+def apereo_saml_success(user: str, attributes: Mapping[str, Sequence[str]]) -> str:
+    """samlValidate as Apereo CAS 6 and later write it through OpenSAML: ``saml1p`` and
+    ``saml1`` prefixes, typed attribute values, the status as ``saml1p:Success``."""
+    attrs = "".join(
+        f'<saml1:Attribute AttributeName="{name}" '
+        'AttributeNamespace="http://www.ja-sig.org/products/cas/">'
+        + "".join(
+            '<saml1:AttributeValue xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+            f'xmlns:xs="http://www.w3.org/2001/XMLSchema" xsi:type="xs:string">{value}'
+            "</saml1:AttributeValue>"
+            for value in values
+        )
+        + "</saml1:Attribute>"
+        for name, values in attributes.items()
+    )
+    subject = (
+        f"<saml1:Subject><saml1:NameIdentifier>{user}</saml1:NameIdentifier>"
+        "<saml1:SubjectConfirmation><saml1:ConfirmationMethod>"
+        "urn:oasis:names:tc:SAML:1.0:cm:artifact</saml1:ConfirmationMethod>"
+        "</saml1:SubjectConfirmation></saml1:Subject>"
+    )
+    return (
+        '<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/">'
+        "<SOAP-ENV:Header/><SOAP-ENV:Body>"
+        '<saml1p:Response xmlns:saml1p="urn:oasis:names:tc:SAML:1.0:protocol" '
+        'IssueInstant="2026-03-04T05:06:07.891Z" MajorVersion="1" MinorVersion="1" '
+        'Recipient="http://testserver/accounts/login/" ResponseID="_r8">'
+        '<saml1p:Status><saml1p:StatusCode Value="saml1p:Success"/></saml1p:Status>'
+        '<saml1:Assertion xmlns:saml1="urn:oasis:names:tc:SAML:1.0:assertion" '
+        'AssertionID="_a8" IssueInstant="2026-03-04T05:06:07.891Z" Issuer="cas.example.org" '
+        'MajorVersion="1" MinorVersion="1">'
+        '<saml1:AuthenticationStatement AuthenticationInstant="2026-03-04T05:06:00.000Z" '
+        'AuthenticationMethod="urn:oasis:names:tc:SAML:1.0:am:unspecified">'
+        f"{subject}</saml1:AuthenticationStatement>"
+        f"<saml1:AttributeStatement>{subject}{attrs}</saml1:AttributeStatement>"
+        "</saml1:Assertion></saml1p:Response></SOAP-ENV:Body></SOAP-ENV:Envelope>"
+    )
+
+
+def mama_cas_logout_request(ticket: str) -> bytes:
+    """django-mama-cas's back-channel message as ElementTree serialises it: a declaration in
+    single quotes, both prefixes declared on the root, an empty self-closed NameID; sent
+    as bytes in a ``logoutRequest`` form field."""
+    return (
+        "<?xml version='1.0' encoding='UTF-8'?>\n"
+        '<samlp:LogoutRequest xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" '
+        'xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="q8Xr2LmN0pVb7TzK4sYw1Hc6Jd3Fg9Ae" '
+        'Version="2.0" IssueInstant="2026-03-04T05:06:07.891234Z"><saml:NameID />'
+        f"<samlp:SessionIndex>{ticket}</samlp:SessionIndex></samlp:LogoutRequest>"
+    ).encode()
+
+
+def keycloak_success(
+    user: str, pgtiou: str, proxies: Sequence[str], attributes: Mapping[str, Any]
+) -> str:
+    """The Keycloak CAS plugin's success as JAXB formats it: four-space indentation, the
+    PGTIOU and the chain before the attributes, a list written as repeated elements."""
+    chain = "".join(f"            <cas:proxy>{proxy}</cas:proxy>\n" for proxy in proxies)
+    attrs = "".join(
+        f"            <cas:{name}>{value}</cas:{name}>\n"
+        for name, values in attributes.items()
+        for value in _values(values)
+    )
+    return (
+        f"<cas:serviceResponse {CAS_NS}>\n    <cas:authenticationSuccess>\n"
+        f"        <cas:user>{user}</cas:user>\n"
+        f"        <cas:proxyGrantingTicket>{pgtiou}</cas:proxyGrantingTicket>\n"
+        f"        <cas:proxies>\n{chain}        </cas:proxies>\n"
+        f"        <cas:attributes>\n{attrs}        </cas:attributes>\n"
+        "    </cas:authenticationSuccess>\n</cas:serviceResponse>"
+    )
+
+
+def apereo6_json_success(user: str, authenticated_at: float, new_login: bool = True) -> str:
+    """Apereo CAS 6's ``format=JSON`` success: its JSON view registered Java time support
+    but left dates as timestamps, so ``authenticationDate`` is a number of epoch seconds
+    with nine decimals (Jackson's default for a ``ZonedDateTime``); booleans are JSON ones."""
+    seconds = f"{authenticated_at:.9f}"
+    flag = "true" if new_login else "false"
+    return (
+        '{\n  "serviceResponse" : {\n    "authenticationSuccess" : {\n'
+        f'      "user" : "{user}",\n      "attributes" : {{\n'
+        '        "credentialType" : [ "UsernamePasswordCredential" ],\n'
+        f'        "isFromNewLogin" : [ {flag} ],\n'
+        f'        "authenticationDate" : [ {seconds} ],\n'
+        '        "authenticationMethod" : [ "QueryDatabaseAuthenticationHandler" ],\n'
+        '        "longTermAuthenticationRequestTokenUsed" : [ false ]\n'
+        "      }\n    }\n  }\n}"
+    )
+
+
+def lemonldap_success(user: str, attributes: Mapping[str, Any], pgtiou: str) -> str:
+    """LemonLDAP::NG's CAS answer, printed line by line: single-quoted namespace, tab
+    indentation, the attributes block before the PGTIOU."""
+    attrs = "".join(
+        f"\t\t\t<cas:{name}>{value}</cas:{name}>\n"
+        for name, values in attributes.items()
+        for value in _values(values)
+    )
+    return (
+        "<cas:serviceResponse xmlns:cas='http://www.yale.edu/tp/cas'>\n"
+        f"\t<cas:authenticationSuccess>\n\t\t<cas:user>{user}</cas:user>\n"
+        f"\t\t<cas:attributes>\n{attrs}\t\t</cas:attributes>\n"
+        f"\t\t<cas:proxyGrantingTicket>{pgtiou}</cas:proxyGrantingTicket>\n"
+        "\t</cas:authenticationSuccess>\n</cas:serviceResponse>\n"
+    )
+
+
+def lemonldap_failure(code: str, text: str) -> str:
+    """LemonLDAP::NG's refusal: the code, then the text on a line of its own between tabs."""
+    return (
+        "<cas:serviceResponse xmlns:cas='http://www.yale.edu/tp/cas'>\n"
+        f'\t<cas:authenticationFailure code="{code}">\n\t\t{text}\n'
+        "\t</cas:authenticationFailure>\n</cas:serviceResponse>\n"
+    )

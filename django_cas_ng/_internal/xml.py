@@ -92,6 +92,8 @@ ATTRIBUTE_BLOCKS = ("attributes", "norEduPerson")
 _PROTOCOL_ELEMENTS = frozenset({"user", "proxyGrantingTicket", "proxies", *ATTRIBUTE_BLOCKS})
 #: Marker some servers add to say which attribute layout they use; never an attribute.
 _STYLE_MARKER = "attraStyle"
+#: EU Login's account of how the user signed in, beside its attributes; as before, not read.
+_SIGN_IN_LISTS = frozenset({"strengths", "authenticationFactors"})
 #: Keys of a JSON success whose values are protocol strings, never lists or objects.
 _JSON_PROTOCOL_KEYS = frozenset({"user", "proxyGrantingTicket", "proxyTicket"})
 #: How many elements are read between two looks at the deadline.
@@ -200,7 +202,8 @@ def read_attributes(success: Any) -> dict[str, Any]:
     """The attributes of an authenticationSuccess in any layout: ``cas:attributes`` (and
     ``norEduPerson``) children; without them, RubyCAS elements and name/value pairs directly
     under it. The layouts are alternatives, as phpCAS reads them: django-cas-server writes
-    every attribute twice, in a block and as a name/value pair."""
+    every attribute twice, in a block and as a name/value pair. An element listing children
+    of one name (EU Login's ``groups``) is one attribute of their values."""
     gathered = AttributeValues()
     children = list(_elements(success))
     blocks = [child for child in children if _localname(child) in ATTRIBUTE_BLOCKS]
@@ -211,7 +214,10 @@ def read_attributes(success: Any) -> dict[str, Any]:
         return gathered.result()
     for child in children:
         local = _localname(child)
-        if local == "attribute" or (local not in _PROTOCOL_ELEMENTS and not _has_elements(child)):
+        if local == "attribute" or (
+            local not in _PROTOCOL_ELEMENTS
+            and (not _has_elements(child) or (local not in _SIGN_IN_LISTS and _is_list(child)))
+        ):
             _add_element(gathered, child)
     return gathered.result()
 
@@ -226,8 +232,29 @@ def _add_element(gathered: AttributeValues, element: Any) -> None:
             value = element.findtext(f"{{{CAS_NS}}}value")
         if name and name != _STYLE_MARKER:
             gathered.add(name, value)
-    elif local != _STYLE_MARKER:
+    elif local == _STYLE_MARKER:
+        return
+    elif len(element) and _is_list(element):
+        for member in _elements(element):
+            gathered.add(local, member.text)
+    elif _has_elements(element) and not (element.text or "").strip():
+        return  # a structure of its own (EU Login's extendedAttributes): no single value
+    elif element.get("number") == "0" and not len(element) and not (element.text or "").strip():
+        gathered.declare(local)  # EU Login's empty list: <cas:groups number="0"/>
+    else:
         gathered.add(local, element.text)
+
+
+def _is_list(element: Any) -> bool:
+    """Whether ``element`` lists values as children of one name and nothing else, as EU Login
+    lists a user's groups: ``<cas:groups><cas:group>A</cas:group>...</cas:groups>``."""
+    members = list(_elements(element))
+    if not members or (element.text or "").strip() or any((m.tail or "").strip() for m in members):
+        return False
+    name = _localname(members[0])
+    return name not in _PROTOCOL_ELEMENTS and all(
+        _localname(member) == name and not _has_elements(member) for member in members
+    )
 
 
 def _localname(element: Any) -> str:
