@@ -49,3 +49,13 @@ def test_the_api_answers_the_user_signed_in_through_cas(client: Client, cas_http
 
 def test_the_api_refuses_a_visitor_who_has_not_signed_in(client: Client) -> None:
     assert client.get("/api/whoami/").status_code == 403
+
+
+def test_cas_login_required_middleware_leaves_the_api_to_drf(client: Client, settings) -> None:
+    """DRF marks its views login_not_required: the recipe's 403 comes from DRF, not a redirect."""
+    settings.MIDDLEWARE = [
+        *settings.MIDDLEWARE,
+        "django_cas_ng.middleware.CASLoginRequiredMiddleware",
+    ]
+    settings.LOGIN_URL = "cas_ng_login"
+    assert client.get("/api/whoami/").status_code == 403
