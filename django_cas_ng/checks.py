@@ -135,7 +135,8 @@ def _check_middleware() -> list[CheckMessage]:
                 "Add 'django.contrib.sessions.middleware.SessionMiddleware'.",
             )
         )
-    if not _has_subclass(middleware, "django.contrib.auth.middleware.AuthenticationMiddleware"):
+    auth = _first_subclass(middleware, "django.contrib.auth.middleware.AuthenticationMiddleware")
+    if auth is None:
         errors.append(
             _error(
                 6,
@@ -143,7 +144,24 @@ def _check_middleware() -> list[CheckMessage]:
                 "Add 'django.contrib.auth.middleware.AuthenticationMiddleware'.",
             )
         )
+    elif _first_subclass(middleware[:auth], "django_cas_ng.middleware.CASMiddleware") is not None:
+        errors.append(
+            _error(
+                6,
+                "CASMiddleware comes before AuthenticationMiddleware in MIDDLEWARE: every "
+                "request would fail, as it needs request.user.",
+                "Move 'django_cas_ng.middleware.CASMiddleware' after AuthenticationMiddleware.",
+            )
+        )
     return errors
+
+
+def _first_subclass(paths: list[str], base_path: str) -> int | None:
+    """The index of the first of ``paths`` naming ``base_path`` or a subclass of it."""
+    for index, path in enumerate(paths):
+        if _has_subclass([path], base_path):
+            return index
+    return None
 
 
 def _check_backends() -> list[CheckMessage]:
