@@ -103,6 +103,12 @@ def test_a_next_naming_the_login_view_is_unwrapped(client: Client) -> None:
     assert service_next(response) == "/private/"
 
 
+def test_a_sign_in_from_the_logout_page_does_not_land_on_the_logout_view(client: Client) -> None:
+    response = client.get(LOGIN, HTTP_REFERER="http://testserver/accounts/logout/?next=%2Fa%2F")
+
+    assert service_next(response) == "/a/"
+
+
 def documented_403_template() -> str:
     """The ``templates/403.html`` of docs/install.rst, as written there."""
     text = (Path(__file__).resolve().parents[1] / "docs" / "install.rst").read_text()
