@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -60,7 +61,25 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         *_check_api_predicate(),
         *_check_response_format(),
         *_check_stepup(),
+        *_check_misspelt_names(),
     ]
+
+
+def _check_misspelt_names() -> list[CheckMessage]:
+    """W070: a ``CAS_*`` setting this package does not read, spelt almost like one it does."""
+    warnings: list[CheckMessage] = []
+    for name in sorted(n for n in dir(settings) if n.startswith("CAS_") and n not in REGISTRY):
+        close = difflib.get_close_matches(name, REGISTRY, n=1, cutoff=0.85)
+        if close:
+            warnings.append(
+                _warning(
+                    70,
+                    f"{name} is not a setting of django_cas_ng, which ignores it. "
+                    f"Did you mean {close[0]}?",
+                    f"Rename it to {close[0]}; if another app reads {name}, silence this.",
+                )
+            )
+    return warnings
 
 
 def _check_server_url() -> list[CheckMessage]:

@@ -117,6 +117,8 @@ BAD: list[tuple[str, dict[str, Any]]] = [
     ("E005", {"MIDDLEWARE": [AUTH, CAS_MIDDLEWARE]}),
     ("E006", {"MIDDLEWARE": [SESSIONS, CAS_MIDDLEWARE]}),
     ("E006", {"MIDDLEWARE": [SESSIONS, CAS_MIDDLEWARE, AUTH]}),
+    ("W070", {"CAS_REDIRECT_ULR": "/admin/"}),
+    ("W070", {"CAS_LOGOUT_COMPLETLY": False}),
     ("E007", {"AUTHENTICATION_BACKENDS": [MODEL_BACKEND]}),
     ("E007", {"AUTHENTICATION_BACKENDS": [MODEL_BACKEND, "no.such.Backend"]}),
     ("E008", {"CAS_GATEWAY": True, "CAS_RENEW": True}),
@@ -328,3 +330,15 @@ def test_w060_warns_when_single_logout_cannot_follow_a_new_session_key(settings)
     [message] = [m for m in run_checks() if m.id == "django_cas_ng.W060"]
     assert "cycle_key" in message.msg
     assert "follow_session_key" in message.hint
+
+
+@pytest.mark.parametrize("name", ["CAS_LOGO_URL", "CAS_AUTH_CLASS", "CAS_SHOW_POWERED"])
+def test_w070_is_silent_for_settings_of_other_apps(settings, name: str) -> None:
+    setattr(settings, name, "x")
+    assert "django_cas_ng.W070" not in [m.id for m in check_settings()]
+
+
+def test_w070_names_the_setting_meant(settings) -> None:
+    settings.CAS_REDIRECT_ULR = "/admin/"
+    [message] = [m for m in check_settings() if m.id == "django_cas_ng.W070"]
+    assert "CAS_REDIRECT_URL" in message.msg
