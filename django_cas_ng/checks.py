@@ -62,6 +62,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         *_check_response_format(),
         *_check_stepup(),
         *_check_misspelt_names(),
+        *_check_url_names(),
     ]
 
 
@@ -80,6 +81,34 @@ def _check_misspelt_names() -> list[CheckMessage]:
                 )
             )
     return warnings
+
+
+def _check_url_names() -> list[CheckMessage]:
+    """E017: a URL name that CASMiddleware or ``LOGIN_URL`` reverses is not routed."""
+    names: list[tuple[str, str, str]] = []
+    if _has_cas_middleware():
+        names += [
+            ("CAS_LOGIN_URL_NAME", cas_settings.login_url_name, "LoginView"),
+            ("CAS_LOGOUT_URL_NAME", cas_settings.logout_url_name, "LogoutView"),
+        ]
+    login_url = getattr(settings, "LOGIN_URL", None)
+    if isinstance(login_url, str) and "/" not in login_url and "." not in login_url:
+        names.append(("LOGIN_URL", login_url, "LoginView"))  # a URL name, as resolve_url reads it
+    errors: list[CheckMessage] = []
+    for setting, name, view in names:
+        try:
+            reverse(name)
+        except NoReverseMatch:
+            errors.append(
+                _error(
+                    17,
+                    f"{setting} is {name!r}, and no URL has that name: the pages that send "
+                    "visitors to it answer 500.",
+                    f"Route django_cas_ng.views.{view} with name={name!r} (docs/install.rst), "
+                    f"or set {setting} to the name you gave it.",
+                )
+            )
+    return errors
 
 
 def _check_server_url() -> list[CheckMessage]:

@@ -117,6 +117,9 @@ BAD: list[tuple[str, dict[str, Any]]] = [
     ("E005", {"MIDDLEWARE": [AUTH, CAS_MIDDLEWARE]}),
     ("E006", {"MIDDLEWARE": [SESSIONS, CAS_MIDDLEWARE]}),
     ("E006", {"MIDDLEWARE": [SESSIONS, CAS_MIDDLEWARE, AUTH]}),
+    ("E017", {"CAS_LOGIN_URL_NAME": "sso_login"}),
+    ("E017", {"CAS_LOGOUT_URL_NAME": "sso_logout"}),
+    ("E017", {"LOGIN_URL": "cas_ng_signin"}),
     ("W070", {"CAS_REDIRECT_ULR": "/admin/"}),
     ("W070", {"CAS_LOGOUT_COMPLETLY": False}),
     ("E007", {"AUTHENTICATION_BACKENDS": [MODEL_BACKEND]}),
@@ -342,3 +345,14 @@ def test_w070_names_the_setting_meant(settings) -> None:
     settings.CAS_REDIRECT_ULR = "/admin/"
     [message] = [m for m in check_settings() if m.id == "django_cas_ng.W070"]
     assert "CAS_REDIRECT_URL" in message.msg
+
+
+def test_e017_is_silent_without_cas_middleware_for_its_url_names(settings) -> None:
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != CAS_MIDDLEWARE]
+    settings.CAS_LOGIN_URL_NAME = "sso_login"
+    assert "django_cas_ng.E017" not in [m.id for m in check_settings()]
+
+
+def test_e017_is_silent_for_a_login_url_that_is_a_path(settings) -> None:
+    settings.LOGIN_URL = "/sso/login/"
+    assert "django_cas_ng.E017" not in [m.id for m in check_settings()]
