@@ -98,6 +98,8 @@ def _check_url_names() -> list[CheckMessage]:
     for setting, name, view in names:
         try:
             reverse(name)
+        except (ImportError, ImproperlyConfigured, AttributeError):
+            return errors  # a URLconf that does not load: Django's own URL checks say why
         except NoReverseMatch:
             errors.append(
                 _error(

@@ -356,3 +356,8 @@ def test_e017_is_silent_without_cas_middleware_for_its_url_names(settings) -> No
 def test_e017_is_silent_for_a_login_url_that_is_a_path(settings) -> None:
     settings.LOGIN_URL = "/sso/login/"
     assert "django_cas_ng.E017" not in [m.id for m in check_settings()]
+
+
+def test_e017_leaves_a_urlconf_that_does_not_load_to_django(settings) -> None:
+    settings.ROOT_URLCONF = "tests.no_such_urlconf"
+    assert "django_cas_ng.E017" not in [m.id for m in check_settings()]
