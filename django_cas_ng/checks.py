@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -60,7 +61,56 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         *_check_api_predicate(),
         *_check_response_format(),
         *_check_stepup(),
+        *_check_misspelt_names(),
+        *_check_url_names(),
     ]
+
+
+def _check_misspelt_names() -> list[CheckMessage]:
+    """W070: a ``CAS_*`` setting this package does not read, spelt almost like one it does."""
+    warnings: list[CheckMessage] = []
+    for name in sorted(n for n in dir(settings) if n.startswith("CAS_") and n not in REGISTRY):
+        close = difflib.get_close_matches(name, REGISTRY, n=1, cutoff=0.85)
+        if close:
+            warnings.append(
+                _warning(
+                    70,
+                    f"{name} is not a setting of django_cas_ng, which ignores it. "
+                    f"Did you mean {close[0]}?",
+                    f"Rename it to {close[0]}; if another app reads {name}, silence this.",
+                )
+            )
+    return warnings
+
+
+def _check_url_names() -> list[CheckMessage]:
+    """E017: a URL name that CASMiddleware or ``LOGIN_URL`` reverses is not routed."""
+    names: list[tuple[str, str, str]] = []
+    if _has_cas_middleware():
+        names += [
+            ("CAS_LOGIN_URL_NAME", cas_settings.login_url_name, "LoginView"),
+            ("CAS_LOGOUT_URL_NAME", cas_settings.logout_url_name, "LogoutView"),
+        ]
+    login_url = getattr(settings, "LOGIN_URL", None)
+    if isinstance(login_url, str) and "/" not in login_url and "." not in login_url:
+        names.append(("LOGIN_URL", login_url, "LoginView"))  # a URL name, as resolve_url reads it
+    errors: list[CheckMessage] = []
+    for setting, name, view in names:
+        try:
+            reverse(name)
+        except (ImportError, ImproperlyConfigured, AttributeError):
+            return errors  # a URLconf that does not load: Django's own URL checks say why
+        except NoReverseMatch:
+            errors.append(
+                _error(
+                    17,
+                    f"{setting} is {name!r}, and no URL has that name: the pages that send "
+                    "visitors to it answer 500.",
+                    f"Route django_cas_ng.views.{view} with name={name!r} (docs/install.rst), "
+                    f"or set {setting} to the name you gave it.",
+                )
+            )
+    return errors
 
 
 def _check_server_url() -> list[CheckMessage]:
@@ -135,7 +185,8 @@ def _check_middleware() -> list[CheckMessage]:
                 "Add 'django.contrib.sessions.middleware.SessionMiddleware'.",
             )
         )
-    if not _has_subclass(middleware, "django.contrib.auth.middleware.AuthenticationMiddleware"):
+    auth = _first_subclass(middleware, "django.contrib.auth.middleware.AuthenticationMiddleware")
+    if auth is None:
         errors.append(
             _error(
                 6,
@@ -143,7 +194,24 @@ def _check_middleware() -> list[CheckMessage]:
                 "Add 'django.contrib.auth.middleware.AuthenticationMiddleware'.",
             )
         )
+    elif _first_subclass(middleware[:auth], "django_cas_ng.middleware.CASMiddleware") is not None:
+        errors.append(
+            _error(
+                6,
+                "CASMiddleware comes before AuthenticationMiddleware in MIDDLEWARE: every "
+                "request would fail, as it needs request.user.",
+                "Move 'django_cas_ng.middleware.CASMiddleware' after AuthenticationMiddleware.",
+            )
+        )
     return errors
+
+
+def _first_subclass(paths: list[str], base_path: str) -> int | None:
+    """The index of the first of ``paths`` naming ``base_path`` or a subclass of it."""
+    for index, path in enumerate(paths):
+        if _has_subclass([path], base_path):
+            return index
+    return None
 
 
 def _check_backends() -> list[CheckMessage]:

@@ -66,6 +66,7 @@ nitpick_ignore_regex = [(r"py:.*", r".*")]
 rst_prolog = f"""
 .. |dist| replace:: ``{DIST_NAME}``
 .. |pin| replace:: ``{DIST_NAME}=={public_release}``
+.. |req| replace:: ``"{DIST_NAME}>={version}"``
 """
 
 html_theme = "furo"

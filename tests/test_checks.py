@@ -116,6 +116,12 @@ BAD: list[tuple[str, dict[str, Any]]] = [
     ("E004", {"CAS_FORCE_CHANGE_USERNAME_CASE": "LOWER"}),
     ("E005", {"MIDDLEWARE": [AUTH, CAS_MIDDLEWARE]}),
     ("E006", {"MIDDLEWARE": [SESSIONS, CAS_MIDDLEWARE]}),
+    ("E006", {"MIDDLEWARE": [SESSIONS, CAS_MIDDLEWARE, AUTH]}),
+    ("E017", {"CAS_LOGIN_URL_NAME": "sso_login"}),
+    ("E017", {"CAS_LOGOUT_URL_NAME": "sso_logout"}),
+    ("E017", {"LOGIN_URL": "cas_ng_signin"}),
+    ("W070", {"CAS_REDIRECT_ULR": "/admin/"}),
+    ("W070", {"CAS_LOGOUT_COMPLETLY": False}),
     ("E007", {"AUTHENTICATION_BACKENDS": [MODEL_BACKEND]}),
     ("E007", {"AUTHENTICATION_BACKENDS": [MODEL_BACKEND, "no.such.Backend"]}),
     ("E008", {"CAS_GATEWAY": True, "CAS_RENEW": True}),
@@ -327,3 +333,31 @@ def test_w060_warns_when_single_logout_cannot_follow_a_new_session_key(settings)
     [message] = [m for m in run_checks() if m.id == "django_cas_ng.W060"]
     assert "cycle_key" in message.msg
     assert "follow_session_key" in message.hint
+
+
+@pytest.mark.parametrize("name", ["CAS_LOGO_URL", "CAS_AUTH_CLASS", "CAS_SHOW_POWERED"])
+def test_w070_is_silent_for_settings_of_other_apps(settings, name: str) -> None:
+    setattr(settings, name, "x")
+    assert "django_cas_ng.W070" not in [m.id for m in check_settings()]
+
+
+def test_w070_names_the_setting_meant(settings) -> None:
+    settings.CAS_REDIRECT_ULR = "/admin/"
+    [message] = [m for m in check_settings() if m.id == "django_cas_ng.W070"]
+    assert "CAS_REDIRECT_URL" in message.msg
+
+
+def test_e017_is_silent_without_cas_middleware_for_its_url_names(settings) -> None:
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != CAS_MIDDLEWARE]
+    settings.CAS_LOGIN_URL_NAME = "sso_login"
+    assert "django_cas_ng.E017" not in [m.id for m in check_settings()]
+
+
+def test_e017_is_silent_for_a_login_url_that_is_a_path(settings) -> None:
+    settings.LOGIN_URL = "/sso/login/"
+    assert "django_cas_ng.E017" not in [m.id for m in check_settings()]
+
+
+def test_e017_leaves_a_urlconf_that_does_not_load_to_django(settings) -> None:
+    settings.ROOT_URLCONF = "tests.no_such_urlconf"
+    assert "django_cas_ng.E017" not in [m.id for m in check_settings()]

@@ -94,3 +94,21 @@ def test_a_forged_post_without_token_is_refused(django_user_model) -> None:
     browser.force_login(django_user_model.objects.create_user("alice"))
     assert browser.post(LOGOUT).status_code == 403
     assert "_auth_user_id" in browser.session
+
+
+def test_the_confirmation_form_does_not_land_back_on_itself(django_user_model) -> None:
+    """A browser POSTs the form with the confirmation page as Referer: following it would
+    bring the signed-out user back to "Another site asked to sign you out"."""
+    browser = Client()
+    browser.force_login(django_user_model.objects.create_user("alice"))
+    browser.get(LOGOUT, HTTP_SEC_FETCH_SITE="cross-site")
+    response = browser.post(LOGOUT, HTTP_REFERER="http://testserver" + LOGOUT)
+    assert response.url == CAS + "logout?service=http%3A%2F%2Ftestserver%2F"
+
+
+def test_the_confirmation_form_keeps_the_next_of_its_own_url(django_user_model) -> None:
+    browser = Client()
+    browser.force_login(django_user_model.objects.create_user("alice"))
+    referer = "http://testserver" + LOGOUT + "?next=%2Fprivate%2F"
+    response = browser.post(LOGOUT, HTTP_REFERER=referer)
+    assert response.url == CAS + "logout?service=http%3A%2F%2Ftestserver%2Fprivate%2F"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import textwrap
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -99,3 +101,46 @@ def test_a_next_naming_the_login_view_is_unwrapped(client: Client) -> None:
     response = client.get(LOGIN, {"next": nested})
 
     assert service_next(response) == "/private/"
+
+
+def test_a_sign_in_from_the_logout_page_does_not_land_on_the_logout_view(client: Client) -> None:
+    response = client.get(LOGIN, HTTP_REFERER="http://testserver/accounts/logout/?next=%2Fa%2F")
+
+    assert service_next(response) == "/a/"
+
+
+def documented_403_template() -> str:
+    """The ``templates/403.html`` of docs/install.rst, as written there."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "install.rst").read_text()
+    block = text.split("   {# templates/403.html #}\n", 1)[1].split("\n\n", 1)[0]
+    return textwrap.dedent(block)
+
+
+def test_the_documented_403_page_tells_a_non_staff_user_why_and_how_to_sign_out(
+    client: Client, settings, tmp_path: Path
+) -> None:
+    (tmp_path / "403.html").write_text(documented_403_template())
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path]}]
+    settings.INSTALLED_APPS = ["django.contrib.admin", *settings.INSTALLED_APPS]
+    settings.ROOT_URLCONF = "tests.admin_urls"
+    client.force_login(get_user_model().objects.create_user("alice"))
+
+    response = client.get("/admin/")
+
+    assert response.status_code == 403
+    assert b"You do not have staff privileges." in response.content
+    assert b"signed in as alice" in response.content
+    assert b'<a href="/accounts/logout/">Sign out</a>' in response.content
+    assert response.templates[0].name == "403.html"
+
+
+def test_the_sign_out_link_of_the_403_page_comes_back_to_the_refused_page(
+    client: Client,
+) -> None:
+    client.force_login(get_user_model().objects.create_user("alice"))
+    response = client.get(
+        "/accounts/logout/",
+        HTTP_SEC_FETCH_SITE="same-origin",
+        HTTP_REFERER="http://testserver/admin/",
+    )
+    assert response.url == CAS + "logout?service=http%3A%2F%2Ftestserver%2Fadmin%2F"

@@ -266,7 +266,7 @@ def get_redirect_url(request: HttpRequest) -> str:
     return target or default_landing(request)
 
 
-#: The login view's path by URLconf (its resolver, replaced when URLs change), script prefix
+#: The login and logout views' paths by URLconf (its resolver, replaced when URLs change), prefix
 #: and URL name: ``reverse()`` would work it out again for every login.
 _login_paths: WeakKeyDictionary[URLResolver, dict[tuple[str, str], str | None]] = (
     WeakKeyDictionary()
@@ -275,8 +275,18 @@ _login_paths: WeakKeyDictionary[URLResolver, dict[tuple[str, str], str | None]] 
 
 def login_path() -> str | None:
     """The path of the login view (``CAS_LOGIN_URL_NAME``); None when no URL has that name."""
+    return _named_path(cas_settings.login_url_name)
+
+
+def logout_path() -> str | None:
+    """The path of the logout view (``CAS_LOGOUT_URL_NAME``); None when no URL has that name."""
+    return _named_path(cas_settings.logout_url_name)
+
+
+def _named_path(name: str) -> str | None:
+    """The path of the URL named ``name`` without arguments, cached per URLconf and prefix."""
     paths = _login_paths.setdefault(get_resolver(get_urlconf()), {})
-    key = (get_script_prefix(), cas_settings.login_url_name)
+    key = (get_script_prefix(), name)
     if key not in paths:
         try:
             paths[key] = reverse(key[1])
@@ -286,13 +296,14 @@ def login_path() -> str | None:
 
 
 def unnested(request: HttpRequest, target: str | None) -> str | None:
-    """``target``, or when it is the login view itself (a Referer of a refusal page, a
-    ``next`` of a ``next``) the page that one would land on: ``next`` never nests."""
-    view_path = login_path()
-    if view_path is None:
+    """``target``, or when it is the login or logout view itself (a Referer of a refusal or
+    sign-out confirmation page, a ``next`` of a ``next``) the page that one would land on:
+    ``next`` never nests."""
+    view_paths = {login_path(), logout_path()} - {None}
+    if not view_paths:
         return target
     for _depth in range(MAX_NESTED_NEXT):
-        if target is None or urlsplit(target).path != view_path:
+        if target is None or urlsplit(target).path not in view_paths:
             return target
         inner = parse_qs(urlsplit(target).query).get(REDIRECT_FIELD_NAME, [None])[0]
         target = safe_or_none(request, inner, "nested next")
