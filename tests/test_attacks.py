@@ -29,3 +29,50 @@ def test_a_username_with_a_line_break_cannot_forge_a_log_line(
     signed_in = [line for line in lines if line.startswith("Signed in mallory")]
     assert signed_in and not [line for line in lines if "\n" in line or "\r" in line]
     assert "\\r\\nINFO" in signed_in[0]
+
+
+@pytest.mark.parametrize(
+    ("case", "local", "released"),
+    [
+        ("lower", "kevin", "\u212aevin"),  # KELVIN SIGN lower-cases to an ASCII "k"
+        ("lower", "\u00e5sa", "\u212bsa"),  # ANGSTROM SIGN lower-cases to "å"
+        ("upper", "STRASSE", "stra\u00dfe"),  # "ß" upper-cases to "SS"
+        ("upper", "ADMIN", "adm\u0131n"),  # DOTLESS I upper-cases to an ASCII "I"
+        ("upper", "FFA", "\ufb00a"),  # the "ff" ligature upper-cases to "FF"
+    ],
+)
+def test_a_look_alike_name_whose_case_change_meets_a_superuser_is_refused(
+    client: Client, cas_http, settings, case: str, local: str, released: str
+) -> None:
+    """With CAS_FORCE_CHANGE_USERNAME_CASE, a CAS name the server tells apart from the
+    superuser's, but that changes case into it, does not sign in as the superuser."""
+    settings.CAS_FORCE_CHANGE_USERNAME_CASE = case
+    root = get_user_model().objects.create_superuser(local, "root@example.org", "x")
+    cas_http.get(VALIDATE, body=success_xml(released))
+    response = client.get("/accounts/login/?next=/&ticket=ST-1-abc")
+    assert response.status_code == 403
+    assert client.session.get("_auth_user_id") != str(root.pk)
+
+
+@pytest.mark.parametrize(
+    ("case", "released", "local"),
+    [
+        ("lower", "Alice", "alice"),
+        ("lower", "\u00c5SA", "\u00e5sa"),
+        ("lower", "STRA\u00dfE", "stra\u00dfe"),
+        (
+            "lower",
+            "\u039f\u0394\u03a5\u03a3\u03a3\u0395\u03a5\u03a3",
+            "\u03bf\u03b4\u03c5\u03c3\u03c3\u03b5\u03c5\u03c2",
+        ),
+        ("upper", "alice", "ALICE"),
+        ("upper", "\u00e5sa", "\u00c5SA"),
+    ],
+)
+def test_names_that_only_differ_in_case_still_change_case(
+    client: Client, cas_http, settings, case: str, released: str, local: str
+) -> None:
+    settings.CAS_FORCE_CHANGE_USERNAME_CASE = case
+    cas_http.get(VALIDATE, body=success_xml(released))
+    assert client.get("/accounts/login/?next=/&ticket=ST-1-abc").status_code == 302
+    assert get_user_model().objects.get().username == local
