@@ -33,6 +33,7 @@ from . import api
 from ._internal import identities, login, observe, ratelimit, replay, responses, urls
 from ._internal.observe import REFUSED, SUCCESS, log_fields, measure_validation
 from ._internal.responses import gate, gated_dispatch
+from ._internal.sessions import follow_session_key
 from ._internal.tenancy import request_config
 from ._internal.tickets import is_well_formed_ticket
 from ._internal.urls import public_url
@@ -457,6 +458,13 @@ def record_stepup(
     }
 
 
+def renew_session_key(request: HttpRequest) -> None:
+    """A new key for the stepped-up session, as a sign-in gets one: a copy of the cookie taken
+    before stays below the step-up. The Single Logout mapping (and PGT) follow the new key."""
+    request.session.cycle_key()
+    follow_session_key(request)
+
+
 # --- The view -------------------------------------------------------------------------------
 
 
@@ -505,6 +513,7 @@ class StepUpView(View):
         except StepUpRefused as refusal:
             return self.refused(request, str(refusal), landing, pending_id)
         record_stepup(request, policy, attributes, at)
+        renew_session_key(request)
         pending = request.session.get(PENDING_SESSION_KEY)
         if isinstance(pending, dict) and pending_id in pending:
             request.session[PENDING_SESSION_KEY] = {

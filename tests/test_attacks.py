@@ -9,8 +9,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from tests.cas_answers import success_xml
+from tests.cas_answers import logout_request, success_xml
 from tests.conftest import CAS
+from tests.test_stepup import step_up, stepup_answer
 
 pytestmark = pytest.mark.django_db
 
@@ -76,3 +77,37 @@ def test_names_that_only_differ_in_case_still_change_case(
     cas_http.get(VALIDATE, body=success_xml(released))
     assert client.get("/accounts/login/?next=/&ticket=ST-1-abc").status_code == 302
     assert get_user_model().objects.get().username == local
+
+
+# --- A session key stolen before a step-up ----------------------------------------------------
+
+
+@pytest.mark.urls("tests.test_stepup")
+def test_a_session_key_stolen_before_a_stepup_does_not_pass_the_stepup(
+    client: Client, cas_http
+) -> None:
+    """Step-up raises what a session may do: like a sign-in, it gives the session a new key,
+    so a copy of the cookie taken before (a leaked log, a shared machine) stays below it."""
+    cas_http.get(VALIDATE, body=success_xml("alice"))
+    client.get("/accounts/login/?next=/&ticket=ST-1-signin")
+    stolen = client.cookies["sessionid"].value
+    cas_http.get(VALIDATE, body=stepup_answer())
+    client.get(step_up(client, "/payroll/"))
+    assert client.get("/payroll/").content == b"payroll"
+
+    thief = Client(HTTP_SEC_FETCH_SITE="same-origin")
+    thief.cookies["sessionid"] = stolen
+    assert thief.get("/payroll/").status_code == 302
+
+
+@pytest.mark.urls("tests.test_stepup")
+def test_single_logout_still_ends_a_session_after_its_stepup(client: Client, cas_http) -> None:
+    cas_http.get(VALIDATE, body=success_xml("alice"))
+    client.get("/accounts/login/?next=/&ticket=ST-1-signin")
+    cas_http.get(VALIDATE, body=stepup_answer())
+    client.get(step_up(client, "/payroll/"))
+
+    ended = Client().post("/accounts/login/", {"logoutRequest": logout_request("ST-1-signin")})
+    assert ended.status_code == 200
+    assert client.get("/payroll/").status_code == 302
+    assert "_auth_user_id" not in client.session
