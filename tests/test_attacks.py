@@ -4,11 +4,16 @@ with the CAS server faked by ``responses``."""
 from __future__ import annotations
 
 import logging
+import time
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.http import HttpRequest, HttpResponse
 from django.test import Client
+from django.urls import path
 
+from tests import urls as suite_urls
 from tests.cas_answers import logout_request, success_xml
 from tests.conftest import CAS
 from tests.test_stepup import step_up, stepup_answer
@@ -16,6 +21,15 @@ from tests.test_stepup import step_up, stepup_answer
 pytestmark = pytest.mark.django_db
 
 VALIDATE = CAS + "p3/serviceValidate"
+HTML = {"HTTP_ACCEPT": "text/html,application/xhtml+xml,*/*;q=0.8"}
+
+
+def any_page(request: HttpRequest, rest: str) -> HttpResponse:
+    return HttpResponse("page")
+
+
+#: The suite's URLs and a catch-all route, as CMSs and single-page apps have.
+urlpatterns = [*suite_urls.urlpatterns, path("<path:rest>", any_page)]
 
 
 def test_a_username_with_a_line_break_cannot_forge_a_log_line(
@@ -111,3 +125,48 @@ def test_single_logout_still_ends_a_session_after_its_stepup(client: Client, cas
     assert ended.status_code == 200
     assert client.get("/payroll/").status_code == 302
     assert "_auth_user_id" not in client.session
+
+
+# --- The silent re-check's return ---------------------------------------------------------------
+
+
+@pytest.fixture
+def rechecking(settings) -> None:
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "django_cas_ng.recheck.SessionRecheckMiddleware"]
+    settings.CAS_RECHECK_INTERVAL = 600
+
+
+def stays_on_the_site(location: str) -> bool:
+    parts = urlsplit(location)
+    return not parts.scheme and not parts.netloc and not location.startswith(("//", "/\\"))
+
+
+@pytest.mark.urls(__name__)
+@pytest.mark.parametrize("page", ["/%2Fevil.example/", "/%2F/evil.example/", "/%2F%2Fevil.example"])
+def test_a_forged_recheck_mark_on_a_double_slash_path_does_not_leave_the_site(
+    client: Client, rechecking, page: str
+) -> None:
+    """Anyone, signed in or not: the mark of a re-check that is not under way redirects to
+    the page without it, and that page's path must not read as another host."""
+    response = client.get(f"{page}?cas_recheck=forged", **HTML)
+    assert response.status_code == 302
+    assert stays_on_the_site(response["Location"]), response["Location"]
+
+
+@pytest.mark.urls(__name__)
+def test_a_recheck_started_on_a_double_slash_path_does_not_land_on_another_host(
+    client: Client, cas_http, rechecking
+) -> None:
+    cas_http.get(VALIDATE, body=success_xml("alice"))
+    client.get("/accounts/login/", {"ticket": "ST-1-signin", "next": "/"})
+    session = client.session
+    session["_cas_rechecked"] = time.time() - 601
+    session.save()
+    to_cas = client.get("/%2Fevil.example/", **HTML)
+    service = parse_qs(urlsplit(to_cas["Location"]).query)["service"][0]
+    back = urlsplit(service + "&ticket=ST-2-recheck")
+    cas_http.get(VALIDATE, body=success_xml("alice"))
+
+    response = client.get(f"{back.path}?{back.query}", **HTML)
+    assert response.status_code == 302
+    assert stays_on_the_site(response["Location"]), response["Location"]
