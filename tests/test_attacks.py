@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.test import Client
 from django.urls import path
 
+from django_cas_ng.decorators import proxy_ticket_required
 from tests import urls as suite_urls
 from tests.cas_answers import logout_request, success_xml
 from tests.conftest import CAS
@@ -24,11 +25,13 @@ VALIDATE = CAS + "p3/serviceValidate"
 HTML = {"HTTP_ACCEPT": "text/html,application/xhtml+xml,*/*;q=0.8"}
 
 
+@proxy_ticket_required
 def any_page(request: HttpRequest, rest: str) -> HttpResponse:
-    return HttpResponse("page")
+    return HttpResponse(f"page of {request.user.get_username()}")
 
 
-#: The suite's URLs and a catch-all route, as CMSs and single-page apps have.
+#: The suite's URLs and a catch-all route (as CMSs and single-page apps have), here an API
+#: taking proxy tickets.
 urlpatterns = [*suite_urls.urlpatterns, path("<path:rest>", any_page)]
 
 
@@ -170,3 +173,37 @@ def test_a_recheck_started_on_a_double_slash_path_does_not_land_on_another_host(
     response = client.get(f"{back.path}?{back.query}", **HTML)
     assert response.status_code == 302
     assert stays_on_the_site(response["Location"]), response["Location"]
+
+
+# --- A path that urljoin reads as another host ------------------------------------------------
+
+
+def service_asked(cas_http) -> str:
+    return parse_qs(urlsplit(cas_http.calls[-1].request.url).query)["service"][0]
+
+
+@pytest.mark.urls(__name__)
+def test_a_ticket_presented_on_a_double_slash_path_is_not_validated_for_another_host(
+    client: Client, cas_http, settings
+) -> None:
+    """Behind CAS_ROOT_PROXIED_AS, '/%2Fother.example/x' must not make the service URL
+    'https://other.example/x': a ticket that service received would be accepted here."""
+    settings.CAS_ROOT_PROXIED_AS = "https://app.example.org"
+    cas_http.get(VALIDATE, body=success_xml("alice"))
+    client.get("/%2Fother.example/x", HTTP_AUTHORIZATION="CAS ST-7-forother")
+    assert urlsplit(service_asked(cas_http)).hostname == "app.example.org"
+
+
+@pytest.mark.urls(__name__)
+def test_a_recheck_on_a_double_slash_path_asks_cas_for_a_service_of_this_site(
+    client: Client, cas_http, settings, rechecking
+) -> None:
+    settings.CAS_ROOT_PROXIED_AS = "https://app.example.org"
+    cas_http.get(VALIDATE, body=success_xml("alice"))
+    client.get("/accounts/login/", {"ticket": "ST-1-signin", "next": "/"})
+    session = client.session
+    session["_cas_rechecked"] = time.time() - 601
+    session.save()
+    to_cas = client.get("/%2Fevil.example/", **HTML)
+    service = parse_qs(urlsplit(to_cas["Location"]).query)["service"][0]
+    assert urlsplit(service).hostname == "app.example.org"
