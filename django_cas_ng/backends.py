@@ -315,6 +315,11 @@ class CASBackend(ModelBackend):
                 return manager.get_by_natural_key(username), False
             except user_model.DoesNotExist:
                 return None, False
+            except user_model.MultipleObjectsReturned:
+                # A field that need not be unique (an e-mail a user may edit): never guess.
+                raise identities.IdentityRefused(
+                    f"several users have {local_name_field or 'the natural key'} {username!r}"
+                ) from None
         lookup_kwargs: dict[str, Any] = {user_model.USERNAME_FIELD: username}
         if cas_settings.create_user_with_id:
             lookup_kwargs["id"] = self.get_user_id(attributes)

@@ -207,3 +207,22 @@ def test_a_recheck_on_a_double_slash_path_asks_cas_for_a_service_of_this_site(
     to_cas = client.get("/%2Fevil.example/", **HTML)
     service = parse_qs(urlsplit(to_cas["Location"]).query)["service"][0]
     assert urlsplit(service).hostname == "app.example.org"
+
+
+# --- A CAS name matching several local users ----------------------------------------------------
+
+
+def test_a_cas_name_matching_two_users_by_local_name_field_is_refused_not_a_500(
+    client: Client, cas_http, settings
+) -> None:
+    """CAS_LOCAL_NAME_FIELD need not be unique (e-mail): a local user who sets another's
+    address makes that sign-in ambiguous; it is refused, never a 500 nor either account."""
+    settings.CAS_CREATE_USER = False
+    settings.CAS_LOCAL_NAME_FIELD = "email"
+    users = get_user_model().objects
+    users.create_user("boss", "boss@example.org")
+    users.create_user("mallory", "boss@example.org")
+    cas_http.get(VALIDATE, body=success_xml("boss@example.org"))
+    response = client.get("/accounts/login/?next=/&ticket=ST-1-abc")
+    assert response.status_code == 403
+    assert "_auth_user_id" not in client.session
