@@ -226,3 +226,17 @@ def test_a_cas_name_matching_two_users_by_local_name_field_is_refused_not_a_500(
     response = client.get("/accounts/login/?next=/&ticket=ST-1-abc")
     assert response.status_code == 403
     assert "_auth_user_id" not in client.session
+
+
+def test_a_stable_id_sign_in_does_not_adopt_one_of_two_users_sharing_its_name(
+    client: Client, cas_http, settings
+) -> None:
+    settings.CAS_USER_ID_ATTRIBUTE = "uid"
+    settings.CAS_LOCAL_NAME_FIELD = "email"
+    users = get_user_model().objects
+    users.create_superuser("root", "boss@example.org", "x")
+    users.create_user("boss", "boss@example.org")
+    cas_http.get(VALIDATE, body=success_xml("boss@example.org", {"uid": "u-1"}))
+    response = client.get("/accounts/login/?next=/&ticket=ST-1-abc")
+    assert response.status_code == 403
+    assert "_auth_user_id" not in client.session
