@@ -240,3 +240,33 @@ def test_a_stable_id_sign_in_does_not_adopt_one_of_two_users_sharing_its_name(
     response = client.get("/accounts/login/?next=/&ticket=ST-1-abc")
     assert response.status_code == 403
     assert "_auth_user_id" not in client.session
+
+
+# --- A proxy-ticket API behind Django's cache middleware ----------------------------------------
+
+
+@pytest.fixture
+def site_cache(settings) -> None:
+    settings.MIDDLEWARE = [
+        "django.middleware.cache.UpdateCacheMiddleware",
+        *settings.MIDDLEWARE,
+        "django.middleware.cache.FetchFromCacheMiddleware",
+    ]
+    settings.CACHE_MIDDLEWARE_SECONDS = 600
+
+
+@pytest.mark.urls(__name__)
+@pytest.mark.parametrize("how", ["query", "header"])
+def test_a_leaked_ticket_is_not_replayed_through_the_sites_cache(
+    client: Client, cas_http, site_cache, how: str
+) -> None:
+    """The replay guard refuses a ticket presented twice; a cached answer must not hand the
+    user's data to whoever presents it again (a ticket from an access log)."""
+    cas_http.get(VALIDATE, body=success_xml("alice"))
+    url, extra = "/reports/", {"HTTP_AUTHORIZATION": "CAS ST-8-leaked"}
+    if how == "query":
+        url, extra = "/reports/?ticket=ST-8-leaked", {}
+    assert client.get(url, **extra).content == b"page of alice"
+
+    again = Client().get(url, **extra)
+    assert again.status_code == 401
