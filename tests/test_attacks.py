@@ -270,3 +270,23 @@ def test_a_leaked_ticket_is_not_replayed_through_the_sites_cache(
 
     again = Client().get(url, **extra)
     assert again.status_code == 401
+
+
+@pytest.mark.urls("tests.test_stepup")
+def test_a_cas_refusal_text_with_a_line_break_cannot_forge_a_step_up_log_line(
+    client: Client, cas_http, caplog
+) -> None:
+    """The step-up logger gets the same one-line rule as the others: a CAS server's refusal
+    text is quoted in its log line."""
+    cas_http.get(VALIDATE, body=success_xml("alice"))
+    client.get("/accounts/login/?next=/&ticket=ST-1-signin")
+    refusal = (
+        '<cas:serviceResponse xmlns:cas="http://www.yale.edu/tp/cas">'
+        '<cas:authenticationFailure code="INVALID_TICKET">expired&#10;INFO django_cas_ng.stepup '
+        "Step-up of root</cas:authenticationFailure></cas:serviceResponse>"
+    )
+    cas_http.get(VALIDATE, body=refusal)
+    with caplog.at_level(logging.DEBUG, logger="django_cas_ng"):
+        client.get(step_up(client, "/payroll/"))
+    lines = [r.getMessage() for r in caplog.records if r.name == "django_cas_ng.stepup"]
+    assert lines and not [line for line in lines if "\n" in line]

@@ -31,7 +31,9 @@ slo = logging.getLogger("django_cas_ng.slo")
 client = logging.getLogger("django_cas_ng.client")
 proxy = logging.getLogger("django_cas_ng.proxy")
 redirects = logging.getLogger("django_cas_ng.redirects")
-_OWN = (login, logout, slo, client, proxy, redirects)
+#: The step-up view's logger (``stepup.logger``), named here so it gets the same filter.
+stepup = logging.getLogger("django_cas_ng.stepup")
+_OWN = (login, logout, slo, client, proxy, redirects, stepup)
 
 #: Loggers of the libraries that see our URLs and answers: urllib3 logs each request line
 #: (``?ticket=ST-...``, ``/proxy?pgt=PGT-...``) and python-cas the whole validation answer.
