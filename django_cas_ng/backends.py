@@ -327,7 +327,13 @@ class CASBackend(ModelBackend):
             user, created = manager.get_or_create(**lookup_kwargs)
         except IntegrityError:
             # Another request created the same user between our SELECT and INSERT.
-            user, created = manager.get(**lookup_kwargs), False
+            try:
+                user, created = manager.get(**lookup_kwargs), False
+            except user_model.DoesNotExist:
+                # Not a race: the name or the released id is another user's. Never a 500.
+                raise identities.IdentityRefused(
+                    f"could not create a user for {username!r}: its name or id is taken"
+                ) from None
         if created:
             user = self.configure_user(user)
         return user, created

@@ -290,3 +290,23 @@ def test_a_cas_refusal_text_with_a_line_break_cannot_forge_a_step_up_log_line(
         client.get(step_up(client, "/payroll/"))
     lines = [r.getMessage() for r in caplog.records if r.name == "django_cas_ng.stepup"]
     assert lines and not [line for line in lines if "\n" in line]
+
+
+@pytest.mark.parametrize(
+    ("name", "released_id"),
+    [("alice", "999"), ("newbie", "1")],  # alice's name with a new id; the superuser's id
+)
+def test_a_single_server_id_clash_with_create_user_with_id_is_refused_not_a_500(
+    client: Client, cas_http, settings, name: str, released_id: str
+) -> None:
+    """Row 19.2 on a single-server site: a released ``id`` that clashes with an existing
+    user (its name under another id, or another user's primary key) is a 403."""
+    settings.CAS_CREATE_USER_WITH_ID = True
+    users = get_user_model().objects
+    root = users.create_superuser("root", "root@example.org", "x")
+    assert root.pk == 1
+    users.create_user("alice")
+    cas_http.get(VALIDATE, body=success_xml(name, {"id": released_id}))
+    response = client.get("/accounts/login/?next=/&ticket=ST-1-abc")
+    assert response.status_code == 403
+    assert "_auth_user_id" not in client.session
