@@ -27,7 +27,7 @@ from .conf import cas_settings
 from .exceptions import CASConfigurationError, CASUnavailable, TicketValidationError
 from .session_age import SESSION_KEY as SIGNED_IN_KEY
 from .session_age import end_session, is_cas_view
-from .stepup import answer_username, expected_username
+from .stepup import is_signed_in_user
 
 __all__ = ["SessionRecheckMiddleware", "is_navigation", "recheck_response"]
 
@@ -128,7 +128,7 @@ def _verdict(request: HttpRequest, ticket: str | None, service: str) -> str | No
     except CASConfigurationError as error:
         misconfigured(error)
         return None
-    if answer_username(request, username, attributes) != expected_username(request.user):
+    if not is_signed_in_user(request, username, attributes):
         return "signed in at CAS as another user"
     return None
 

@@ -385,20 +385,25 @@ def check_answer(
     return min(authenticated_at, now)
 
 
+def is_signed_in_user(
+    request: HttpRequest, username: str | None, attributes: Mapping[str, Any]
+) -> bool:
+    """True when a CAS answer names the user signed in to this site: by (server, id) with
+    several servers or a stable id (a reused name is another person), else by name."""
+    name = answer_username(request, username, attributes)
+    if name is None:
+        return False
+    if identities.in_use():
+        renamed = cas_backend(request).rename_attributes(dict(attributes))
+        return bool(identities.user_of_answer(request, name, renamed) == request.user.pk)
+    return name == expected_username(request.user)
+
+
 def _require_same_user(
     request: HttpRequest, username: str | None, attributes: Mapping[str, Any]
 ) -> None:
     """The answer names the user already signed in to this site."""
-    name = answer_username(request, username, attributes)
-    if identities.in_use():
-        # Several servers or a stable id: the answer's (server, id) must be this user's.
-        renamed = cas_backend(request).rename_attributes(dict(attributes))
-        same = name is not None and identities.user_of_answer(request, name, renamed) == (
-            request.user.pk
-        )
-    else:
-        same = name is not None and name == expected_username(request.user)
-    if not same:
+    if not is_signed_in_user(request, username, attributes):
         raise StepUpRefused(
             _("You signed in again as a different user from the one signed in to this site.")
         )

@@ -310,3 +310,40 @@ def test_a_single_server_id_clash_with_create_user_with_id_is_refused_not_a_500(
     response = client.get("/accounts/login/?next=/&ticket=ST-1-abc")
     assert response.status_code == 403
     assert "_auth_user_id" not in client.session
+
+
+# --- The re-check with stable ids ---------------------------------------------------------------
+
+
+def recheck_answer(client: Client, cas_http, answer: str) -> None:
+    """Make the re-check due, go to CAS and come back with a ticket CAS answers with ``answer``."""
+    session = client.session
+    session["_cas_rechecked"] = time.time() - 601
+    session.save()
+    to_cas = client.get("/private/", **HTML)
+    service = parse_qs(urlsplit(to_cas["Location"]).query)["service"][0]
+    back = urlsplit(service + "&ticket=ST-2-recheck")
+    cas_http.get(VALIDATE, body=answer)
+    client.get(f"{back.path}?{back.query}", **HTML)
+
+
+def test_a_recheck_answered_by_another_person_with_the_users_name_ends_the_session(
+    client: Client, cas_http, settings, rechecking
+) -> None:
+    """With a stable id, a reused name is another person: at a shared machine, the new holder
+    of the name signed in at CAS must not carry on the old holder's session."""
+    settings.CAS_USER_ID_ATTRIBUTE = "uid"
+    cas_http.get(VALIDATE, body=success_xml("alice", {"uid": "u-1"}))
+    client.get("/accounts/login/", {"ticket": "ST-1-signin", "next": "/"})
+    recheck_answer(client, cas_http, success_xml("alice", {"uid": "u-2"}))
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_recheck_answered_by_the_same_person_under_a_new_name_keeps_the_session(
+    client: Client, cas_http, settings, rechecking
+) -> None:
+    settings.CAS_USER_ID_ATTRIBUTE = "uid"
+    cas_http.get(VALIDATE, body=success_xml("alice", {"uid": "u-1"}))
+    client.get("/accounts/login/", {"ticket": "ST-1-signin", "next": "/"})
+    recheck_answer(client, cas_http, success_xml("alice.smith", {"uid": "u-1"}))
+    assert "_auth_user_id" in client.session
