@@ -15,7 +15,7 @@ from django.urls import path
 
 from django_cas_ng.decorators import proxy_ticket_required
 from tests import urls as suite_urls
-from tests.cas_answers import logout_request, success_xml
+from tests.cas_answers import failure_xml, logout_request, success_xml
 from tests.conftest import CAS
 from tests.test_stepup import step_up, stepup_answer
 
@@ -347,3 +347,36 @@ def test_a_recheck_answered_by_the_same_person_under_a_new_name_keeps_the_sessio
     client.get("/accounts/login/", {"ticket": "ST-1-signin", "next": "/"})
     recheck_answer(client, cas_http, success_xml("alice.smith", {"uid": "u-1"}))
     assert "_auth_user_id" in client.session
+
+
+# --- Rate limits and IPv6 -------------------------------------------------------------------------
+
+
+def test_an_ipv6_client_cannot_escape_the_rate_limit_by_changing_addresses_in_its_64(
+    client: Client, cas_http, settings
+) -> None:
+    """One IPv6 subscriber holds a whole /64 (2^64 addresses): counting per address would let
+    a script hammer the CAS server through the site without ever reaching the limit."""
+    settings.CAS_RATE_LIMITS = {"ticket": "3/m", "logout_request": "2/m"}
+    cas_http.get(VALIDATE, body=failure_xml())
+    statuses = [
+        Client(REMOTE_ADDR=f"2001:db8:1:2::{n:x}")
+        .get("/accounts/login/", {"ticket": f"ST-{n}-guess"})
+        .status_code
+        for n in range(1, 5)
+    ]
+    assert statuses == [403, 403, 403, 429]
+    other = Client(REMOTE_ADDR="2001:db8:1:3::1").get("/accounts/login/", {"ticket": "ST-9-x"})
+    assert other.status_code == 403
+
+
+def test_an_ipv4_client_seen_as_ipv4_mapped_shares_its_rate_limit_count(
+    client: Client, cas_http, settings
+) -> None:
+    settings.CAS_RATE_LIMITS = {"ticket": "2/m", "logout_request": "2/m"}
+    cas_http.get(VALIDATE, body=failure_xml())
+    statuses = [
+        Client(REMOTE_ADDR=address).get("/accounts/login/", {"ticket": f"ST-{n}-g"}).status_code
+        for n, address in enumerate(["192.0.2.10", "::ffff:192.0.2.10", "192.0.2.10"])
+    ]
+    assert statuses == [403, 403, 429]
