@@ -4,7 +4,7 @@ that a site customises by overriding one method each."""
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
@@ -420,7 +420,7 @@ _TRUE = frozenset({"true", "1", "yes", "on", "t", "y"})
 _FALSE = frozenset({"false", "0", "no", "off", "f", "n", ""})
 
 
-def _case_changed(name: str, changed: str, other_way: Any) -> str:
+def _case_changed(name: str, changed: str, other_way: Callable[[str], str]) -> str:
     """``changed``, or '' when it is a name that another CAS name changes case into too: the
     Kelvin sign lower-cases to "k", dotless i (U+0131) upper-cases to "I", "ß" to "SS". A change of
     case alone keeps both names equal in the other case (``other_way``)."""
