@@ -380,3 +380,45 @@ def test_an_ipv4_client_seen_as_ipv4_mapped_shares_its_rate_limit_count(
         for n, address in enumerate(["192.0.2.10", "::ffff:192.0.2.10", "192.0.2.10"])
     ]
     assert statuses == [403, 403, 429]
+
+
+# --- Logout by a same-origin sub-resource ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("mode", "dest", "purpose"),
+    [
+        ("no-cors", "image", None),  # an avatar or Markdown image
+        ("no-cors", "style", None),  # a stylesheet
+        ("navigate", "iframe", None),  # an embedded frame
+        ("navigate", "document", "prefetch"),  # a prefetched link (speculation rules)
+    ],
+)
+def test_a_same_origin_image_frame_or_prefetch_does_not_sign_out(
+    client: Client, mode: str, dest: str, purpose: str | None
+) -> None:
+    """Content on this site's own pages (a user-supplied image URL, a frame, the browser
+    prefetching a link) makes same-origin GETs: only the user's own navigation signs out."""
+    client.force_login(get_user_model().objects.create_user("alice"))
+    headers = {
+        "HTTP_SEC_FETCH_SITE": "same-origin",
+        "HTTP_SEC_FETCH_MODE": mode,
+        "HTTP_SEC_FETCH_DEST": dest,
+    }
+    if purpose:
+        headers["HTTP_SEC_PURPOSE"] = purpose
+    response = client.get("/accounts/logout/", **headers)
+    assert response.status_code == 403
+    assert "_auth_user_id" in client.session
+
+
+def test_a_same_origin_navigation_with_full_fetch_metadata_still_signs_out(client: Client) -> None:
+    client.force_login(get_user_model().objects.create_user("alice"))
+    response = client.get(
+        "/accounts/logout/",
+        HTTP_SEC_FETCH_SITE="same-origin",
+        HTTP_SEC_FETCH_MODE="navigate",
+        HTTP_SEC_FETCH_DEST="document",
+    )
+    assert response.status_code == 302
+    assert "_auth_user_id" not in client.session
