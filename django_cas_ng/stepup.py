@@ -391,7 +391,7 @@ def is_signed_in_user(
     """True when a CAS answer names the user signed in to this site: by (server, id) with
     several servers or a stable id (a reused name is another person), else by name."""
     name = answer_username(request, username, attributes)
-    if name is None:
+    if not name:  # none, or one clean_username refused
         return False
     if identities.in_use():
         renamed = cas_backend(request).rename_attributes(dict(attributes))
