@@ -4,7 +4,7 @@ that a site customises by overriding one method each."""
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
@@ -211,7 +211,14 @@ class CASBackend(ModelBackend):
         name = self.get_username(username, attributes) if username else None
         if not name:
             return self._refused("", attributes, "the CAS answer names no usable username")
-        name = self.clean_username(name)
+        raw_name, name = name, self.clean_username(name)
+        if not name:
+            return self._refused(
+                "",
+                attributes,
+                f"the CAS username {raw_name!r} would become another name under "
+                "CAS_FORCE_CHANGE_USERNAME_CASE",
+            )
         if cas_settings.create_user and not _fits_username_field(name):
             return self._refused("", attributes, "the CAS username is too long for the user model")
         if attributes and self.bad_attributes_reject(request, name, attributes):
@@ -256,12 +263,13 @@ class CASBackend(ModelBackend):
         return username
 
     def clean_username(self, username: str) -> str:
-        """Normalise the username before lookup; applies ``CAS_FORCE_CHANGE_USERNAME_CASE``."""
+        """Normalise the username before lookup; applies ``CAS_FORCE_CHANGE_USERNAME_CASE``.
+        '' (refused) when the change is more than one of case (:func:`_case_changed`)."""
         case = cas_settings.force_change_username_case
         if case == "lower":
-            return username.lower()
+            return _case_changed(username, username.lower(), str.upper)
         if case == "upper":
-            return username.upper()
+            return _case_changed(username, username.upper(), str.lower)
         if case is not None:
             raise ImproperlyConfigured(
                 "Invalid value for the CAS_FORCE_CHANGE_USERNAME_CASE setting. "
@@ -307,6 +315,11 @@ class CASBackend(ModelBackend):
                 return manager.get_by_natural_key(username), False
             except user_model.DoesNotExist:
                 return None, False
+            except user_model.MultipleObjectsReturned:
+                # A field that need not be unique (an e-mail a user may edit): never guess.
+                raise identities.IdentityRefused(
+                    f"several users have {local_name_field or 'the natural key'} {username!r}"
+                ) from None
         lookup_kwargs: dict[str, Any] = {user_model.USERNAME_FIELD: username}
         if cas_settings.create_user_with_id:
             lookup_kwargs["id"] = self.get_user_id(attributes)
@@ -314,7 +327,13 @@ class CASBackend(ModelBackend):
             user, created = manager.get_or_create(**lookup_kwargs)
         except IntegrityError:
             # Another request created the same user between our SELECT and INSERT.
-            user, created = manager.get(**lookup_kwargs), False
+            try:
+                user, created = manager.get(**lookup_kwargs), False
+            except user_model.DoesNotExist:
+                # Not a race: the name or the released id is another user's. Never a 500.
+                raise identities.IdentityRefused(
+                    f"could not create a user for {username!r}: its name or id is taken"
+                ) from None
         if created:
             user = self.configure_user(user)
         return user, created
@@ -399,6 +418,13 @@ _NEVER_APPLIED = frozenset({"password", "last_login"})
 _AUDITED_FIELDS = frozenset({"is_staff", "is_superuser"})
 _TRUE = frozenset({"true", "1", "yes", "on", "t", "y"})
 _FALSE = frozenset({"false", "0", "no", "off", "f", "n", ""})
+
+
+def _case_changed(name: str, changed: str, other_way: Callable[[str], str]) -> str:
+    """``changed``, or '' when it is a name that another CAS name changes case into too: the
+    Kelvin sign lower-cases to "k", dotless i (U+0131) upper-cases to "I", "ß" to "SS". A change of
+    case alone keeps both names equal in the other case (``other_way``)."""
+    return changed if other_way(changed) == other_way(name) else ""
 
 
 def _fits_username_field(name: str) -> bool:

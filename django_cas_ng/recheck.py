@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from django.http import HttpRequest, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.utils.deprecation import MiddlewareMixin
+from django.utils.http import escape_leading_slashes
 
 from . import api
 from ._internal import observe, replay
@@ -26,7 +27,7 @@ from .conf import cas_settings
 from .exceptions import CASConfigurationError, CASUnavailable, TicketValidationError
 from .session_age import SESSION_KEY as SIGNED_IN_KEY
 from .session_age import end_session, is_cas_view
-from .stepup import answer_username, expected_username
+from .stepup import is_signed_in_user
 
 __all__ = ["SessionRecheckMiddleware", "is_navigation", "recheck_response"]
 
@@ -93,13 +94,19 @@ def come_back(request: HttpRequest) -> HttpResponseBase:
     """The return from CAS: keep or end the session, then land on the page without the mark."""
     pending = request.session.pop(PENDING_KEY, None)
     if not isinstance(pending, dict) or pending.get("nonce") != request.GET.get(MARK):
-        return HttpResponseRedirect(_clean_path(request))  # not this session's check
+        return _back_to(_clean_path(request))  # not this session's check
     if request.user.is_authenticated:
         reason = _verdict(request, request.GET.get("ticket"), pending["service"])
         if reason is not None:
             observe.login.info("Re-check ended the session of %s: %s", request.user, reason)
             end_session(request, SENDER)
-    return HttpResponseRedirect(pending["next"])
+    return _back_to(pending["next"])
+
+
+def _back_to(path: str) -> HttpResponseRedirect:
+    """The redirect to a page of this site: a path starting with '//' (``/%2Fevil.example/``
+    on a catch-all route) keeps its second slash escaped, or it would name another host."""
+    return HttpResponseRedirect(escape_leading_slashes(path))
 
 
 def _verdict(request: HttpRequest, ticket: str | None, service: str) -> str | None:
@@ -121,7 +128,7 @@ def _verdict(request: HttpRequest, ticket: str | None, service: str) -> str | No
     except CASConfigurationError as error:
         misconfigured(error)
         return None
-    if answer_username(request, username, attributes) != expected_username(request.user):
+    if not is_signed_in_user(request, username, attributes):
         return "signed in at CAS as another user"
     return None
 

@@ -33,6 +33,7 @@ from . import api
 from ._internal import identities, login, observe, ratelimit, replay, responses, urls
 from ._internal.observe import REFUSED, SUCCESS, log_fields, measure_validation
 from ._internal.responses import gate, gated_dispatch
+from ._internal.sessions import follow_session_key
 from ._internal.tenancy import request_config
 from ._internal.tickets import is_well_formed_ticket
 from ._internal.urls import public_url
@@ -397,20 +398,25 @@ def check_answer(
     return min(authenticated_at, now)
 
 
+def is_signed_in_user(
+    request: HttpRequest, username: str | None, attributes: Mapping[str, Any]
+) -> bool:
+    """True when a CAS answer names the user signed in to this site: by (server, id) with
+    several servers or a stable id (a reused name is another person), else by name."""
+    name = answer_username(request, username, attributes)
+    if not name:  # none, or one clean_username refused
+        return False
+    if identities.in_use():
+        renamed = cas_backend(request).rename_attributes(dict(attributes))
+        return bool(identities.user_of_answer(request, name, renamed) == request.user.pk)
+    return name == expected_username(request.user)
+
+
 def _require_same_user(
     request: HttpRequest, username: str | None, attributes: Mapping[str, Any]
 ) -> None:
     """The answer names the user already signed in to this site."""
-    name = answer_username(request, username, attributes)
-    if identities.in_use():
-        # Several servers or a stable id: the answer's (server, id) must be this user's.
-        renamed = cas_backend(request).rename_attributes(dict(attributes))
-        same = name is not None and identities.user_of_answer(request, name, renamed) == (
-            request.user.pk
-        )
-    else:
-        same = name is not None and name == expected_username(request.user)
-    if not same:
+    if not is_signed_in_user(request, username, attributes):
         raise StepUpRefused(
             _("You signed in again as a different user from the one signed in to this site.")
         )
@@ -470,6 +476,13 @@ def record_stepup(
     }
 
 
+def renew_session_key(request: HttpRequest) -> None:
+    """A new key for the stepped-up session, as a sign-in gets one: a copy of the cookie taken
+    before stays below the step-up. The Single Logout mapping (and PGT) follow the new key."""
+    request.session.cycle_key()
+    follow_session_key(request)
+
+
 # --- The view -------------------------------------------------------------------------------
 
 
@@ -518,6 +531,7 @@ class StepUpView(View):
         except StepUpRefused as refusal:
             return self.refused(request, str(refusal), landing, pending_id)
         record_stepup(request, policy, attributes, at)
+        renew_session_key(request)
         pending = request.session.get(PENDING_SESSION_KEY)
         if isinstance(pending, dict) and pending_id in pending:
             request.session[PENDING_SESSION_KEY] = {

@@ -274,12 +274,22 @@ async def _awaitable(response: HttpResponseBase) -> HttpResponseBase:
     return response
 
 
+#: Fetch Metadata of same-origin GETs the user did not make: sub-resources (a user-supplied
+#: image URL), frames, and links the browser prefetches or prerenders.
+_NOT_THE_USERS_GET = {"Sec-Fetch-Mode": {"no-cors"}, "Sec-Fetch-Dest": {"iframe", "frame"}}
+
+
 def is_same_origin_get(request: HttpRequest) -> bool:
     """True for a GET this site's own pages (or the user, typing it) started: Fetch Metadata
     says ``same-origin`` or ``none``; a browser without it must send a Referer of this origin.
-    A sibling host (``same-site``) or another site gets the confirmation page."""
+    A sibling host (``same-site``) or another site gets the confirmation page, and so do an
+    image, a frame or a prefetch on this site's own pages."""
     fetch_site = request.headers.get("Sec-Fetch-Site")
     if fetch_site is not None:
+        if request.headers.get("Sec-Purpose") or any(
+            request.headers.get(name) in values for name, values in _NOT_THE_USERS_GET.items()
+        ):
+            return False
         return fetch_site in ("same-origin", "none")
     referer = urlsplit(request.headers.get("Referer", ""))
     origins = {f"{request.scheme}://{request.get_host()}".lower()}

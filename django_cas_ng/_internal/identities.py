@@ -162,12 +162,16 @@ def user_of_answer(request: HttpRequest, name: str, attributes: Mapping[str, Any
 
 
 def _unlinked_user(name: str) -> AbstractBaseUser | None:
-    """Single server with a stable id: the account 5.1 would have used, if no id claims it."""
+    """Single server with a stable id: the account 5.1 would have used, if no id claims it;
+    :class:`IdentityRefused` when several users hold the name."""
     user_model = get_user_model()
     field = cas_settings.local_name_field or user_model.USERNAME_FIELD
     users = user_model._default_manager.filter(**{field: name, "cas_identities__isnull": True})
-    user: AbstractBaseUser | None = users.first()
-    return user
+    found: list[AbstractBaseUser] = list(users[:2])
+    if len(found) > 1:
+        # A field that need not be unique (an e-mail a user may edit): never guess.
+        raise IdentityRefused(f"several users have {field} {name!r}")
+    return found[0] if found else None
 
 
 def _candidates(server: str, name: str) -> list[str]:

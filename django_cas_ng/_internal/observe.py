@@ -31,7 +31,9 @@ slo = logging.getLogger("django_cas_ng.slo")
 client = logging.getLogger("django_cas_ng.client")
 proxy = logging.getLogger("django_cas_ng.proxy")
 redirects = logging.getLogger("django_cas_ng.redirects")
-_OWN = (login, logout, slo, client, proxy, redirects)
+#: The step-up view's logger (``stepup.logger``), named here so it gets the same filter.
+stepup = logging.getLogger("django_cas_ng.stepup")
+_OWN = (login, logout, slo, client, proxy, redirects, stepup)
 
 #: Loggers of the libraries that see our URLs and answers: urllib3 logs each request line
 #: (``?ticket=ST-...``, ``/proxy?pgt=PGT-...``) and python-cas the whole validation answer.
@@ -41,6 +43,17 @@ _SECRETS = re.compile(
     r"(?P<param>\b(?:ticket|pgt|pgtIou|pgtId)=)(?P<value>[^&\s\"'<>]+)"
     r"|(?P<token>\b(?:PGTIOU|PGT|TGT|ST|PT)-[A-Za-z0-9._~+/=:%-]+)"
 )
+
+
+#: Characters that would start a new line (or hide one) in a log file: C0/C1 controls, DEL and
+#: the Unicode line and paragraph separators.
+_LINE_BREAKING = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """``text`` with every control character escaped (``\\n``, ``\\x1b``): a value a CAS
+    server or browser sent (a username, a URL) cannot forge another log line."""
+    return _LINE_BREAKING.sub(lambda match: match.group(0).encode("unicode_escape").decode(), text)
 
 
 def mask(text: str, secret: str | None) -> str:
@@ -72,7 +85,8 @@ def redact_secrets(text: str) -> str:
 
 
 class RedactSecrets(logging.Filter):
-    """Redacts tickets and PGTs in a record's message; a raw CAS answer is withheld whole."""
+    """Redacts tickets and PGTs in a record's message, a raw CAS answer withheld whole, and
+    keeps the message on one line (:func:`one_line`)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.name == "cas" and isinstance(record.args, tuple):
@@ -81,7 +95,7 @@ class RedactSecrets(logging.Filter):
             message = record.getMessage()
         except (TypeError, ValueError):
             message = str(record.msg)
-        record.msg, record.args = redact_secrets(message), None
+        record.msg, record.args = one_line(redact_secrets(message)), None
         return True
 
 
@@ -114,6 +128,7 @@ __all__ = [
     "log_fields",
     "mask",
     "measure_validation",
+    "one_line",
     "outcome_of",
     "redact",
     "redact_secrets",

@@ -18,7 +18,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
-from django.utils.cache import patch_vary_headers
+from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
 from lxml import etree
 
@@ -334,7 +334,10 @@ def unauthorized(code: str, detail: str, realm: str = "api") -> JsonResponse:
 
 
 def _vary_on_authorization(response: HttpResponseBase) -> None:
+    """The view's answer is the ticket's user's own: ``private``, so no shared cache (Django's
+    cache middleware included) hands it to the next client presenting the same ticket."""
     patch_vary_headers(response, ("Authorization",))
+    patch_cache_control(response, private=True)
 
 
 def _admit(request: HttpRequest, service: str | None, realm: str) -> HttpResponse | None:

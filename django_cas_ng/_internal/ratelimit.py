@@ -6,6 +6,7 @@ rate limits."""
 
 from __future__ import annotations
 
+import ipaddress
 import time
 
 from django.core.cache import caches
@@ -30,6 +31,24 @@ PROXY_HINT = (
 )
 
 
+#: Prefix length of the IPv6 network counted as one client: a subscriber's usual allocation.
+IPV6_CLIENT_PREFIX = 64
+
+
+def client_bucket(address: str) -> str:
+    """What one client is counted as: an IPv4 address (also one seen as ``::ffff:a.b.c.d``),
+    or the /64 network of an IPv6 address, whose holder can pick any address in it."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/{IPV6_CLIENT_PREFIX}", strict=False))
+    return str(ip)
+
+
 def hit(request: HttpRequest, action: str) -> None:
     """Count one ``action`` from this request's client address; raise :class:`RateLimited`
     past the limit. Fails open (counts nothing) when the cache cannot be reached."""
@@ -39,7 +58,7 @@ def hit(request: HttpRequest, action: str) -> None:
     limit, period = parse_rate(rate)
     now = time.time()
     window = int(now // period)
-    address = client_ip(request) or "-"
+    address = client_bucket(client_ip(request)) or "-"
     key = f"django_cas_ng:rl:{action}:{address}:{window}"
     cache = caches[cas_settings.rate_limit_cache]
     try:

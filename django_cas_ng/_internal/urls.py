@@ -26,7 +26,7 @@ from django.urls import (
     get_urlconf,
     reverse,
 )
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import escape_leading_slashes, url_has_allowed_host_and_scheme
 
 from ..conf import cas_settings, split_host
 from ..exceptions import RedirectException, TenantConfigurationError, UnpinnedHost
@@ -46,11 +46,13 @@ def get_protocol(request: HttpRequest) -> str:
 def public_url(request: HttpRequest, path: str) -> str:
     """``path`` on this site's public origin: ``CAS_ROOT_PROXIED_AS``, else the request's.
 
-    The request's origin is used only when its host is pinned (:func:`request_origin`).
+    The request's origin is used only when its host is pinned (:func:`request_origin`). A
+    path starting with '//' (``/%2Fother.example/`` on a catch-all route) keeps its second
+    slash escaped: ``urljoin`` would read it as another host, and validate tickets for it.
     """
     config = request_config(request)
     if config.root_proxied_as:
-        return urljoin(config.root_proxied_as, path)
+        return urljoin(config.root_proxied_as, escape_leading_slashes(path))
     return request_origin(request) + path
 
 
