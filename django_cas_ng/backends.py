@@ -211,6 +211,10 @@ class CASBackend(ModelBackend):
         name = self.get_username(username, attributes) if username else None
         if not name:
             return self._refused("", attributes, "the CAS answer names no usable username")
+        if identities.has_control_characters(name):
+            return self._refused(
+                "", attributes, f"the CAS username {name!r} has a control character"
+            )
         raw_name, name = name, self.clean_username(name)
         if not name:
             return self._refused(
@@ -464,6 +468,9 @@ def field_value(user: AbstractBaseUser, field: Field[Any, Any], raw: Any) -> Any
     elif raw is None and not field.null:
         raw = ""
     value = field.to_python(raw)
+    if isinstance(value, str) and "\x00" in value:
+        # Django's form fields refuse it too; PostgreSQL cannot store it (a 500).
+        raise ValidationError("the value has a NUL character")
     field.clean(value, user)
     return value
 

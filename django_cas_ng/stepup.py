@@ -369,6 +369,9 @@ def answer_username(
     backend = cas_backend(request)
     backend._request = request
     name = backend.get_username(username, attributes)
+    if name and identities.has_control_characters(name):
+        observe.login.warning("Refused the CAS username %r: it has a control character", name)
+        return None
     return backend.clean_username(name) if name else None
 
 

@@ -315,15 +315,18 @@ def test_a_single_server_id_clash_with_create_user_with_id_is_refused_not_a_500(
 # --- The re-check with stable ids ---------------------------------------------------------------
 
 
-def recheck_answer(client: Client, cas_http, answer: str) -> None:
-    """Make the re-check due, go to CAS and come back with a ticket CAS answers with ``answer``."""
+def recheck_answer(
+    client: Client, cas_http, answer: str | bytes, url: str = VALIDATE, **headers: str
+) -> None:
+    """Make the re-check due, go to CAS and come back with a ticket CAS answers with ``answer``
+    (at ``url``, with these response ``headers``)."""
     session = client.session
     session["_cas_rechecked"] = time.time() - 601
     session.save()
     to_cas = client.get("/private/", **HTML)
     service = parse_qs(urlsplit(to_cas["Location"]).query)["service"][0]
     back = urlsplit(service + "&ticket=ST-2-recheck")
-    cas_http.get(VALIDATE, body=answer)
+    cas_http.get(url, body=answer, headers=headers)
     client.get(f"{back.path}?{back.query}", **HTML)
 
 

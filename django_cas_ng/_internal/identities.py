@@ -7,6 +7,7 @@ users are found by name, as in 5.1. See docs/identities.rst.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -49,6 +50,16 @@ __all__ = [
 IDENTITY_MAX_LENGTH = 255
 #: How many numbered usernames (``name-2`` ...) are tried for a new user before giving up.
 MAX_USERNAME_TRIES = 20
+
+
+#: C0 controls XML 1.0 cannot carry (it allows tab, LF and CR): only a CAS 1 or JSON answer
+#: brings them, and PostgreSQL cannot store NUL (a 500).
+_CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def has_control_characters(text: str) -> bool:
+    """True when ``text`` (a CAS name or id) holds a character no XML answer can carry."""
+    return _CONTROL_CHARACTERS.search(text) is not None
 
 
 class IdentityRefused(Exception):

@@ -1,0 +1,68 @@
+"""Further attacks on the client (rows 20.12 on of docs/security.rst), each with its guard."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from django_cas_ng.backends import CASBackend
+from tests.cas_answers import cas1_success
+from tests.conftest import CAS
+from tests.test_attacks import recheck_answer
+
+pytestmark = pytest.mark.django_db
+
+CAS1_VALIDATE = CAS + "validate"
+TEXT = {"Content-Type": "text/plain"}
+
+#: Names a CAS 1 or JSON answer can carry but no XML answer can: NUL, and other C0 controls.
+CONTROL_NAMES = ["alice\x00root", "al\x01ice", "alice\x1b[2J"]
+
+
+# --- 20.12 Control characters in a CAS name ---------------------------------------------------
+
+
+@pytest.mark.parametrize("name", CONTROL_NAMES)
+def test_a_cas1_name_with_a_control_character_is_refused(
+    client: Client, cas_http, settings, caplog, name: str
+) -> None:
+    settings.CAS_VERSION = "1"
+    cas_http.get(CAS1_VALIDATE, body=cas1_success(name), headers=TEXT)
+    with caplog.at_level(logging.WARNING, logger="django_cas_ng"):
+        response = client.get("/accounts/login/?next=/&ticket=ST-1-control")
+    assert response.status_code == 403
+    assert not get_user_model().objects.exists()
+    refusals = [r.getMessage() for r in caplog.records if "control character" in r.getMessage()]
+    assert refusals and "ST-1-control" not in refusals[0]
+
+
+def test_a_recheck_naming_a_control_character_user_ends_the_session(
+    client: Client, cas_http, settings, caplog
+) -> None:
+    """Step-up and the re-check compare the answer's name (:func:`stepup.answer_username`)."""
+    settings.CAS_VERSION = "1"
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "django_cas_ng.recheck.SessionRecheckMiddleware"]
+    settings.CAS_RECHECK_INTERVAL = 600
+    cas_http.get(CAS1_VALIDATE, body=cas1_success("alice"), headers=TEXT)
+    client.get("/accounts/login/", {"ticket": "ST-1-signin", "next": "/"})
+    assert "_auth_user_id" in client.session
+    with caplog.at_level(logging.WARNING, logger="django_cas_ng"):
+        recheck_answer(client, cas_http, cas1_success("alice\x00"), CAS1_VALIDATE, **TEXT)
+    assert "_auth_user_id" not in client.session
+    assert any("control character" in r.getMessage() for r in caplog.records)
+
+
+def test_an_attribute_value_with_nul_is_not_applied_to_the_user(settings, caplog) -> None:
+    """A NUL no database text column takes (PostgreSQL refuses it; no parsed answer carries
+    one, an overridden ``validate`` might): skipped with a warning, as values a field cannot
+    hold are, like Django's form fields refuse it."""
+    settings.CAS_APPLY_ATTRIBUTES_TO_USER = True
+    user = get_user_model().objects.create_user("alice")
+    with caplog.at_level(logging.WARNING, logger="django_cas_ng"):
+        CASBackend().apply_attributes(user, {"first_name": "Ali\x00ce", "last_name": "Liddell"})
+    user.refresh_from_db()
+    assert (user.first_name, user.last_name) == ("", "Liddell")
+    assert any("first_name" in r.getMessage() for r in caplog.records)
