@@ -77,6 +77,8 @@ class CASErrorsMixin(View):
     for sync and async handlers alike; responses are marked ``never_cache`` when asked."""
 
     never_cache: bool = False
+    #: ``Referrer-Policy`` of every response that did not set one (None: left to the site).
+    referrer_policy: str | None = None
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         if _is_async(self):
@@ -98,6 +100,8 @@ class CASErrorsMixin(View):
     def _finish(self, response: HttpResponseBase) -> HttpResponseBase:
         if self.never_cache:
             mark_never_cache(response)
+        if self.referrer_policy and "Referrer-Policy" not in response:
+            response["Referrer-Policy"] = self.referrer_policy
         return response
 
     def handle_exception(self, request: HttpRequest, exc: CASNGError) -> HttpResponse:
@@ -139,6 +143,9 @@ class LoginView(CASErrorsMixin):
     """
 
     never_cache = True
+    #: The page's URL may carry a ticket still good for a retry (after a 503): no page, of this
+    #: site or another, learns it from the ``Referer`` of a link followed from here.
+    referrer_policy = "no-referrer"
 
     def get(self, request: HttpRequest) -> HttpResponse:
         if slo.is_front_channel(request):
