@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
@@ -87,10 +88,9 @@ def _check_url_names() -> list[CheckMessage]:
     """E017: a URL name that CASMiddleware or ``LOGIN_URL`` reverses is not routed."""
     names: list[tuple[str, str, str]] = []
     if _has_cas_middleware():
-        names += [
-            ("CAS_LOGIN_URL_NAME", cas_settings.login_url_name, "LoginView"),
-            ("CAS_LOGOUT_URL_NAME", cas_settings.logout_url_name, "LogoutView"),
-        ]
+        names.append(("CAS_LOGIN_URL_NAME", cas_settings.login_url_name, "LoginView"))
+        if _guards_an_admin():  # the admin's logout link is its only use of the logout name
+            names.append(("CAS_LOGOUT_URL_NAME", cas_settings.logout_url_name, "LogoutView"))
     login_url = getattr(settings, "LOGIN_URL", None)
     if isinstance(login_url, str) and "/" not in login_url and "." not in login_url:
         names.append(("LOGIN_URL", login_url, "LoginView"))  # a URL name, as resolve_url reads it
@@ -111,6 +111,14 @@ def _check_url_names() -> list[CheckMessage]:
                 )
             )
     return errors
+
+
+def _guards_an_admin() -> bool:
+    """Whether CASMiddleware guards admin pages: ``CAS_ADMIN_REDIRECT`` and an admin to guard
+    (``CAS_ADMIN_PREFIX``, else ``django.contrib.admin`` installed)."""
+    return bool(cas_settings.admin_redirect) and bool(
+        cas_settings.admin_prefix or apps.is_installed("django.contrib.admin")
+    )
 
 
 def _check_server_url() -> list[CheckMessage]:

@@ -118,7 +118,7 @@ BAD: list[tuple[str, dict[str, Any]]] = [
     ("E006", {"MIDDLEWARE": [SESSIONS, CAS_MIDDLEWARE]}),
     ("E006", {"MIDDLEWARE": [SESSIONS, CAS_MIDDLEWARE, AUTH]}),
     ("E017", {"CAS_LOGIN_URL_NAME": "sso_login"}),
-    ("E017", {"CAS_LOGOUT_URL_NAME": "sso_logout"}),
+    ("E017", {"CAS_LOGOUT_URL_NAME": "sso_logout", "CAS_ADMIN_PREFIX": "/admin/"}),
     ("E017", {"LOGIN_URL": "cas_ng_signin"}),
     ("W070", {"CAS_REDIRECT_ULR": "/admin/"}),
     ("W070", {"CAS_LOGOUT_COMPLETLY": False}),
@@ -361,3 +361,23 @@ def test_e017_is_silent_for_a_login_url_that_is_a_path(settings) -> None:
 def test_e017_leaves_a_urlconf_that_does_not_load_to_django(settings) -> None:
     settings.ROOT_URLCONF = "tests.no_such_urlconf"
     assert "django_cas_ng.E017" not in [m.id for m in check_settings()]
+
+
+def test_e017_is_silent_for_a_logout_name_when_the_admin_is_not_guarded(settings) -> None:
+    """CASMiddleware reverses CAS_LOGOUT_URL_NAME only for the admin's own logout link."""
+    settings.CAS_ADMIN_REDIRECT = False
+    settings.CAS_ADMIN_PREFIX = "/admin/"
+    settings.CAS_LOGOUT_URL_NAME = "sso_logout"
+    assert "django_cas_ng.E017" not in [m.id for m in check_settings()]
+
+
+def test_e017_is_silent_for_a_logout_name_on_a_site_without_the_admin(settings) -> None:
+    settings.CAS_LOGOUT_URL_NAME = "sso_logout"
+    assert "django_cas_ng.E017" not in [m.id for m in check_settings()]
+
+
+def test_e017_names_an_unrouted_logout_name_when_the_admin_is_installed(settings) -> None:
+    settings.INSTALLED_APPS = ["django.contrib.admin", *settings.INSTALLED_APPS]
+    settings.CAS_LOGOUT_URL_NAME = "sso_logout"
+    [message] = [m for m in check_settings() if m.id == "django_cas_ng.E017"]
+    assert "CAS_LOGOUT_URL_NAME" in message.msg

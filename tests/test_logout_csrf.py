@@ -7,8 +7,12 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.conf.urls.i18n import i18n_patterns
 from django.test import Client
+from django.urls import path
+from django.utils import translation
 
+from django_cas_ng import views
 from tests.conftest import CAS
 
 pytestmark = pytest.mark.django_db
@@ -112,3 +116,32 @@ def test_the_confirmation_form_keeps_the_next_of_its_own_url(django_user_model) 
     referer = "http://testserver" + LOGOUT + "?next=%2Fprivate%2F"
     response = browser.post(LOGOUT, HTTP_REFERER=referer)
     assert response.url == CAS + "logout?service=http%3A%2F%2Ftestserver%2Fprivate%2F"
+
+
+#: The login and logout views under a language prefix, as a site with ``i18n_patterns`` has.
+urlpatterns = i18n_patterns(
+    path("accounts/login/", views.LoginView.as_view(), name="cas_ng_login"),
+    path("accounts/logout/", views.LogoutView.as_view(), name="cas_ng_logout"),
+)
+
+
+@pytest.mark.urls("tests.test_logout_csrf")
+@pytest.mark.parametrize("languages", [("en", "fr"), ("fr", "en")])
+def test_the_confirmation_form_does_not_land_back_on_itself_in_any_language(
+    django_user_model, settings, languages: tuple[str, str]
+) -> None:
+    settings.MIDDLEWARE = [
+        *settings.MIDDLEWARE[:1],
+        "django.middleware.locale.LocaleMiddleware",
+        *settings.MIDDLEWARE[1:],
+    ]
+    user = django_user_model.objects.create_user("alice")
+    try:
+        for language in languages:
+            browser = Client()
+            browser.force_login(user)
+            logout = f"/{language}/accounts/logout/"
+            response = browser.post(logout, HTTP_REFERER="http://testserver" + logout)
+            assert response.url == CAS + "logout?service=http%3A%2F%2Ftestserver%2F"
+    finally:
+        translation.deactivate()

@@ -27,6 +27,7 @@ from django.urls import (
     reverse,
 )
 from django.utils.http import escape_leading_slashes, url_has_allowed_host_and_scheme
+from django.utils.translation import get_language
 
 from ..conf import cas_settings, split_host
 from ..exceptions import RedirectException, TenantConfigurationError, UnpinnedHost
@@ -269,8 +270,8 @@ def get_redirect_url(request: HttpRequest) -> str:
 
 
 #: The login and logout views' paths by URLconf (its resolver, replaced when URLs change), prefix
-#: and URL name: ``reverse()`` would work it out again for every login.
-_login_paths: WeakKeyDictionary[URLResolver, dict[tuple[str, str], str | None]] = (
+#: language and URL name: ``reverse()`` would work it out again for every login.
+_login_paths: WeakKeyDictionary[URLResolver, dict[tuple[str, str, str], str | None]] = (
     WeakKeyDictionary()
 )
 
@@ -286,12 +287,13 @@ def logout_path() -> str | None:
 
 
 def _named_path(name: str) -> str | None:
-    """The path of the URL named ``name`` without arguments, cached per URLconf and prefix."""
+    """The path of the URL named ``name`` without arguments, cached per URLconf, prefix and
+    language (``i18n_patterns`` put it under one prefix per language)."""
     paths = _login_paths.setdefault(get_resolver(get_urlconf()), {})
-    key = (get_script_prefix(), name)
+    key = (get_script_prefix(), get_language() or "", name)
     if key not in paths:
         try:
-            paths[key] = reverse(key[1])
+            paths[key] = reverse(name)
         except NoReverseMatch:
             paths[key] = None
     return paths[key]
