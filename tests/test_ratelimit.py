@@ -184,3 +184,35 @@ def test_the_limit_log_line_has_no_proxy_hint_once_a_header_is_trusted(
         )
     assert "Rate limit 3/m for ticket reached by 192.0.2.10" in caplog.text
     assert "CAS_SLO_CLIENT_IP_HEADER" not in caplog.text
+
+
+def logout_statuses(addresses: list[str]) -> list[int]:
+    return [
+        Client(REMOTE_ADDR=address).post("/accounts/login/", {"logoutRequest": LOGOUT}).status_code
+        for address in addresses
+    ]
+
+
+def test_cas_nodes_of_one_ipv6_64_in_the_allowed_networks_each_have_their_own_count(
+    limited, settings
+) -> None:
+    """The site named these senders: a CAS cluster sharing a /64 must not share one budget,
+    or a burst of sign-outs at one node would cost the others their Single Logouts."""
+    settings.CAS_SLO_ALLOWED_NETWORKS = ["2001:db8:5::/64"]
+    nodes = ["2001:db8:5::a", "2001:db8:5::b", "2001:db8:5::c"]
+
+    assert 429 not in logout_statuses(nodes * 2)
+
+
+def test_an_allowed_cas_node_still_has_a_limit_of_its_own(limited, settings) -> None:
+    settings.CAS_SLO_ALLOWED_NETWORKS = ["2001:db8:5::/64"]
+
+    assert logout_statuses(["2001:db8:5::a"] * 3)[-1] == 429
+
+
+def test_logout_requests_from_outside_the_allowed_networks_are_counted_per_64(
+    limited, settings
+) -> None:
+    settings.CAS_SLO_ALLOWED_NETWORKS = ["192.0.2.0/24"]
+
+    assert logout_statuses(["2001:db8:6::1", "2001:db8:6::2", "2001:db8:6::3"])[-1] == 429

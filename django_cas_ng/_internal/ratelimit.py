@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from ..conf import RATE_LIMIT_KEYS, cas_settings, parse_rate
 from ..exceptions import RateLimited
 from . import observe
-from .slo import client_ip
+from .slo import client_ip, is_named_sender
 
 __all__ = ["LOGOUT_REQUEST", "TICKET", "hit"]
 
@@ -35,9 +35,10 @@ PROXY_HINT = (
 IPV6_CLIENT_PREFIX = 64
 
 
-def client_bucket(address: str) -> str:
+def client_bucket(address: str, per_network: bool = True) -> str:
     """What one client is counted as: an IPv4 address (also one seen as ``::ffff:a.b.c.d``),
-    or the /64 network of an IPv6 address, whose holder can pick any address in it."""
+    or the /64 network of an IPv6 address, whose holder can pick any address in it (the
+    address itself when not ``per_network``)."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -45,7 +46,8 @@ def client_bucket(address: str) -> str:
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.ipv4_mapped is not None:
             return str(ip.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{ip}/{IPV6_CLIENT_PREFIX}", strict=False))
+        if per_network:
+            return str(ipaddress.ip_network(f"{ip}/{IPV6_CLIENT_PREFIX}", strict=False))
     return str(ip)
 
 
@@ -58,7 +60,9 @@ def hit(request: HttpRequest, action: str) -> None:
     limit, period = parse_rate(rate)
     now = time.time()
     window = int(now // period)
-    address = client_bucket(client_ip(request)) or "-"
+    # A CAS node the site named is one sender, even where several share a /64.
+    named = action == LOGOUT_REQUEST and is_named_sender(request)
+    address = client_bucket(client_ip(request), per_network=not named) or "-"
     key = f"django_cas_ng:rl:{action}:{address}:{window}"
     cache = caches[cas_settings.rate_limit_cache]
     try:

@@ -112,11 +112,27 @@ def check_sender(request: HttpRequest) -> None:
         ip = ipaddress.ip_address(address)
     except ValueError:
         raise BadLogoutRequest(f"logout request from unparsable address {address!r}", 403) from None
-    forms = address_forms(ip)
-    if not any(
-        form in ipaddress.ip_network(net, strict=False) for net in networks for form in forms
-    ):
+    if not _in_networks(ip, networks):
         raise BadLogoutRequest(f"logout request from {ip} is not from an allowed network", 403)
+
+
+def is_named_sender(request: HttpRequest) -> bool:
+    """The sender's address is in ``CAS_SLO_ALLOWED_NETWORKS``: a CAS node the site named."""
+    networks = request_config(request).slo_allowed_networks
+    if not networks:
+        return False
+    try:
+        ip = ipaddress.ip_address(client_ip(request))
+    except ValueError:
+        return False
+    return _in_networks(ip, networks)
+
+
+def _in_networks(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, networks: Any) -> bool:
+    forms = address_forms(ip)
+    return any(
+        form in ipaddress.ip_network(net, strict=False) for net in networks for form in forms
+    )
 
 
 def address_forms(
