@@ -659,3 +659,79 @@ def lemonldap_failure(code: str, text: str) -> str:
         f'\t<cas:authenticationFailure code="{code}">\n\t\t{text}\n'
         "\t</cas:authenticationFailure>\n</cas:serviceResponse>\n"
     )
+
+
+def mama_cas_saml_answer(
+    user: str | None, attributes: Mapping[str, str | Sequence[str]] | None = None
+) -> str:
+    """samlValidate as django-mama-cas 2.5 builds it with ElementTree: only the envelope is
+    prefixed (``SOAP-ENV``); ``Response`` and ``Assertion`` set their namespaces as default
+    ``xmlns``, so Status, Conditions and the statements carry no prefix; timestamps have
+    microseconds; the attribute statement comes first; an empty value is a self-closed
+    ``AttributeValue``. With no user, the refusal: ``Recipient="UNKNOWN"``, RequestDenied."""
+    stamp = 'IssueInstant="2026-03-04T05:06:07.123456Z"'
+    head = (
+        '<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/">'
+        "<SOAP-ENV:Header /><SOAP-ENV:Body>"
+        '<Response xmlns="urn:oasis:names:tc:SAML:1.0:protocol" '
+        'xmlns:saml="urn:oasis:names:tc:SAML:1.0:assertion" '
+        'xmlns:samlp="urn:oasis:names:tc:SAML:1.0:protocol" '
+        'xmlns:xsd="http://www.w3.org/2001/XMLSchema" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+        f'{stamp} MajorVersion="1" MinorVersion="1" ResponseID="_5be0c81a9d2f4e67a1b3c0d9e8f7a6b5" '
+    )
+    tail = "</Response></SOAP-ENV:Body></SOAP-ENV:Envelope>"
+    if user is None:
+        return (
+            f'{head}Recipient="UNKNOWN"><Status><StatusCode Value="samlp:RequestDenied" />'
+            "<StatusMessage>Ticket ST-1-abc does not exist</StatusMessage></Status>" + tail
+        )
+    subject = (
+        f"<Subject><NameIdentifier>{user}</NameIdentifier><SubjectConfirmation>"
+        "<ConfirmationMethod>urn:oasis:names:tc:SAML:1.0:cm:artifact</ConfirmationMethod>"
+        "</SubjectConfirmation></Subject>"
+    )
+    attrs = "".join(
+        f'<Attribute AttributeName="{name}" '
+        'AttributeNamespace="http://www.ja-sig.org/products/cas/">'
+        + "".join(
+            f"<AttributeValue>{value}</AttributeValue>" if value else "<AttributeValue />"
+            for value in _values(values)
+        )
+        + "</Attribute>"
+        for name, values in (attributes or {}).items()
+    )
+    return (
+        f'{head}Recipient="https://app.example.org/accounts/login/">'
+        '<Status><StatusCode Value="samlp:Success" /></Status>'
+        '<Assertion xmlns="urn:oasis:names:tc:SAML:1.0:assertion" '
+        f'AssertionID="_0a1b2c3d4e5f60718293a4b5c6d7e8f9" {stamp} Issuer="localhost" '
+        'MajorVersion="1" MinorVersion="1">'
+        '<Conditions NotBefore="2026-03-04T05:06:07.123456Z" '
+        'NotOnOrAfter="2026-03-04T05:06:37.123456Z"><AudienceRestrictionCondition>'
+        "<Audience>https://app.example.org/accounts/login/</Audience>"
+        "</AudienceRestrictionCondition></Conditions>"
+        f"<AttributeStatement>{subject}{attrs}</AttributeStatement>"
+        '<AuthenticationStatement AuthenticationInstant="2026-03-04T05:06:07.120001Z" '
+        'AuthenticationMethod="urn:oasis:names:tc:SAML:1.0:am:password">'
+        f"{subject}</AuthenticationStatement></Assertion>" + tail
+    )
+
+
+def mama_cas_proxy_success(
+    user: str, proxies: Sequence[str], attributes: Mapping[str, str | Sequence[str]]
+) -> str:
+    """django-mama-cas 2.5's proxyValidate success: one line with no declaration, the
+    attributes block before ``cas:proxies``, which lists the services the proxy tickets were
+    issued for (the validating service first) where the protocol has callback URLs."""
+    attrs = "".join(
+        f"<cas:{name}>{value}</cas:{name}>"
+        for name, values in attributes.items()
+        for value in _values(values)
+    )
+    chain = "".join(f"<cas:proxy>{proxy}</cas:proxy>" for proxy in proxies)
+    return (
+        f'<cas:serviceResponse xmlns:cas="http://www.yale.edu/tp/cas"><cas:authenticationSuccess>'
+        f"<cas:user>{user}</cas:user><cas:attributes>{attrs}</cas:attributes>"
+        f"<cas:proxies>{chain}</cas:proxies></cas:authenticationSuccess></cas:serviceResponse>"
+    )

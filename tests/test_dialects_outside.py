@@ -36,6 +36,8 @@ from tests.cas_answers import (
     lemonldap_success,
     logout_request,
     mama_cas_logout_request,
+    mama_cas_proxy_success,
+    mama_cas_saml_answer,
     nested_user_success,
     success_xml,
 )
@@ -382,6 +384,37 @@ def test_mama_cas_logout_request_sent_as_form_bytes_ends_the_session(client: Cli
     response = client.post(LOGIN, body, content_type="application/x-www-form-urlencoded")
     assert response.status_code == 200
     assert not SessionStore().exists(key)
+
+
+def test_mama_cas_saml_answer_in_default_namespaces_signs_in_with_its_attributes(
+    client: Client, cas_http: responses.RequestsMock, settings
+) -> None:
+    settings.CAS_VERSION = "CAS_2_SAML_1_0"
+    answer = mama_cas_saml_answer(
+        "alice", {"email": "alice@example.org", "groups": ["staff", "ops"], "short_name": ""}
+    )
+    cas_http.post(CAS + "samlValidate", body=answer, content_type="text/xml")
+    assert sign_in(client).status_code == 302
+    assert signed_in_as(client) == "alice"
+    assert client.session["attributes"]["email"] == "alice@example.org"
+    assert client.session["attributes"]["groups"] == ["staff", "ops"]
+    assert client.session["attributes"]["short_name"] is None  # as an empty CAS 2/3 element
+
+
+def test_mama_cas_saml_refusal_is_a_403(
+    client: Client, cas_http: responses.RequestsMock, settings
+) -> None:
+    settings.CAS_VERSION = "CAS_2_SAML_1_0"
+    cas_http.post(CAS + "samlValidate", body=mama_cas_saml_answer(None), content_type="text/xml")
+    assert sign_in(client).status_code == 403
+    assert signed_in_as(client) is None
+
+
+def test_mama_cas_proxy_validation_reports_the_chain_it_sends() -> None:
+    answer = mama_cas_proxy_success("alice", [TARGET], {"email": "alice@example.org"})
+    validated = parse_proxy_validation(answer)
+    assert (validated.username, validated.proxies) == ("alice", (TARGET,))
+    assert validated.attributes == {"email": "alice@example.org"}
 
 
 # --- Apereo CAS 6's JSON dates ----------------------------------------------------------------
