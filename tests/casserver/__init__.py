@@ -41,7 +41,7 @@ from collections.abc import Mapping, Sequence
 from html.parser import HTMLParser
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 
@@ -130,7 +130,43 @@ class _LoginFormParser(HTMLParser):
             self._in_form = False
 
 
-class CASServer:
+class ServerProcess:
+    """A server run as a child process group with a temporary directory: ``stop`` ends both,
+    and ``with`` starts and stops it. Subclasses set ``_process`` and ``_workdir`` in ``start``."""
+
+    _process: subprocess.Popen[bytes] | None = None
+    _workdir: Path | None = None
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        """Terminate the server's process group and delete its temporary directory."""
+        atexit.unregister(self.stop)
+        process, self._process = self._process, None
+        if process is not None:
+            stop_process_group(process)
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
+
+    def __enter__(self: _Server) -> _Server:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+_Server = TypeVar("_Server", bound=ServerProcess)
+
+
+class CASServer(ServerProcess):
     """A django-cas-server process with its own fresh SQLite database in a temporary directory."""
 
     def __init__(
@@ -248,28 +284,6 @@ class CASServer:
         if log is None or not log.exists():
             return "(no output)"
         return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-
-    def stop(self) -> None:
-        """Terminate the server's process group and delete its temporary directory."""
-        atexit.unregister(self.stop)
-        process, self._process = self._process, None
-        if process is not None:
-            stop_process_group(process)
-        if self._workdir is not None:
-            shutil.rmtree(self._workdir, ignore_errors=True)
-            self._workdir = None
-
-    def __enter__(self) -> CASServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def set_attributes(self, username: str, attributes: Mapping[str, AttributeValue]) -> None:
         """Change what the running server releases for ``username`` from its next sign-in."""

@@ -22,17 +22,15 @@ import atexit
 import json
 import os
 import re
-import shutil
 import subprocess
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 
 import requests
 
-from tests.casserver import stop_process_group
+from tests.casserver import ServerProcess
 from tests.ports import free_port
 
 __all__ = ["MAMA_REQUIREMENTS", "MamaCASServer", "mama_cas_python"]
@@ -54,7 +52,7 @@ def mama_cas_python() -> Path | None:
     return python if python.exists() else None
 
 
-class MamaCASServer:
+class MamaCASServer(ServerProcess):
     """A mama-cas process (Django's runserver, threaded) with a fresh SQLite database."""
 
     def __init__(
@@ -136,28 +134,6 @@ class MamaCASServer:
         raise RuntimeError(
             f"mama-cas did not answer in {START_TIMEOUT:.0f} s:\n{self.log()[-3000:]}"
         )
-
-    def stop(self) -> None:
-        """Stop the server's process group and delete its directory."""
-        atexit.unregister(self.stop)
-        process, self._process = self._process, None
-        if process is not None:
-            stop_process_group(process)
-        if self._workdir is not None:
-            shutil.rmtree(self._workdir, ignore_errors=True)
-            self._workdir = None
-
-    def __enter__(self) -> MamaCASServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def login(
         self, session: requests.Session, service: str, username: str, password: str
