@@ -156,17 +156,23 @@ def test_a_forged_recheck_mark_on_a_double_slash_path_does_not_leave_the_site(
     assert stays_on_the_site(response["Location"]), response["Location"]
 
 
-@pytest.mark.urls(__name__)
-def test_a_recheck_started_on_a_double_slash_path_does_not_land_on_another_host(
-    client: Client, cas_http, rechecking
-) -> None:
+def recheck_service_from_double_slash_path(client: Client, cas_http) -> str:
+    """Sign alice in, let her re-check fall due, visit '/%2Fevil.example/': the service URL
+    the site then sends to CAS."""
     cas_http.get(VALIDATE, body=success_xml("alice"))
     client.get("/accounts/login/", {"ticket": "ST-1-signin", "next": "/"})
     session = client.session
     session["_cas_rechecked"] = time.time() - 601
     session.save()
     to_cas = client.get("/%2Fevil.example/", **HTML)
-    service = parse_qs(urlsplit(to_cas["Location"]).query)["service"][0]
+    return parse_qs(urlsplit(to_cas["Location"]).query)["service"][0]
+
+
+@pytest.mark.urls(__name__)
+def test_a_recheck_started_on_a_double_slash_path_does_not_land_on_another_host(
+    client: Client, cas_http, rechecking
+) -> None:
+    service = recheck_service_from_double_slash_path(client, cas_http)
     back = urlsplit(service + "&ticket=ST-2-recheck")
     cas_http.get(VALIDATE, body=success_xml("alice"))
 
@@ -199,13 +205,7 @@ def test_a_recheck_on_a_double_slash_path_asks_cas_for_a_service_of_this_site(
     client: Client, cas_http, settings, rechecking
 ) -> None:
     settings.CAS_ROOT_PROXIED_AS = "https://app.example.org"
-    cas_http.get(VALIDATE, body=success_xml("alice"))
-    client.get("/accounts/login/", {"ticket": "ST-1-signin", "next": "/"})
-    session = client.session
-    session["_cas_rechecked"] = time.time() - 601
-    session.save()
-    to_cas = client.get("/%2Fevil.example/", **HTML)
-    service = parse_qs(urlsplit(to_cas["Location"]).query)["service"][0]
+    service = recheck_service_from_double_slash_path(client, cas_http)
     assert urlsplit(service).hostname == "app.example.org"
 
 
