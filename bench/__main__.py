@@ -473,7 +473,7 @@ def run_size(
                 }
         live = [impl for impl in IMPLS if alive[impl]]
         if ("login" in args.only or "connections" in args.only) and live:
-            also = "(+ floor, floor with guard)"
+            also = "(+ floor, floor with guard, floor with 5.1's contract)"
             log(f"{db} N={fmt_n(n)}: login, {' and '.join(live)} {also} alternating")
             commands = {
                 impl: [
@@ -481,7 +481,7 @@ def run_size(
                     "--users",
                     str(args.users),
                     "--view",
-                    "cas,floor,floor_guard" if impl == "ours" else "cas",
+                    "cas,floor,floor_guard,floor_contract" if impl == "ours" else "cas",
                 ]
                 for impl in live
             }
@@ -656,6 +656,14 @@ def render(results: dict[str, Any]) -> str:
                     f"{'':>6} | floor with replay guard {g['logins_per_s']:.1f}/s,"
                     f" ours/(floor with guard) {o['logins_per_s'] / g['logins_per_s']:.2f}x,"
                     f" SQL {data_queries(g['statements'])} ({int(g['queries_per_login'])})"
+                )
+            c = r["ours"].get("floor_contract")
+            if c:
+                add(
+                    f"{'':>6} | floor with 5.1's contract {c['logins_per_s']:.1f}/s"
+                    f" ({c['logins_per_s'] / f['logins_per_s']:.2f}x the floor),"
+                    f" ours/(floor with contract) {o['logins_per_s'] / c['logins_per_s']:.2f}x,"
+                    f" SQL {data_queries(c['statements'])} ({int(c['queries_per_login'])})"
                 )
         add("4. TCP connections the CAS stub accepted for 100 sequential logins (one worker)")
         add(f"{'N':>6} | {'ours':>5} {'floor':>6} {'5.1.1':>6}")

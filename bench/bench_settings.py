@@ -34,6 +34,9 @@ if os.environ.get("BENCH_CAS_MIDDLEWARE", "1") == "0":
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "django_cas_ng.backends.CASBackend",
+    # Only the 'floor with contract' view's credentials reach it; listed last, it is never
+    # loaded for a login the CAS backend accepts.
+    "bench_floor.FloorBackend",
 ]
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 MESSAGE_STORAGE = "django.contrib.messages.storage.cookie.CookieStorage"

@@ -31,6 +31,12 @@ def _floor_guard(request):
     return floor_guard_login(request)
 
 
+def _floor_contract(request):
+    from bench_floor import floor_contract_login
+
+    return floor_contract_login(request)
+
+
 urlpatterns = [
     path("accounts/login/", django_cas_ng.views.LoginView.as_view(), name="cas_ng_login"),
     path("accounts/logout/", django_cas_ng.views.LogoutView.as_view(), name="cas_ng_logout"),
@@ -41,6 +47,7 @@ urlpatterns = [
     ),
     path("floor/login/", _floor, name="floor_login"),
     path("floor-guard/login/", _floor_guard, name="floor_guard_login"),
+    path("floor-contract/login/", _floor_contract, name="floor_contract_login"),
     path("plain/", plain_view, name="plain"),
     path("page/", signed_in_page, name="signed_in_page"),
 ]

@@ -309,7 +309,8 @@ class Stub:
 
 class LoginBench:
     """Logins through ``--view`` (our/5.1.1's LoginView 'cas', the bare 'floor' view, or
-    'floor_guard': the floor plus a replay guard's INSERT).
+    'floor_guard': the floor plus a replay guard's INSERT, or 'floor_contract': the floor with
+    guard, reached through ``authenticate()`` and adding the login message, as 5.1 does).
 
     On start, from a cold process: ``--conn-logins`` sequential logins per view while the stub
     counts TCP connections (benchmark 4). Batches then alternate between the views, so drift in
@@ -321,6 +322,7 @@ class LoginBench:
         "cas": "/accounts/login/",
         "floor": "/floor/login/",
         "floor_guard": "/floor-guard/login/",
+        "floor_contract": "/floor-contract/login/",
     }
 
     def __init__(self, args: argparse.Namespace, stub: Stub) -> None:
@@ -595,7 +597,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--warmup", type=int, default=10)
     p.add_argument("--interactive", action="store_true")
     p = sub.add_parser("login")
-    p.add_argument("--view", default="cas", help="comma-separated: cas, floor, floor_guard")
+    p.add_argument(
+        "--view", default="cas", help="comma-separated: cas, floor, floor_guard, floor_contract"
+    )
     p.add_argument("--users", type=int, default=1000)
     p.add_argument("--logins", type=int, default=300, help="non-interactive: how many")
     p.add_argument("--warmup", type=int, default=20)

@@ -159,13 +159,18 @@ def check_tls(context: Context) -> Iterator[Result]:
         yield Result(
             name,
             Status.ERROR,
-            f"TLS handshake with {urlsplit(probe.url).netloc} failed, verifying with {bundle}"
+            f"TLS handshake with {_host(probe.url)} failed, verifying with {bundle}"
             f"{with_cert}: {probe.error}.",
             "Point CAS_CA_BUNDLE at the CA that signed the CAS server's certificate; check "
             "CAS_CLIENT_CERT if the server asks for one.",
         )
     elif probe.error is None:
         yield Result(name, Status.OK, f"Certificate verified with {bundle}{with_cert}.")
+
+
+def _host(url: str) -> str:
+    """The host (and port) of ``url``, never the credentials it may carry."""
+    return urlsplit(url).netloc.rpartition("@")[2]
 
 
 def _plain_http_result(name: str, probe: _Probe) -> Result | None:
@@ -176,7 +181,7 @@ def _plain_http_result(name: str, probe: _Probe) -> Result | None:
     return Result(
         name,
         Status.ERROR,
-        f"{urlsplit(probe.url).netloc} speaks plain http, not TLS: CAS_SERVER_URL says "
+        f"{_host(probe.url)} speaks plain http, not TLS: CAS_SERVER_URL says "
         "https, so every call fails before any certificate is seen.",
         f"Serve the CAS server over https, or (on a trusted network only) use {plain}.",
     )

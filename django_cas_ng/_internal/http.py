@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import datetime
 import heapq
 import http.client
 import itertools
@@ -22,6 +23,11 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 from requests.adapters import BaseAdapter, HTTPAdapter
+from requests.cookies import extract_cookies_to_jar
+from requests.hooks import default_hooks
+from requests.sessions import merge_setting
+from requests.structures import CaseInsensitiveDict
+from requests.utils import get_netrc_auth
 from urllib3.exceptions import NewConnectionError
 
 from ..conf import cas_settings
@@ -268,7 +274,7 @@ class CASAdapter(HTTPAdapter):
         }
         if extra:
             request.prepare_url(url, extra)
-        host = parts.netloc
+        host = parts.netloc.rpartition("@")[2]  # never the credentials a URL may carry
         response = self._send_within_deadline(request, kwargs, host)
         # CAS answers are UTF-8 whatever the Content-Type says (CAS 1's text/plain has none).
         response.encoding = "utf-8"
@@ -421,8 +427,66 @@ class _EnvironmentSettings:
         return {**settings, "proxies": dict(settings["proxies"])}
 
 
+class _CASSession(requests.Session):
+    """The package's own session: a plain call (no cookies, auth or hooks anywhere, which is
+    every call to CAS) is prepared and handed to :class:`CASAdapter` directly, without the
+    cookie jars, setting merges and redirect machinery of ``Session.request``, which cost as
+    much as the rest of a validation's Python work. Any other call takes requests' own path."""
+
+    #: Keyword arguments a plain call may carry; any other (cookies, auth, files, json, hooks)
+    #: takes requests' own path.
+    _PLAIN_OPTIONS = frozenset(
+        {"params", "data", "headers", "timeout", "allow_redirects", "proxies", "stream"}
+        | {"verify", "cert"}
+    )
+
+    def request(
+        self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
+    ) -> requests.Response:
+        adapter = None if args else self._plain_call_adapter(url, kwargs)
+        if adapter is None:
+            return super().request(method, url, *args, **kwargs)
+        prepared = requests.PreparedRequest()
+        prepared.prepare_method(method)
+        prepared.prepare_url(url, kwargs.get("params"))
+        headers = merge_setting(kwargs.get("headers"), self.headers, CaseInsensitiveDict)  # type: ignore[no-untyped-call]
+        prepared.prepare_headers(headers)
+        prepared.prepare_body(kwargs.get("data") or {}, None, None)
+        prepared.hooks = default_hooks()
+        settings: dict[str, Any] = dict(
+            self.merge_environment_settings(
+                prepared.url or "",
+                kwargs.get("proxies") or {},
+                kwargs.get("stream"),
+                kwargs.get("verify"),
+                kwargs.get("cert"),
+            )
+        )
+        started = time.perf_counter()
+        response = adapter.send(prepared, timeout=kwargs.get("timeout"), **settings)
+        response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
+        if "Set-Cookie" in response.headers or "Set-Cookie2" in response.headers:
+            extract_cookies_to_jar(self.cookies, prepared, response.raw)  # type: ignore[no-untyped-call]
+        return response
+
+    def _plain_call_adapter(self, url: Any, options: dict[str, Any]) -> CASAdapter | None:
+        """Our adapter for ``url`` when the call needs none of what requests' own path adds;
+        CASAdapter never follows redirects, so there is none to resolve."""
+        if not isinstance(url, str) or not self._PLAIN_OPTIONS.issuperset(options):
+            return None
+        if self.cookies or self.auth or self.params or any(self.hooks.values()):
+            return None
+        if "@" in urlsplit(url).netloc or (self.trust_env and get_netrc_auth(url)):
+            return None  # credentials of the URL or ~/.netrc: requests' own path applies them
+        try:
+            adapter = self.get_adapter(url)
+        except requests.exceptions.InvalidSchema:
+            return None  # requests' own path gives its usual error
+        return adapter if isinstance(adapter, CASAdapter) else None
+
+
 def _new_session() -> requests.Session:
-    session = requests.Session()
+    session = _CASSession()
     session.merge_environment_settings = _EnvironmentSettings(session)  # type: ignore[method-assign]
     # No retries in urllib3: it would log the URL (with the ticket) when retrying.
     adapter = CASAdapter(pool_connections=4, pool_maxsize=32, max_retries=0)

@@ -1,0 +1,158 @@
+"""The package's pooled session sends a plain call (every call to CAS) straight to its adapter,
+skipping requests' cookie and redirect machinery; what goes over the wire is what requests
+would send, and any call needing that machinery takes requests' own path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import requests
+import responses
+
+from django_cas_ng._internal.http import _new_session
+from django_cas_ng.exceptions import CASUnavailable
+
+CAS = "https://cas.example.org/cas/"
+VALIDATE = CAS + "p3/serviceValidate"
+
+
+def requests_path(session: requests.Session, method: str, url: str, **kwargs: Any) -> Any:
+    """The same call through requests' own ``Session.request``."""
+    return requests.Session.request(session, method, url, **kwargs)
+
+
+def sent(method: str, url: str, via_requests: bool = False, **kwargs: Any) -> Any:
+    """The request one call puts on the wire, by our path or by requests'."""
+    session = _new_session()
+    with responses.RequestsMock() as mock:
+        mock.add(method, url.split("?")[0], body="" if method == "HEAD" else "ok")
+        if via_requests:
+            requests_path(session, method, url, **kwargs)
+        else:
+            session.request(method, url, **kwargs)
+        return mock.calls[0].request
+
+
+CALLS = [
+    pytest.param("GET", VALIDATE, {"params": {"ticket": "ST-1-a", "service": "https://s/?a=1&b=é"}}, id="params"),
+    pytest.param("GET", VALIDATE + "?format=JSON", {"params": [("ticket", "ST-2")]}, id="query-and-params"),
+    pytest.param("GET", CAS + "validate?ticket=ST-3&service=http%3A%2F%2Fs%2F", {}, id="built-url"),
+    pytest.param("GET", "https://cäs.example.org/cas/validate", {"params": {"ticket": "ST-4"}}, id="idna-host"),
+    pytest.param(
+        "POST",
+        CAS + "samlValidate?TARGET=https%3A%2F%2Fs%2F",
+        {"data": "<SOAP-ENV:Envelope/>", "headers": {"soapaction": "x", "Content-Type": "text/xml"}},
+        id="saml-post",
+    ),
+    pytest.param("POST", CAS + "v1/tickets", {"data": {"username": "u", "password": "p"}}, id="form-post"),
+    pytest.param("HEAD", CAS + "login", {}, id="head"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("method", "url", "kwargs"), CALLS)
+def test_a_plain_call_sends_what_requests_would_send(method: str, url: str, kwargs: Any) -> None:
+    ours = sent(method, url, **kwargs)
+    theirs = sent(method, url, via_requests=True, **kwargs)
+    assert (ours.method, ours.url, ours.body) == (theirs.method, theirs.url, theirs.body)
+    assert dict(ours.headers) == dict(theirs.headers)
+
+
+@responses.activate
+def test_a_plain_call_skips_the_session_layer(monkeypatch) -> None:
+    def unused(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("requests' Session.send was used")
+
+    monkeypatch.setattr(requests.Session, "send", unused)
+    responses.add("GET", VALIDATE, body="yes")
+    assert _new_session().get(VALIDATE, params={"ticket": "ST-1"}).text == "yes"
+
+
+@responses.activate
+def test_the_answer_carries_its_elapsed_time_and_request() -> None:
+    responses.add("GET", VALIDATE, body="yes")
+    response = _new_session().get(VALIDATE)
+    assert response.elapsed.total_seconds() > 0
+    assert response.request.url == VALIDATE
+
+
+@responses.activate
+def test_a_redirect_from_cas_is_still_refused() -> None:
+    responses.add("GET", VALIDATE, status=302, headers={"Location": "https://evil.example/"})
+    with pytest.raises(CASUnavailable, match="redirect"):
+        _new_session().get(VALIDATE)
+
+
+@responses.activate
+def test_cookies_a_cas_server_sets_are_kept_and_sent_back() -> None:
+    responses.add("GET", VALIDATE, body="yes", headers={"Set-Cookie": "node=cas2; Path=/"})
+    session = _new_session()
+    session.get(VALIDATE)
+    session.get(VALIDATE)
+    assert "Cookie" not in responses.calls[0].request.headers
+    assert responses.calls[1].request.headers["Cookie"] == "node=cas2"
+
+
+@responses.activate
+def test_credentials_in_the_url_are_sent() -> None:
+    url = VALIDATE.replace("https://", "https://app:s3cret@")
+    responses.add("GET", url, body="yes")
+    _new_session().get(url)
+    assert responses.calls[0].request.headers["Authorization"].startswith("Basic ")
+
+
+@responses.activate
+def test_credentials_in_the_url_never_reach_an_error_message() -> None:
+    url = VALIDATE.replace("https://", "https://app:s3cret@")
+    responses.add("GET", url, status=502)
+    with pytest.raises(CASUnavailable) as refused:
+        _new_session().get(url)
+    assert "s3cret" not in str(refused.value)
+    assert "cas.example.org" in str(refused.value)
+
+
+@responses.activate
+def test_netrc_credentials_for_the_cas_host_are_sent(monkeypatch, tmp_path) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine cas.example.org login app password s3cret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    responses.add("GET", VALIDATE, body="yes")
+    _new_session().get(VALIDATE)
+    assert responses.calls[0].request.headers["Authorization"].startswith("Basic ")
+
+
+@responses.activate
+def test_a_session_with_its_own_auth_sends_it() -> None:
+    responses.add("GET", VALIDATE, body="yes")
+    session = _new_session()
+    session.auth = ("app", "s3cret")
+    session.get(VALIDATE)
+    assert responses.calls[0].request.headers["Authorization"].startswith("Basic ")
+
+
+@responses.activate
+def test_response_hooks_of_the_session_still_run() -> None:
+    responses.add("GET", VALIDATE, body="yes")
+    seen: list[int] = []
+    session = _new_session()
+    session.hooks["response"].append(lambda response, **kwargs: seen.append(response.status_code))
+    session.get(VALIDATE)
+    assert seen == [200]
+
+
+def test_a_url_without_a_scheme_fails_as_requests_fails() -> None:
+    with pytest.raises(requests.exceptions.MissingSchema):
+        _new_session().get("cas.example.org/cas/validate")
+
+
+def test_a_scheme_without_an_adapter_fails_as_requests_fails() -> None:
+    with pytest.raises(requests.exceptions.InvalidSchema):
+        _new_session().get("ftp://cas.example.org/cas/validate")
+
+
+@responses.activate
+def test_a_call_with_its_own_cookies_sends_them() -> None:
+    responses.add("GET", VALIDATE, body="yes")
+    _new_session().get(VALIDATE, cookies={"node": "cas1"})
+    assert responses.calls[0].request.headers["Cookie"] == "node=cas1"
