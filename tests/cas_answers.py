@@ -735,3 +735,123 @@ def mama_cas_proxy_success(
         f"<cas:user>{user}</cas:user><cas:attributes>{attrs}</cas:attributes>"
         f"<cas:proxies>{chain}</cas:proxies></cas:authenticationSuccess></cas:serviceResponse>"
     )
+
+
+def apereo5_unchecked_names_success(user: str, mail: str) -> str:
+    """Apereo CAS 5.0/5.1's CAS 3 view, which wrote each released attribute's name as an
+    element name unchecked (apereo/cas#2023, #2841): a name mapped to a URN gives
+    ``<cas:urn:mace:...>``, LDAP's per-user handler attribute an element name holding ``@``.
+    Its authentication attributes come first, multi-valued ones repeated."""
+    urn = "urn:mace:dir:attribute-def:displayName"
+    handler = f"LdapAuthenticationHandler.{mail}"
+    return (
+        f"<cas:serviceResponse xmlns:cas='http://www.yale.edu/tp/cas'>\n"
+        "    <cas:authenticationSuccess>\n"
+        f"        <cas:user>{user}</cas:user>\n"
+        "        <cas:attributes>\n"
+        "            <cas:isFromNewLogin>true</cas:isFromNewLogin>\n"
+        "            <cas:authenticationDate>2026-03-04T05:06:07.891Z[UTC]</cas:authenticationDate>\n"
+        "            <cas:longTermAuthenticationRequestTokenUsed>false"
+        "</cas:longTermAuthenticationRequestTokenUsed>\n"
+        "            <cas:successfulAuthenticationHandlers>LdapAuthenticationHandler"
+        "</cas:successfulAuthenticationHandlers>\n"
+        f"            <cas:{urn}>Kim O&apos;Hara &amp; co</cas:{urn}>\n"
+        f"            <cas:{handler}>{mail}</cas:{handler}>\n"
+        "            <cas:memberOf>cn=staff,ou=groups</cas:memberOf>\n"
+        "            <cas:memberOf>cn=vpn,ou=groups</cas:memberOf>\n"
+        f"            <cas:mail>{mail}</cas:mail>\n"
+        "        </cas:attributes>\n"
+        "    </cas:authenticationSuccess>\n"
+        "</cas:serviceResponse>\n"
+    )
+
+
+def apereo7_success(user: str) -> str:
+    """Apereo CAS 7's Thymeleaf CAS 3 answer: single-quoted namespace, every authentication
+    attribute it adds (``credentialType``, ``authenticationMethod``, several
+    ``successfulAuthenticationHandlers``...), dotted attribute names, an empty line where a
+    skipped ``th:if`` stood."""
+    return (
+        "<cas:serviceResponse xmlns:cas='http://www.yale.edu/tp/cas'>\n"
+        "    <cas:authenticationSuccess>\n"
+        f"        <cas:user>{user}</cas:user>\n\n"
+        "        <cas:attributes>\n"
+        "            <cas:credentialType>UsernamePasswordCredential</cas:credentialType>\n"
+        "            <cas:isFromNewLogin>false</cas:isFromNewLogin>\n"
+        "            <cas:authenticationDate>2026-03-04T05:06:07.123456789Z</cas:authenticationDate>\n"
+        "            <cas:authenticationMethod>LdapAuthenticationHandler</cas:authenticationMethod>\n"
+        "            <cas:successfulAuthenticationHandlers>LdapAuthenticationHandler"
+        "</cas:successfulAuthenticationHandlers>\n"
+        "            <cas:successfulAuthenticationHandlers>DuoSecurityAuthenticationHandler"
+        "</cas:successfulAuthenticationHandlers>\n"
+        "            <cas:longTermAuthenticationRequestTokenUsed>true"
+        "</cas:longTermAuthenticationRequestTokenUsed>\n"
+        "            <cas:samlAuthenticationStatementAuthMethod>"
+        "urn:oasis:names:tc:SAML:1.0:am:password</cas:samlAuthenticationStatementAuthMethod>\n"
+        "            <cas:org.example.costCentre>CC-4711</cas:org.example.costCentre>\n"
+        "            <cas:eduPersonAffiliation>member</cas:eduPersonAffiliation>\n"
+        "            <cas:eduPersonAffiliation>employee</cas:eduPersonAffiliation>\n"
+        "        </cas:attributes>\n"
+        "    </cas:authenticationSuccess>\n"
+        "</cas:serviceResponse>"
+    )
+
+
+def spaced_failure(code: str, element: str = "authenticationFailure") -> str:
+    """A refusal from a hand-written template that puts the code on a line of its own."""
+    return (
+        f"<cas:serviceResponse {CAS_NS}>\n"
+        f'  <cas:{element} code="\n      {code}\t ">\n'
+        "      Ticket 'ST-9-abc' not recognized\n"
+        f"  </cas:{element}>\n"
+        "</cas:serviceResponse>\n"
+    )
+
+
+def saml_two_statements(user: str) -> str:
+    """samlValidate as java-cas-client reads it: the attributes split over two
+    ``AttributeStatement`` elements (each repeating the subject), typed values."""
+    subject = f"<Subject><NameIdentifier>{user}</NameIdentifier></Subject>"
+    typed = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="xsd:string"'
+    return (
+        '<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/">'
+        "<SOAP-ENV:Body>"
+        '<Response xmlns="urn:oasis:names:tc:SAML:1.0:protocol" '
+        'xmlns:saml="urn:oasis:names:tc:SAML:1.0:assertion" '
+        'IssueInstant="2026-03-04T05:06:07.100Z" MajorVersion="1" MinorVersion="1" '
+        'ResponseID="_7f1e">'
+        '<Status><StatusCode Value="samlp:Success"/></Status>'
+        '<Assertion xmlns="urn:oasis:names:tc:SAML:1.0:assertion" AssertionID="_a1" '
+        'IssueInstant="2026-03-04T05:06:07.100Z" Issuer="cas.example.org" '
+        'MajorVersion="1" MinorVersion="1">'
+        f"<AttributeStatement>{subject}"
+        '<Attribute AttributeName="mail" AttributeNamespace="http://www.ja-sig.org/products/cas/">'
+        f"<AttributeValue {typed}>kim@example.org</AttributeValue></Attribute>"
+        "</AttributeStatement>"
+        f"<AttributeStatement>{subject}"
+        '<Attribute AttributeName="memberOf" '
+        'AttributeNamespace="http://www.ja-sig.org/products/cas/">'
+        f"<AttributeValue {typed}>staff</AttributeValue>"
+        f"<AttributeValue {typed}>vpn</AttributeValue></Attribute>"
+        "</AttributeStatement>"
+        '<AuthenticationStatement AuthenticationInstant="2026-03-04T05:06:00.000Z" '
+        f'AuthenticationMethod="urn:oasis:names:tc:SAML:1.0:am:password">{subject}'
+        "</AuthenticationStatement></Assertion></Response></SOAP-ENV:Body></SOAP-ENV:Envelope>"
+    )
+
+
+def txcas_logout_request(ticket: str) -> str:
+    """txcas's (the Twisted CAS server's) back-channel message: a dedented template, one
+    attribute a line, a local time with no zone, a line break at the end; POSTed as the bare
+    body with no Content-Type at all (treq sends a string body so)."""
+    return (
+        "<samlp:LogoutRequest\n"
+        '    xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"\n'
+        '    xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"\n'
+        '    ID="5f0c6a4e-2b1d-4c8e-9a7f-3e6d1b2c4a59"\n'
+        '    Version="2.0"\n'
+        '    IssueInstant="2026-03-04T05:06:07">\n'
+        "    <saml:NameID>@NOT_USED@</saml:NameID>\n"
+        f"    <samlp:SessionIndex>{ticket}</samlp:SessionIndex>\n"
+        "</samlp:LogoutRequest>\n"
+    )
