@@ -855,3 +855,60 @@ def txcas_logout_request(ticket: str) -> str:
         f"    <samlp:SessionIndex>{ticket}</samlp:SessionIndex>\n"
         "</samlp:LogoutRequest>\n"
     )
+
+
+def shibboleth_cas_success(user: str, attributes: Mapping[str, Sequence[str]], pgtiou: str) -> str:
+    """Shibboleth IdP's CAS extension through its Velocity views: a declaration from the
+    header view, the lines where ``#if``/``#foreach`` directives stood left with their
+    indentation, each value of an attribute as its own element, the PGTIOU first."""
+    attrs = "".join(
+        f"        \n            <cas:{name}>{value}</cas:{name}>\n"
+        for name, values in attributes.items()
+        for value in values
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<cas:serviceResponse xmlns:cas="http://www.yale.edu/tp/cas">\n'
+        "  <cas:authenticationSuccess>\n"
+        f"    <cas:user>{user}</cas:user>\n"
+        f"          <cas:proxyGrantingTicket>{pgtiou}</cas:proxyGrantingTicket>\n"
+        "          <cas:attributes>\n"
+        f"{attrs}        \n      </cas:attributes>\n"
+        "      </cas:authenticationSuccess>\n"
+        "</cas:serviceResponse>\n"
+    )
+
+
+def shibboleth_cas_failure(code: str, detail: str) -> str:
+    """Shibboleth IdP's CAS refusal: its own detail code (``E_TICKET_EXPIRED``...) as the
+    text, between line breaks."""
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<cas:serviceResponse xmlns:cas="http://www.yale.edu/tp/cas">\n'
+        f'  <cas:authenticationFailure code="{code}">\n    {detail}\n'
+        "  </cas:authenticationFailure>\n</cas:serviceResponse>\n"
+    )
+
+
+def saml_authentication_statement_only(user: str) -> str:
+    """samlValidate of a CAS 3 server releasing no attribute: the subject only in the
+    ``AuthenticationStatement``, the protocol namespace as the default one (java-cas-client's
+    compatibility fixture has this shape)."""
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><SOAP-ENV:Envelope '
+        'xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/"><SOAP-ENV:Header/>'
+        '<SOAP-ENV:Body><Response xmlns="urn:oasis:names:tc:SAML:1.0:protocol" '
+        'xmlns:saml="urn:oasis:names:tc:SAML:1.0:assertion" '
+        'xmlns:samlp="urn:oasis:names:tc:SAML:1.0:protocol" '
+        'IssueInstant="2026-03-04T05:06:07.500Z" MajorVersion="1" MinorVersion="1" '
+        'Recipient="https://app.example.org/accounts/login/" ResponseID="_c0ffee">'
+        '<Status><StatusCode Value="samlp:Success"></StatusCode></Status>'
+        '<Assertion xmlns="urn:oasis:names:tc:SAML:1.0:assertion" AssertionID="_beef" '
+        'IssueInstant="2026-03-04T05:06:07.500Z" Issuer="cas.example.org" MajorVersion="1" '
+        'MinorVersion="1"><AuthenticationStatement AuthenticationInstant='
+        '"2026-03-04T05:06:01.000Z" AuthenticationMethod="urn:ietf:rfc:2246"><Subject>'
+        f"<NameIdentifier>{user}</NameIdentifier><SubjectConfirmation><ConfirmationMethod>"
+        "urn:oasis:names:tc:SAML:1.0:cm:artifact</ConfirmationMethod></SubjectConfirmation>"
+        "</Subject></AuthenticationStatement></Assertion></Response></SOAP-ENV:Body>"
+        "</SOAP-ENV:Envelope>"
+    )
