@@ -912,3 +912,27 @@ def saml_authentication_statement_only(user: str) -> str:
         "</Subject></AuthenticationStatement></Assertion></Response></SOAP-ENV:Body>"
         "</SOAP-ENV:Envelope>"
     )
+
+
+def simplesamlphp_success(user: str, attributes: Mapping[str, Sequence[str]]) -> str:
+    """SimpleSAMLphp's casserver module through PHP's DOMDocument with ``formatOutput``: a
+    bare declaration, two-space indentation, colons in SAML names turned into ``_``, every
+    value base64-encoded and the ``base64Attributes`` indicator added, as its sample
+    configuration has it (``base64attributes => true``)."""
+    attrs = "".join(
+        f"      <cas:{name.replace(':', '_')}>"
+        f"{base64.b64encode(value.encode()).decode()}</cas:{name.replace(':', '_')}>\n"
+        for name, values in attributes.items()
+        for value in values
+    )
+    return (
+        '<?xml version="1.0"?>\n'
+        '<cas:serviceResponse xmlns:cas="http://www.yale.edu/tp/cas">\n'
+        "  <cas:authenticationSuccess>\n"
+        f"    <cas:user>{user}</cas:user>\n"
+        "    <cas:attributes>\n"
+        f"{attrs}      <cas:base64Attributes>true</cas:base64Attributes>\n"
+        "    </cas:attributes>\n"
+        "  </cas:authenticationSuccess>\n"
+        "</cas:serviceResponse>\n"
+    )

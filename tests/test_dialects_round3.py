@@ -22,6 +22,7 @@ from tests.cas_answers import (
     saml_two_statements,
     shibboleth_cas_failure,
     shibboleth_cas_success,
+    simplesamlphp_success,
     spaced_failure,
     success_xml,
     txcas_logout_request,
@@ -158,6 +159,35 @@ def test_shibboleth_refusal_with_its_detail_code_is_a_403(
     cas_http.get(P3_VALIDATE, body=shibboleth_cas_failure("INVALID_TICKET", "E_TICKET_EXPIRED"))
     assert sign_in(client).status_code == 403
     assert "INVALID_TICKET" in caplog.text
+
+
+# --- SimpleSAMLphp's casserver module ------------------------------------------------------------
+
+
+def test_simplesamlphp_base64_attributes_are_kept_as_sent_with_their_indicator(
+    client: Client, cas_http: responses.RequestsMock
+) -> None:
+    answer = simplesamlphp_success(
+        "kim@example.org", {"urn:oid:2.5.4.42": ["Kim"], "eduPersonAffiliation": ["a", "b"]}
+    )
+    cas_http.get(P3_VALIDATE, body=answer)
+    assert sign_in(client).status_code == 302
+    assert signed_in_as(client) == "kim@example.org"
+    # Decoding is the site's choice (5.1 handed the values on as sent): nothing is decoded.
+    assert client.session["attributes"] == {
+        "urn_oid_2.5.4.42": "S2lt",
+        "eduPersonAffiliation": ["YQ==", "Yg=="],
+        "base64Attributes": "true",
+    }
+
+
+def test_simplesamlphp_cas1_no_on_a_single_line_is_a_refusal(
+    client: Client, cas_http: responses.RequestsMock, settings
+) -> None:
+    settings.CAS_VERSION = "1"
+    cas_http.get(CAS + "validate", body=b"no\n", content_type="text/html; charset=UTF-8")
+    assert sign_in(client).status_code == 403
+    assert signed_in_as(client) is None
 
 
 # --- Refusal codes --------------------------------------------------------------------------------
