@@ -936,3 +936,44 @@ def simplesamlphp_success(user: str, attributes: Mapping[str, Sequence[str]]) ->
         "  </cas:authenticationSuccess>\n"
         "</cas:serviceResponse>\n"
     )
+
+
+def saml_with_targeted_id(user: str, targeted_id: str, inner: str = "saml2") -> str:
+    """samlValidate releasing eduPersonTargetedID as Shibboleth IdP encodes it for SAML 1: the
+    value is an element (a SAML 2 ``NameID``, or with ``inner="saml1"`` a SAML 1
+    ``NameIdentifier``), not text, beside an ordinary string attribute."""
+    element = "saml2:NameID" if inner == "saml2" else "saml1:NameIdentifier"
+    subject = (
+        f"<saml1:Subject><saml1:NameIdentifier>{user}</saml1:NameIdentifier>"
+        "<saml1:SubjectConfirmation><saml1:ConfirmationMethod>"
+        "urn:oasis:names:tc:SAML:1.0:cm:artifact</saml1:ConfirmationMethod>"
+        "</saml1:SubjectConfirmation></saml1:Subject>"
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<soap11:Envelope xmlns:soap11="http://schemas.xmlsoap.org/soap/envelope/"><soap11:Body>'
+        '<saml1p:Response xmlns:saml1p="urn:oasis:names:tc:SAML:1.0:protocol" '
+        'IssueInstant="2026-03-04T05:06:07.000Z" MajorVersion="1" MinorVersion="1" '
+        'ResponseID="_9a8b">'
+        '<saml1p:Status><saml1p:StatusCode Value="saml1p:Success"/></saml1p:Status>'
+        '<saml1:Assertion xmlns:saml1="urn:oasis:names:tc:SAML:1.0:assertion" '
+        'AssertionID="_7c6d" IssueInstant="2026-03-04T05:06:07.000Z" '
+        'Issuer="https://idp.example.org/idp/shibboleth" MajorVersion="1" MinorVersion="1">'
+        '<saml1:AuthenticationStatement AuthenticationInstant="2026-03-04T05:06:00.000Z" '
+        'AuthenticationMethod="urn:oasis:names:tc:SAML:1.0:am:password">'
+        f"{subject}</saml1:AuthenticationStatement>"
+        f"<saml1:AttributeStatement>{subject}"
+        '<saml1:Attribute AttributeName="urn:oid:1.3.6.1.4.1.5923.1.1.1.10" '
+        'AttributeNamespace="urn:mace:shibboleth:1.0:attributeNamespace:uri">'
+        "<saml1:AttributeValue>\n"
+        f'  <{element} xmlns:saml2="urn:oasis:names:tc:SAML:2.0:assertion" '
+        'Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent" '
+        'NameQualifier="https://idp.example.org/idp/shibboleth">'
+        f"\n    {targeted_id}\n  </{element}>\n"
+        "</saml1:AttributeValue></saml1:Attribute>"
+        '<saml1:Attribute AttributeName="urn:oid:0.9.2342.19200300.100.1.3" '
+        'AttributeNamespace="urn:mace:shibboleth:1.0:attributeNamespace:uri">'
+        "<saml1:AttributeValue>kim@example.org</saml1:AttributeValue></saml1:Attribute>"
+        "</saml1:AttributeStatement></saml1:Assertion></saml1p:Response>"
+        "</soap11:Body></soap11:Envelope>"
+    )

@@ -20,6 +20,7 @@ from tests.cas_answers import (
     apereo7_success,
     saml_authentication_statement_only,
     saml_two_statements,
+    saml_with_targeted_id,
     shibboleth_cas_failure,
     shibboleth_cas_success,
     simplesamlphp_success,
@@ -342,3 +343,34 @@ def test_an_oversized_bare_body_is_not_read_as_a_logout_request(client: Client, 
     body = txcas_logout_request("ST-5-big") + " " * 2048
     response = client.post("/accounts/callback/", body, content_type="")
     assert response.status_code == 400
+
+
+TARGETED_ID = "urn:oid:1.3.6.1.4.1.5923.1.1.1.10"
+
+
+@pytest.mark.parametrize("inner", ["saml2", "saml1"])
+def test_saml_attribute_value_holding_a_name_id_is_read_as_its_text(
+    client: Client, cas_http: responses.RequestsMock, settings, inner: str
+) -> None:
+    settings.CAS_VERSION = "CAS_2_SAML_1_0"
+    answer = saml_with_targeted_id("kim", "4A7E0C2B9D", inner)
+    cas_http.post(CAS + "samlValidate", body=answer)
+    assert sign_in(client).status_code == 302
+    assert signed_in_as(client) == "kim"
+    attributes = client.session["attributes"]
+    assert attributes[TARGETED_ID] == "4A7E0C2B9D"
+    assert attributes["urn:oid:0.9.2342.19200300.100.1.3"] == "kim@example.org"
+
+
+def test_saml_subjects_naming_different_users_stay_refused_beside_a_name_id_value(
+    client: Client, cas_http: responses.RequestsMock, settings
+) -> None:
+    settings.CAS_VERSION = "CAS_2_SAML_1_0"
+    answer = saml_with_targeted_id("kim", "4A7E0C2B9D", "saml1").replace(
+        "<saml1:NameIdentifier>kim</saml1:NameIdentifier>",
+        "<saml1:NameIdentifier>root</saml1:NameIdentifier>",
+        1,
+    )
+    cas_http.post(CAS + "samlValidate", body=answer)
+    assert sign_in(client).status_code == 503
+    assert signed_in_as(client) is None

@@ -475,8 +475,17 @@ def saml_attributes(root: Any) -> dict[str, Any]:
             continue
         gathered.declare(name)
         for value in attribute.iter(f"{{{SAML_ASSERTION_NS}}}AttributeValue"):
-            gathered.add(name, value.text)
+            gathered.add(name, _saml_value(value))
     return gathered.result()
+
+
+def _saml_value(value: Any) -> str | None:
+    """An ``AttributeValue``'s text; for one holding an element (Shibboleth's
+    eduPersonTargetedID: a ``NameID``), that element's text, trimmed."""
+    inner = next(iter(_elements(value)), None)
+    if inner is None or (value.text or "").strip():
+        return str(value.text) if value.text is not None else None
+    return "".join(inner.itertext()).strip()
 
 
 def check_saml_answer(root: Any) -> None:
@@ -488,9 +497,11 @@ def check_saml_answer(root: Any) -> None:
     if value and not value.endswith("Success"):
         message = root.findtext(f".//{{{SAML_PROTOCOL_NS}}}StatusMessage") or ""
         raise TicketValidationError(message.strip()[:200], code=value)
+    # The subjects' users; a NameIdentifier inside an AttributeValue is an attribute's value.
     names = {
         "".join(element.itertext()).strip()
         for element in root.iter(f"{{{SAML_ASSERTION_NS}}}NameIdentifier")
+        if _localname(element.getparent()) != "AttributeValue"
     }
     if len(names) > 1:
         raise MalformedAnswer(f"SAML answer names {len(names)} different users")
