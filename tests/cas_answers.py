@@ -977,3 +977,15 @@ def saml_with_targeted_id(user: str, targeted_id: str, inner: str = "saml2") -> 
         "</saml1:AttributeStatement></saml1:Assertion></saml1p:Response>"
         "</soap11:Body></soap11:Envelope>"
     )
+
+
+def jscas_logout_request(ticket: str) -> str:
+    """jscas-server's back-channel message from its template, on one line; POSTed by the
+    Node ``request`` library as a bare string body, so with no Content-Type."""
+    return (
+        '<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" '
+        'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="k3v9q2m7x1c8z4b6" '
+        'Version="2.0" IssueInstant="2026-03-04T05:06:07.891Z">'
+        "<saml:NameID>@NOT_USED@</saml:NameID>"
+        f"<samlp:SessionIndex>{ticket}</samlp:SessionIndex></samlp:LogoutRequest>"
+    )

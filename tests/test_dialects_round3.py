@@ -18,6 +18,7 @@ from django_cas_ng.exceptions import CASUnavailable, ProxyError, TicketValidatio
 from tests.cas_answers import (
     apereo5_unchecked_names_success,
     apereo7_success,
+    jscas_logout_request,
     saml_authentication_statement_only,
     saml_two_statements,
     saml_with_targeted_id,
@@ -319,6 +320,13 @@ def test_txcas_logout_request_as_a_bare_body_without_content_type_ends_the_sessi
 ) -> None:
     key = signed_in_session("ST-5-txcas")
     response = client.post(path, txcas_logout_request("ST-5-txcas"), content_type=content_type)
+    assert response.status_code == 200
+    assert not SessionStore().exists(key)
+
+
+def test_jscas_logout_request_as_a_bare_body_ends_the_session(client: Client) -> None:
+    key = signed_in_session("ST-6-jscas")
+    response = client.post(LOGIN, jscas_logout_request("ST-6-jscas"), content_type="")
     assert response.status_code == 200
     assert not SessionStore().exists(key)
 
