@@ -192,7 +192,7 @@ def read_service_response(root: Any) -> Answer:
         raise MalformedAnswer("CAS answer has no authenticationSuccess or Failure element")
     name = _localname(first)
     if name == "authenticationFailure":
-        code = first.get("code", "").strip() or "UNKNOWN"
+        code = first.get("code", "UNKNOWN").strip()
         raise TicketValidationError((first.text or "").strip()[:200], code=code)
     if name != "authenticationSuccess":
         raise MalformedAnswer(f"unexpected CAS answer element {name!r}")
@@ -335,7 +335,7 @@ def parse_proxy_answer(data: bytes | str) -> str:
     for name in ("proxyFailure", "authenticationFailure"):
         failure = root.find(f"{{{CAS_NS}}}{name}")
         if failure is not None:
-            code = failure.get("code", "").strip() or "UNKNOWN"
+            code = failure.get("code", "UNKNOWN").strip()
             raise ProxyError(code, (failure.text or "").strip()[:200])
     raise ProxyError("INVALID_RESPONSE", "The CAS server answered neither proxySuccess nor failure")
 
