@@ -13,6 +13,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.test import Client
 
 from django_cas_ng._internal.presented import parse_proxy_validation
+from django_cas_ng._internal.xml import parse_cas_answer, read_service_response
 from django_cas_ng.client import parse_proxy_answer
 from django_cas_ng.exceptions import CASUnavailable, ProxyError, TicketValidationError
 from tests.cas_answers import (
@@ -217,6 +218,19 @@ def test_a_presented_ticket_refusal_reports_the_bare_code() -> None:
     with pytest.raises(TicketValidationError) as refused:
         parse_proxy_validation(spaced_failure("INVALID_TICKET_SPEC"))
     assert refused.value.code == "INVALID_TICKET_SPEC"
+
+
+@pytest.mark.parametrize(
+    ("attribute", "code"), [("", "UNKNOWN"), (' code=""', ""), (' code=" \n "', "")]
+)
+def test_a_refusal_without_a_code_reads_as_before(attribute: str, code: str) -> None:
+    answer = (
+        "<cas:serviceResponse xmlns:cas='http://www.yale.edu/tp/cas'>"
+        f"<cas:authenticationFailure{attribute}>no</cas:authenticationFailure></cas:serviceResponse>"
+    )
+    with pytest.raises(TicketValidationError) as refused:
+        read_service_response(parse_cas_answer(answer))
+    assert refused.value.code == code
 
 
 @pytest.mark.parametrize("element", ["proxyFailure", "authenticationFailure"])
