@@ -16,6 +16,7 @@ from django_cas_ng._internal.presented import parse_proxy_validation
 from django_cas_ng._internal.xml import parse_cas_answer, read_service_response
 from django_cas_ng.client import parse_proxy_answer
 from django_cas_ng.exceptions import CASUnavailable, ProxyError, TicketValidationError
+from django_cas_ng.models import ProxyGrantingTicket
 from tests.cas_answers import (
     apereo5_unchecked_names_success,
     apereo7_success,
@@ -396,3 +397,38 @@ def test_saml_subjects_naming_different_users_stay_refused_beside_a_name_id_valu
     cas_http.post(CAS + "samlValidate", body=answer)
     assert sign_in(client).status_code == 503
     assert signed_in_as(client) is None
+
+
+# --- Proxy tickets -------------------------------------------------------------------------------
+
+
+def test_apereo_callback_sequence_stores_the_pgt(client: Client, settings) -> None:
+    """Apereo CAS first GETs the bare pgtUrl (is it reachable?), then sends the pair with
+    ``pgtId`` before ``pgtIou``."""
+    settings.CAS_PROXY_CALLBACK = "https://testserver/accounts/callback/"
+    assert client.get("/accounts/callback/").status_code == 200
+    query = "pgtId=PGT-7-Zq0aB1cD2eF3-cas01.example.org&pgtIou=PGTIOU-7-Yx9wV8uT7sR6-cas01"
+    assert client.get(f"/accounts/callback/?{query}").status_code == 200
+    stored = ProxyGrantingTicket.objects.get(pgtiou="PGTIOU-7-Yx9wV8uT7sR6-cas01")
+    assert stored.pgt == "PGT-7-Zq0aB1cD2eF3-cas01.example.org"
+
+
+def test_simplesamlphp_proxy_ticket_heredoc_is_read() -> None:
+    answer = (
+        "<cas:serviceResponse xmlns:cas='http://www.yale.edu/tp/cas'>\n    <cas:proxySuccess>\n"
+        "        <cas:proxyTicket>PT-8-c0ffee</cas:proxyTicket>\n    </cas:proxySuccess>\n"
+        "</cas:serviceResponse>"
+    )
+    assert parse_proxy_answer(answer) == "PT-8-c0ffee"
+
+
+def test_shibboleth_proxy_refusal_keeps_its_code_and_detail() -> None:
+    answer = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<cas:serviceResponse xmlns:cas="http://www.yale.edu/tp/cas">\n'
+        '  <cas:proxyFailure code="INVALID_TICKET">\n    E_TICKET_EXPIRED\n  </cas:proxyFailure>\n'
+        "</cas:serviceResponse>\n"
+    )
+    with pytest.raises(ProxyError) as refused:
+        parse_proxy_answer(answer)
+    assert refused.value.args == ("INVALID_TICKET", "E_TICKET_EXPIRED")
