@@ -735,3 +735,257 @@ def mama_cas_proxy_success(
         f"<cas:user>{user}</cas:user><cas:attributes>{attrs}</cas:attributes>"
         f"<cas:proxies>{chain}</cas:proxies></cas:authenticationSuccess></cas:serviceResponse>"
     )
+
+
+def apereo5_unchecked_names_success(user: str, mail: str) -> str:
+    """Apereo CAS 5.0/5.1's CAS 3 view, which wrote each released attribute's name as an
+    element name unchecked (apereo/cas#2023, #2841): a name mapped to a URN gives
+    ``<cas:urn:mace:...>``, LDAP's per-user handler attribute an element name holding ``@``.
+    Its authentication attributes come first, multi-valued ones repeated."""
+    urn = "urn:mace:dir:attribute-def:displayName"
+    handler = f"LdapAuthenticationHandler.{mail}"
+    return (
+        f"<cas:serviceResponse xmlns:cas='http://www.yale.edu/tp/cas'>\n"
+        "    <cas:authenticationSuccess>\n"
+        f"        <cas:user>{user}</cas:user>\n"
+        "        <cas:attributes>\n"
+        "            <cas:isFromNewLogin>true</cas:isFromNewLogin>\n"
+        "            <cas:authenticationDate>2026-03-04T05:06:07.891Z[UTC]</cas:authenticationDate>\n"
+        "            <cas:longTermAuthenticationRequestTokenUsed>false"
+        "</cas:longTermAuthenticationRequestTokenUsed>\n"
+        "            <cas:successfulAuthenticationHandlers>LdapAuthenticationHandler"
+        "</cas:successfulAuthenticationHandlers>\n"
+        f"            <cas:{urn}>Kim O&apos;Hara &amp; co</cas:{urn}>\n"
+        f"            <cas:{handler}>{mail}</cas:{handler}>\n"
+        "            <cas:memberOf>cn=staff,ou=groups</cas:memberOf>\n"
+        "            <cas:memberOf>cn=vpn,ou=groups</cas:memberOf>\n"
+        f"            <cas:mail>{mail}</cas:mail>\n"
+        "        </cas:attributes>\n"
+        "    </cas:authenticationSuccess>\n"
+        "</cas:serviceResponse>\n"
+    )
+
+
+def apereo7_success(user: str) -> str:
+    """Apereo CAS 7's Thymeleaf CAS 3 answer: single-quoted namespace, every authentication
+    attribute it adds (``credentialType``, ``authenticationMethod``, several
+    ``successfulAuthenticationHandlers``...), dotted attribute names, an empty line where a
+    skipped ``th:if`` stood."""
+    return (
+        "<cas:serviceResponse xmlns:cas='http://www.yale.edu/tp/cas'>\n"
+        "    <cas:authenticationSuccess>\n"
+        f"        <cas:user>{user}</cas:user>\n\n"
+        "        <cas:attributes>\n"
+        "            <cas:credentialType>UsernamePasswordCredential</cas:credentialType>\n"
+        "            <cas:isFromNewLogin>false</cas:isFromNewLogin>\n"
+        "            <cas:authenticationDate>2026-03-04T05:06:07.123456789Z</cas:authenticationDate>\n"
+        "            <cas:authenticationMethod>LdapAuthenticationHandler</cas:authenticationMethod>\n"
+        "            <cas:successfulAuthenticationHandlers>LdapAuthenticationHandler"
+        "</cas:successfulAuthenticationHandlers>\n"
+        "            <cas:successfulAuthenticationHandlers>DuoSecurityAuthenticationHandler"
+        "</cas:successfulAuthenticationHandlers>\n"
+        "            <cas:longTermAuthenticationRequestTokenUsed>true"
+        "</cas:longTermAuthenticationRequestTokenUsed>\n"
+        "            <cas:samlAuthenticationStatementAuthMethod>"
+        "urn:oasis:names:tc:SAML:1.0:am:password</cas:samlAuthenticationStatementAuthMethod>\n"
+        "            <cas:org.example.costCentre>CC-4711</cas:org.example.costCentre>\n"
+        "            <cas:eduPersonAffiliation>member</cas:eduPersonAffiliation>\n"
+        "            <cas:eduPersonAffiliation>employee</cas:eduPersonAffiliation>\n"
+        "        </cas:attributes>\n"
+        "    </cas:authenticationSuccess>\n"
+        "</cas:serviceResponse>"
+    )
+
+
+def spaced_failure(code: str, element: str = "authenticationFailure") -> str:
+    """A refusal from a hand-written template that puts the code on a line of its own."""
+    return (
+        f"<cas:serviceResponse {CAS_NS}>\n"
+        f'  <cas:{element} code="\n      {code}\t ">\n'
+        "      Ticket 'ST-9-abc' not recognized\n"
+        f"  </cas:{element}>\n"
+        "</cas:serviceResponse>\n"
+    )
+
+
+def saml_two_statements(user: str) -> str:
+    """samlValidate as java-cas-client reads it: the attributes split over two
+    ``AttributeStatement`` elements (each repeating the subject), typed values."""
+    subject = f"<Subject><NameIdentifier>{user}</NameIdentifier></Subject>"
+    typed = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="xsd:string"'
+    return (
+        '<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/">'
+        "<SOAP-ENV:Body>"
+        '<Response xmlns="urn:oasis:names:tc:SAML:1.0:protocol" '
+        'xmlns:saml="urn:oasis:names:tc:SAML:1.0:assertion" '
+        'IssueInstant="2026-03-04T05:06:07.100Z" MajorVersion="1" MinorVersion="1" '
+        'ResponseID="_7f1e">'
+        '<Status><StatusCode Value="samlp:Success"/></Status>'
+        '<Assertion xmlns="urn:oasis:names:tc:SAML:1.0:assertion" AssertionID="_a1" '
+        'IssueInstant="2026-03-04T05:06:07.100Z" Issuer="cas.example.org" '
+        'MajorVersion="1" MinorVersion="1">'
+        f"<AttributeStatement>{subject}"
+        '<Attribute AttributeName="mail" AttributeNamespace="http://www.ja-sig.org/products/cas/">'
+        f"<AttributeValue {typed}>kim@example.org</AttributeValue></Attribute>"
+        "</AttributeStatement>"
+        f"<AttributeStatement>{subject}"
+        '<Attribute AttributeName="memberOf" '
+        'AttributeNamespace="http://www.ja-sig.org/products/cas/">'
+        f"<AttributeValue {typed}>staff</AttributeValue>"
+        f"<AttributeValue {typed}>vpn</AttributeValue></Attribute>"
+        "</AttributeStatement>"
+        '<AuthenticationStatement AuthenticationInstant="2026-03-04T05:06:00.000Z" '
+        f'AuthenticationMethod="urn:oasis:names:tc:SAML:1.0:am:password">{subject}'
+        "</AuthenticationStatement></Assertion></Response></SOAP-ENV:Body></SOAP-ENV:Envelope>"
+    )
+
+
+def txcas_logout_request(ticket: str) -> str:
+    """txcas's (the Twisted CAS server's) back-channel message: a dedented template, one
+    attribute a line, a local time with no zone, a line break at the end; POSTed as the bare
+    body with no Content-Type at all (treq sends a string body so)."""
+    return (
+        "<samlp:LogoutRequest\n"
+        '    xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"\n'
+        '    xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"\n'
+        '    ID="5f0c6a4e-2b1d-4c8e-9a7f-3e6d1b2c4a59"\n'
+        '    Version="2.0"\n'
+        '    IssueInstant="2026-03-04T05:06:07">\n'
+        "    <saml:NameID>@NOT_USED@</saml:NameID>\n"
+        f"    <samlp:SessionIndex>{ticket}</samlp:SessionIndex>\n"
+        "</samlp:LogoutRequest>\n"
+    )
+
+
+def shibboleth_cas_success(user: str, attributes: Mapping[str, Sequence[str]], pgtiou: str) -> str:
+    """Shibboleth IdP's CAS extension through its Velocity views: a declaration from the
+    header view, the lines where ``#if``/``#foreach`` directives stood left with their
+    indentation, each value of an attribute as its own element, the PGTIOU first."""
+    attrs = "".join(
+        f"        \n            <cas:{name}>{value}</cas:{name}>\n"
+        for name, values in attributes.items()
+        for value in values
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<cas:serviceResponse xmlns:cas="http://www.yale.edu/tp/cas">\n'
+        "  <cas:authenticationSuccess>\n"
+        f"    <cas:user>{user}</cas:user>\n"
+        f"          <cas:proxyGrantingTicket>{pgtiou}</cas:proxyGrantingTicket>\n"
+        "          <cas:attributes>\n"
+        f"{attrs}        \n      </cas:attributes>\n"
+        "      </cas:authenticationSuccess>\n"
+        "</cas:serviceResponse>\n"
+    )
+
+
+def shibboleth_cas_failure(code: str, detail: str) -> str:
+    """Shibboleth IdP's CAS refusal: its own detail code (``E_TICKET_EXPIRED``...) as the
+    text, between line breaks."""
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<cas:serviceResponse xmlns:cas="http://www.yale.edu/tp/cas">\n'
+        f'  <cas:authenticationFailure code="{code}">\n    {detail}\n'
+        "  </cas:authenticationFailure>\n</cas:serviceResponse>\n"
+    )
+
+
+def saml_authentication_statement_only(user: str) -> str:
+    """samlValidate of a CAS 3 server releasing no attribute: the subject only in the
+    ``AuthenticationStatement``, the protocol namespace as the default one (java-cas-client's
+    compatibility fixture has this shape)."""
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><SOAP-ENV:Envelope '
+        'xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/"><SOAP-ENV:Header/>'
+        '<SOAP-ENV:Body><Response xmlns="urn:oasis:names:tc:SAML:1.0:protocol" '
+        'xmlns:saml="urn:oasis:names:tc:SAML:1.0:assertion" '
+        'xmlns:samlp="urn:oasis:names:tc:SAML:1.0:protocol" '
+        'IssueInstant="2026-03-04T05:06:07.500Z" MajorVersion="1" MinorVersion="1" '
+        'Recipient="https://app.example.org/accounts/login/" ResponseID="_c0ffee">'
+        '<Status><StatusCode Value="samlp:Success"></StatusCode></Status>'
+        '<Assertion xmlns="urn:oasis:names:tc:SAML:1.0:assertion" AssertionID="_beef" '
+        'IssueInstant="2026-03-04T05:06:07.500Z" Issuer="cas.example.org" MajorVersion="1" '
+        'MinorVersion="1"><AuthenticationStatement AuthenticationInstant='
+        '"2026-03-04T05:06:01.000Z" AuthenticationMethod="urn:ietf:rfc:2246"><Subject>'
+        f"<NameIdentifier>{user}</NameIdentifier><SubjectConfirmation><ConfirmationMethod>"
+        "urn:oasis:names:tc:SAML:1.0:cm:artifact</ConfirmationMethod></SubjectConfirmation>"
+        "</Subject></AuthenticationStatement></Assertion></Response></SOAP-ENV:Body>"
+        "</SOAP-ENV:Envelope>"
+    )
+
+
+def simplesamlphp_success(user: str, attributes: Mapping[str, Sequence[str]]) -> str:
+    """SimpleSAMLphp's casserver module through PHP's DOMDocument with ``formatOutput``: a
+    bare declaration, two-space indentation, colons in SAML names turned into ``_``, every
+    value base64-encoded and the ``base64Attributes`` indicator added, as its sample
+    configuration has it (``base64attributes => true``)."""
+    attrs = "".join(
+        f"      <cas:{name.replace(':', '_')}>"
+        f"{base64.b64encode(value.encode()).decode()}</cas:{name.replace(':', '_')}>\n"
+        for name, values in attributes.items()
+        for value in values
+    )
+    return (
+        '<?xml version="1.0"?>\n'
+        '<cas:serviceResponse xmlns:cas="http://www.yale.edu/tp/cas">\n'
+        "  <cas:authenticationSuccess>\n"
+        f"    <cas:user>{user}</cas:user>\n"
+        "    <cas:attributes>\n"
+        f"{attrs}      <cas:base64Attributes>true</cas:base64Attributes>\n"
+        "    </cas:attributes>\n"
+        "  </cas:authenticationSuccess>\n"
+        "</cas:serviceResponse>\n"
+    )
+
+
+def saml_with_targeted_id(user: str, targeted_id: str, inner: str = "saml2") -> str:
+    """samlValidate releasing eduPersonTargetedID as Shibboleth IdP encodes it for SAML 1: the
+    value is an element (a SAML 2 ``NameID``, or with ``inner="saml1"`` a SAML 1
+    ``NameIdentifier``), not text, beside an ordinary string attribute."""
+    element = "saml2:NameID" if inner == "saml2" else "saml1:NameIdentifier"
+    subject = (
+        f"<saml1:Subject><saml1:NameIdentifier>{user}</saml1:NameIdentifier>"
+        "<saml1:SubjectConfirmation><saml1:ConfirmationMethod>"
+        "urn:oasis:names:tc:SAML:1.0:cm:artifact</saml1:ConfirmationMethod>"
+        "</saml1:SubjectConfirmation></saml1:Subject>"
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<soap11:Envelope xmlns:soap11="http://schemas.xmlsoap.org/soap/envelope/"><soap11:Body>'
+        '<saml1p:Response xmlns:saml1p="urn:oasis:names:tc:SAML:1.0:protocol" '
+        'IssueInstant="2026-03-04T05:06:07.000Z" MajorVersion="1" MinorVersion="1" '
+        'ResponseID="_9a8b">'
+        '<saml1p:Status><saml1p:StatusCode Value="saml1p:Success"/></saml1p:Status>'
+        '<saml1:Assertion xmlns:saml1="urn:oasis:names:tc:SAML:1.0:assertion" '
+        'AssertionID="_7c6d" IssueInstant="2026-03-04T05:06:07.000Z" '
+        'Issuer="https://idp.example.org/idp/shibboleth" MajorVersion="1" MinorVersion="1">'
+        '<saml1:AuthenticationStatement AuthenticationInstant="2026-03-04T05:06:00.000Z" '
+        'AuthenticationMethod="urn:oasis:names:tc:SAML:1.0:am:password">'
+        f"{subject}</saml1:AuthenticationStatement>"
+        f"<saml1:AttributeStatement>{subject}"
+        '<saml1:Attribute AttributeName="urn:oid:1.3.6.1.4.1.5923.1.1.1.10" '
+        'AttributeNamespace="urn:mace:shibboleth:1.0:attributeNamespace:uri">'
+        "<saml1:AttributeValue>\n"
+        f'  <{element} xmlns:saml2="urn:oasis:names:tc:SAML:2.0:assertion" '
+        'Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent" '
+        'NameQualifier="https://idp.example.org/idp/shibboleth">'
+        f"\n    {targeted_id}\n  </{element}>\n"
+        "</saml1:AttributeValue></saml1:Attribute>"
+        '<saml1:Attribute AttributeName="urn:oid:0.9.2342.19200300.100.1.3" '
+        'AttributeNamespace="urn:mace:shibboleth:1.0:attributeNamespace:uri">'
+        "<saml1:AttributeValue>kim@example.org</saml1:AttributeValue></saml1:Attribute>"
+        "</saml1:AttributeStatement></saml1:Assertion></saml1p:Response>"
+        "</soap11:Body></soap11:Envelope>"
+    )
+
+
+def jscas_logout_request(ticket: str) -> str:
+    """jscas-server's back-channel message from its template, on one line; POSTed by the
+    Node ``request`` library as a bare string body, so with no Content-Type."""
+    return (
+        '<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" '
+        'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="k3v9q2m7x1c8z4b6" '
+        'Version="2.0" IssueInstant="2026-03-04T05:06:07.891Z">'
+        "<saml:NameID>@NOT_USED@</saml:NameID>"
+        f"<samlp:SessionIndex>{ticket}</samlp:SessionIndex></samlp:LogoutRequest>"
+    )

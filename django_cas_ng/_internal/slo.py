@@ -37,6 +37,8 @@ RELAY_STATE = "RelayState"
 _MAX_RELAY_STATE = 1024
 _XML_CONTENT_TYPES = {"text/xml", "application/xml", "application/soap+xml"}
 FORM_CONTENT_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
+#: What a body arrives as when its sender names no type (txcas, through treq, sends none).
+_BARE_CONTENT_TYPES = {"", "text/plain", "application/octet-stream"}
 #: SessionIndex values accepted in one logout request; a CAS server sends one.
 MAX_SESSION_INDEXES = 20
 _SAML_PREFIXES = (
@@ -46,7 +48,8 @@ _JSONP_CALLBACK = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*", re.ASCI
 
 
 def is_back_channel(request: HttpRequest) -> bool:
-    """A POST carrying a logout request, as a form field or as a bare XML body.
+    """A POST carrying a logout request, as a form field or as a bare XML body (typed as XML,
+    or with no type and a body that opens a ``LogoutRequest``).
 
     An oversized form counts as one, unread, so that :func:`handle` refuses it with 413.
     """
@@ -56,7 +59,21 @@ def is_back_channel(request: HttpRequest) -> bool:
         return True
     if request.content_type in FORM_CONTENT_TYPES:
         return _declared_length(request) > cas_settings.slo_max_bytes or PARAM in request.POST
+    if request.content_type in _BARE_CONTENT_TYPES:
+        return _is_bare_logout_request(request)
     return False
+
+
+def _is_bare_logout_request(request: HttpRequest) -> bool:
+    """An untyped body of at most ``CAS_SLO_MAX_BYTES`` that begins as XML and names a
+    ``LogoutRequest`` early on (a larger one is left unread: it is no logout request)."""
+    if not 0 < _declared_length(request) <= cas_settings.slo_max_bytes:
+        return False
+    try:
+        head = request.body[:1024]
+    except RawPostDataException:
+        return False
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<") and b"LogoutRequest" in head
 
 
 def is_front_channel(request: HttpRequest) -> bool:
@@ -148,7 +165,7 @@ def address_forms(
 def back_channel_xml(request: HttpRequest) -> bytes:
     """The XML of a back-channel request, size-checked before it is read."""
     _refuse_oversized(request)
-    if request.content_type in _XML_CONTENT_TYPES:
+    if request.content_type in _XML_CONTENT_TYPES or request.content_type in _BARE_CONTENT_TYPES:
         try:
             body = request.body
         except RawPostDataException:

@@ -7,6 +7,7 @@ layouts; in linear time, with a cap on values per attribute, within the overall 
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterable
 from email.message import Message
@@ -57,9 +58,17 @@ def _parser() -> etree.XMLParser:
 
 def _trimmed(data: bytes) -> bytes:
     """``data`` without a UTF-8 byte order mark and blank lines before its first ``<``: what
-    JSP and PHP templates leave before an XML declaration, which must come first."""
+    JSP and PHP templates leave before an XML declaration, which must come first; and
+    without NULs ending it (a C string's terminator sent along), unless it holds others
+    (UTF-16 text, where every other byte is one)."""
     trimmed = data.removeprefix(_UTF8_BOM).lstrip(b" \t\r\n")
-    return trimmed if trimmed.startswith(b"<") else data
+    if not trimmed.startswith(b"<"):
+        return data
+    if trimmed.endswith(b"\x00"):
+        unterminated = trimmed.rstrip(b"\x00")
+        if b"\x00" not in unterminated:
+            return unterminated
+    return trimmed
 
 
 def parse_xml(data: bytes | str) -> Any:
@@ -110,8 +119,52 @@ def parse_cas_answer(data: bytes | str) -> Any:
     try:
         root = parse_xml(data)
     except MalformedXML as exc:
-        raise MalformedAnswer(f"CAS answer refused: {exc}") from None
+        root = _with_unchecked_names_as_pairs(data)
+        if root is None:
+            raise MalformedAnswer(f"CAS answer refused: {exc}") from None
     return adopt_cas_namespace(root)
+
+
+#: The opening tag of an attributes block, and in it an element of text only whose name is
+#: repeated on both tags.
+_ATTRIBUTES_OPENING = re.compile(rb"<(\w+):attributes>")
+_NAMED_TEXT = re.compile(rb"<(\w+):([^<>\s=\"']+)>([^<]*)</\1:\2>")
+_XML_NAME = re.compile(r"[^\W\d][\w.-]*")
+
+
+def _with_unchecked_names_as_pairs(data: bytes | str) -> Any:
+    """The root of an answer that was not XML only because attribute names were written as
+    element names unchecked (Apereo CAS 5.0/5.1: ``<cas:urn:mace:...>``, ``<cas:x@y>``):
+    those elements of the attributes block become ``cas:attribute`` name/value pairs. None
+    when that changes nothing or the result is still not XML (a DTD stays refused)."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    opening = _ATTRIBUTES_OPENING.search(raw)
+    if opening is None:
+        return None
+    end = raw.find(b"</%s:attributes>" % opening.group(1), opening.end())
+    if end < 0:
+        return None
+
+    def pair(found: re.Match[bytes]) -> bytes:
+        prefix, name, value = found.groups()
+        if _XML_NAME.fullmatch(name.decode("utf-8", "replace")):
+            return found.group(0)
+        # An empty value is left out, as an empty element is an attribute with no value.
+        parts = {b"p": prefix, b"n": name, b"v": value}
+        text = b"<%(p)b:value>%(v)b</%(p)b:value>" % parts if value else b""
+        return (
+            b"<%(p)b:attribute><%(p)b:name>%(n)b</%(p)b:name>" % parts
+            + text
+            + (b"</%(p)b:attribute>" % parts)
+        )
+
+    block = _NAMED_TEXT.sub(pair, raw[opening.end() : end])
+    if block == raw[opening.end() : end]:
+        return None
+    try:
+        return parse_xml(raw[: opening.end()] + block + raw[end:])
+    except MalformedXML:
+        return None
 
 
 def _looks_like_json(data: bytes | str) -> bool:
@@ -139,7 +192,7 @@ def read_service_response(root: Any) -> Answer:
         raise MalformedAnswer("CAS answer has no authenticationSuccess or Failure element")
     name = _localname(first)
     if name == "authenticationFailure":
-        code = first.get("code", "UNKNOWN")
+        code = first.get("code", "UNKNOWN").strip()
         raise TicketValidationError((first.text or "").strip()[:200], code=code)
     if name != "authenticationSuccess":
         raise MalformedAnswer(f"unexpected CAS answer element {name!r}")
@@ -282,7 +335,8 @@ def parse_proxy_answer(data: bytes | str) -> str:
     for name in ("proxyFailure", "authenticationFailure"):
         failure = root.find(f"{{{CAS_NS}}}{name}")
         if failure is not None:
-            raise ProxyError(failure.get("code", "UNKNOWN"), (failure.text or "").strip()[:200])
+            code = failure.get("code", "UNKNOWN").strip()
+            raise ProxyError(code, (failure.text or "").strip()[:200])
     raise ProxyError("INVALID_RESPONSE", "The CAS server answered neither proxySuccess nor failure")
 
 
@@ -329,7 +383,8 @@ def json_answer_as_xml(data: bytes | str) -> Any:
     try:
         # Strict: a user name garbled by a wrong encoding must not become an account.
         text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
-        document = json.loads(text.lstrip("\ufeff"), object_pairs_hook=_unique_keys)
+        text = text.lstrip("\ufeff").rstrip("\x00")  # a C string's terminator, as for XML
+        document = json.loads(text, object_pairs_hook=_unique_keys)
         body = document["serviceResponse"]
         root = etree.Element(f"{{{CAS_NS}}}serviceResponse", nsmap={"cas": CAS_NS})
         for kind, content in body.items():
@@ -420,8 +475,17 @@ def saml_attributes(root: Any) -> dict[str, Any]:
             continue
         gathered.declare(name)
         for value in attribute.iter(f"{{{SAML_ASSERTION_NS}}}AttributeValue"):
-            gathered.add(name, value.text)
+            gathered.add(name, _saml_value(value))
     return gathered.result()
+
+
+def _saml_value(value: Any) -> str | None:
+    """An ``AttributeValue``'s text; for one holding an element (Shibboleth's
+    eduPersonTargetedID: a ``NameID``), that element's text, trimmed."""
+    inner = next(iter(_elements(value)), None)
+    if inner is None or (value.text or "").strip():
+        return str(value.text) if value.text is not None else None
+    return "".join(inner.itertext()).strip()
 
 
 def check_saml_answer(root: Any) -> None:
@@ -433,9 +497,11 @@ def check_saml_answer(root: Any) -> None:
     if value and not value.endswith("Success"):
         message = root.findtext(f".//{{{SAML_PROTOCOL_NS}}}StatusMessage") or ""
         raise TicketValidationError(message.strip()[:200], code=value)
+    # The subjects' users; a NameIdentifier inside an AttributeValue is an attribute's value.
     names = {
         "".join(element.itertext()).strip()
         for element in root.iter(f"{{{SAML_ASSERTION_NS}}}NameIdentifier")
+        if _localname(element.getparent()) != "AttributeValue"
     }
     if len(names) > 1:
         raise MalformedAnswer(f"SAML answer names {len(names)} different users")
