@@ -274,6 +274,28 @@ def test_a_closed_port_is_an_error(settings: Any) -> None:
     assert "Validation: Skipped" in report
 
 
+def test_credentials_in_the_server_url_never_reach_the_report(settings: Any) -> None:
+    settings.CAS_SERVER_URL = f"http://app:s3cret@127.0.0.1:{closed_port()}/cas/"
+
+    code, report = run_doctor()
+
+    assert code == 1
+    assert "cannot reach CAS server" in report and "127.0.0.1" in report
+    assert "s3cret" not in report
+
+
+def test_credentials_in_the_server_url_never_reach_the_validation_result(
+    settings: Any, cas_http: responses.RequestsMock
+) -> None:
+    settings.CAS_SERVER_URL = server = CAS.replace("://", "://app:s3cret@")
+    cas_http.add(responses.HEAD, server + "login", status=200)
+    cas_http.add(responses.GET, server + "p3/serviceValidate", body=failure_xml())
+
+    _, report = run_doctor()
+
+    assert "Validation: " in report and "s3cret" not in report
+
+
 class _FakeCAS(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self.send_response(200)

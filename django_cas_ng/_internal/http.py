@@ -16,6 +16,7 @@ import os
 import socket
 import threading
 import time
+import types
 from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -433,8 +434,8 @@ class _CASSession(requests.Session):
     cookie jars, setting merges and redirect machinery of ``Session.request``, which cost as
     much as the rest of a validation's Python work. Any other call takes requests' own path."""
 
-    #: Keyword arguments a plain call may carry; any other (cookies, auth, files, json, hooks)
-    #: takes requests' own path.
+    #: Keyword arguments a plain call may carry; any other given a value (cookies, auth,
+    #: files, json, hooks) takes requests' own path.
     _PLAIN_OPTIONS = frozenset(
         {"params", "data", "headers", "timeout", "allow_redirects", "proxies", "stream"}
         | {"verify", "cert"}
@@ -472,17 +473,43 @@ class _CASSession(requests.Session):
     def _plain_call_adapter(self, url: Any, options: dict[str, Any]) -> CASAdapter | None:
         """Our adapter for ``url`` when the call needs none of what requests' own path adds;
         CASAdapter never follows redirects, so there is none to resolve."""
-        if not isinstance(url, str) or not self._PLAIN_OPTIONS.issuperset(options):
+        if not isinstance(url, str) or not _session_layer_untouched():
             return None
+        if any(v is not None and k not in self._PLAIN_OPTIONS for k, v in options.items()):
+            return None  # Session.post passes json=None; only a value needs requests' path
         if self.cookies or self.auth or self.params or any(self.hooks.values()):
             return None
-        if "@" in urlsplit(url).netloc or (self.trust_env and get_netrc_auth(url)):
+        try:
+            netloc = urlsplit(url).netloc
+        except ValueError:
+            return None  # a malformed host: requests' own path gives its InvalidURL
+        if "@" in netloc or (self.trust_env and get_netrc_auth(url)):
             return None  # credentials of the URL or ~/.netrc: requests' own path applies them
         try:
             adapter = self.get_adapter(url)
         except requests.exceptions.InvalidSchema:
             return None  # requests' own path gives its usual error
         return adapter if isinstance(adapter, CASAdapter) else None
+
+
+_SESSIONS_SOURCE = merge_setting.__code__.co_filename
+#: Session methods the plain path stands in for: wrapped (tracing of OpenTelemetry, Datadog,
+#: New Relic...), they must see every call, so requests' own path is taken.
+_SESSION_LAYER = ("request", "prepare_request", "send")
+
+
+def _session_layer_untouched() -> bool:
+    """Whether requests' Session methods are still requests' own functions, unwrapped."""
+    base = _CASSession.__mro__[1]
+    for name in _SESSION_LAYER:
+        function = getattr(base, name, None)
+        if (
+            type(function) is not types.FunctionType
+            or function.__code__.co_filename != _SESSIONS_SOURCE
+            or hasattr(function, "__wrapped__")
+        ):
+            return False
+    return True
 
 
 def _new_session() -> requests.Session:
