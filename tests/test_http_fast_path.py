@@ -224,3 +224,46 @@ def test_a_saml_post_as_python_cas_sends_it_takes_the_plain_path(monkeypatch) ->
         # python-cas's fetch_saml_validation: Session.post adds json=None.
         session.post(CAS + "samlValidate", "<SOAP-ENV:Envelope/>", params={"TARGET": "https://s/"})
         assert mock.calls[0].request.body == "<SOAP-ENV:Envelope/>"
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        pytest.param({"cookies": {"node": "cas1"}}, id="cookies"),
+        pytest.param({"auth": ("app", "s3cret")}, id="auth"),
+        pytest.param({"json": {"ticket": "ST-1"}}, id="json"),
+        pytest.param({"files": {"f": ("a.txt", b"x")}}, id="files"),
+        pytest.param({"hooks": {"response": [lambda response, **kw: None]}}, id="hooks"),
+    ],
+)
+def test_a_call_needing_the_session_layer_goes_through_session_send(
+    monkeypatch, kwargs: dict[str, Any]
+) -> None:
+    dispatched: list[str] = []
+    dispatch_hook = requests.sessions.dispatch_hook
+
+    def counted(key: str, *args: Any, **kw: Any) -> Any:
+        dispatched.append(key)
+        return dispatch_hook(key, *args, **kw)
+
+    monkeypatch.setattr(requests.sessions, "dispatch_hook", counted)
+    with responses.RequestsMock() as mock:
+        mock.add("POST", VALIDATE, body="yes")
+        _new_session().post(VALIDATE, **kwargs)
+    assert dispatched == ["response"]
+
+
+@responses.activate
+def test_a_host_with_another_adapter_gets_that_adapter() -> None:
+    seen: list[str] = []
+
+    class Other(requests.adapters.HTTPAdapter):
+        def send(self, request: Any, **kwargs: Any) -> Any:
+            seen.append(request.url)
+            return super().send(request, **kwargs)
+
+    responses.add("GET", "https://other.example.org/status", body="up")
+    session = _new_session()
+    session.mount("https://other.example.org/", Other())
+    assert session.get("https://other.example.org/status").text == "up"
+    assert seen == ["https://other.example.org/status"]
