@@ -114,6 +114,12 @@ def test_the_service_url_comes_from_site_url(cas_http: responses.RequestsMock) -
     assert result.message.startswith("https://localhost/accounts/login/?next=%2F")
 
 
+@pytest.mark.parametrize("site_url", ["127.0.0.1:8000", "www.example.org", "ftp://example.org"])
+def test_a_site_url_that_is_no_http_url_is_refused_naming_the_form(site_url: str) -> None:
+    with pytest.raises(CommandError, match=r"--site-url.*https://"):
+        call_command("cas_doctor", stdout=StringIO(), site_url=site_url)
+
+
 def test_the_service_url_comes_from_cas_root_proxied_as(settings: Any) -> None:
     settings.CAS_ROOT_PROXIED_AS = "https://public.example.org"
 
