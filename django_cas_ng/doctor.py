@@ -206,7 +206,7 @@ def _speaks_plain_http(url: str) -> bool:
         with socket.create_connection(
             (parts.hostname or "", parts.port or 443), timeout=cas_settings.timeout[0]
         ) as connection:
-            connection.sendall(f"HEAD / HTTP/1.0\r\nHost: {parts.netloc}\r\n\r\n".encode())
+            connection.sendall(f"HEAD / HTTP/1.0\r\nHost: {_host(url)}\r\n\r\n".encode())
             connection.settimeout(cas_settings.timeout[1])
             return connection.recv(5) == b"HTTP/"
     except OSError:

@@ -418,6 +418,33 @@ def test_an_https_server_url_on_a_plain_http_server_blames_the_scheme(settings: 
     assert "http://127.0.0.1" in result.hint
 
 
+class _RecordingCAS(_FakeCAS):
+    seen: list[str] = []
+
+    def do_HEAD(self) -> None:
+        self.seen.append(f"{self.requestline}\n{self.headers}")
+        super().do_HEAD()
+
+
+def test_credentials_in_the_server_url_never_travel_in_the_plain_http_probe(
+    settings: Any,
+) -> None:
+    server = _PlainHTTPCAS(("127.0.0.1", 0), _RecordingCAS)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        port = server.server_address[1]
+        settings.CAS_SERVER_URL = f"https://app:s3cret@127.0.0.1:{port}/cas/"
+        result = only(doctor.check_tls)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert "plain http" in result.message
+    assert _RecordingCAS.seen and not any("s3cret" in seen for seen in _RecordingCAS.seen)
+    assert "s3cret" not in result.message + result.hint
+
+
 def test_an_unapplied_migration_of_this_app_is_reported_naming_migrate() -> None:
     from django.db import connection
     from django.db.migrations.recorder import MigrationRecorder
