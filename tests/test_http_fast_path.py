@@ -189,7 +189,7 @@ class _ObjectProxyWrapper:
         self.seen = seen
 
     def __get__(self, instance: Any, owner: Any = None) -> Any:
-        return functools.partial(self, instance)
+        return self if instance is None else functools.partial(self, instance)
 
     def __call__(self, instance: Any, method: str, url: str, **kwargs: Any) -> Any:
         self.seen.append(method)
