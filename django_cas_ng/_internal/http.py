@@ -511,7 +511,7 @@ def _session_layer_untouched(cls: type[requests.Session]) -> bool:
         if (
             type(function) is not types.FunctionType
             or function.__code__.co_filename != _SESSIONS_SOURCE
-            or hasattr(function, "__wrapped__")
+            or "__wrapped__" in function.__dict__  # functools.wraps around requests' own
         ):
             return False
     return True
