@@ -113,7 +113,7 @@ def check_server(context: Context) -> Iterator[Result]:
     limits = f"CAS_TIMEOUT connect {connect:g} s, read {read:g} s"
     if probe.error is not None:
         hint = "Check CAS_SERVER_URL, DNS, firewalls and outgoing proxies from this host."
-        yield Result(name, Status.ERROR, f"{probe.url}: {probe.error} ({limits}).", hint)
+        yield Result(name, Status.ERROR, f"{_shown(probe.url)}: {probe.error} ({limits}).", hint)
         return
     took = f"in {probe.seconds * 1000:.0f} ms"
     if probe.status_code in (200, 302, 303, 401, 405):
@@ -124,13 +124,17 @@ def check_server(context: Context) -> Iterator[Result]:
             else ""
         )
         yield Result(
-            name, status, f"{probe.url} answered HTTP {probe.status_code} {took} ({limits}).", hint
+            name,
+            status,
+            f"{_shown(probe.url)} answered HTTP {probe.status_code} {took} ({limits}).",
+            hint,
         )
     else:
         yield Result(
             name,
             Status.WARNING,
-            f"{probe.url} answered HTTP {probe.status_code} {took}; a CAS login page answers 200.",
+            f"{_shown(probe.url)} answered HTTP {probe.status_code} {took}; "
+            "a CAS login page answers 200.",
             "CAS_SERVER_URL may miss or have a wrong path prefix (e.g. '/cas/').",
         )
 
@@ -143,7 +147,9 @@ def check_tls(context: Context) -> Iterator[Result]:
         return
     probe = _probe_server(context)
     if urlsplit(probe.url).scheme != "https":
-        yield Result(name, Status.INFO, f"{probe.url} is plain http: no certificate to verify.")
+        yield Result(
+            name, Status.INFO, f"{_shown(probe.url)} is plain http: no certificate to verify."
+        )
         return
     bundle = cas_settings.ca_bundle or "the default CA bundle of requests (certifi)"
     cert = cas_settings.client_cert
@@ -173,11 +179,17 @@ def _host(url: str) -> str:
     return urlsplit(url).netloc.rpartition("@")[2]
 
 
+def _shown(url: str) -> str:
+    """``url`` as the report shows it: without the credentials it may carry."""
+    parts = urlsplit(url)
+    return parts._replace(netloc=_host(url)).geturl() if "@" in parts.netloc else url
+
+
 def _plain_http_result(name: str, probe: _Probe) -> Result | None:
     """The finding when an https ``CAS_SERVER_URL`` names a server speaking plain http."""
     if probe.error is None or "SSL" not in probe.error or not _speaks_plain_http(probe.url):
         return None
-    plain = probe.url.replace("https://", "http://", 1)
+    plain = _shown(probe.url).replace("https://", "http://", 1)
     return Result(
         name,
         Status.ERROR,
@@ -194,7 +206,7 @@ def _speaks_plain_http(url: str) -> bool:
         with socket.create_connection(
             (parts.hostname or "", parts.port or 443), timeout=cas_settings.timeout[0]
         ) as connection:
-            connection.sendall(f"HEAD / HTTP/1.0\r\nHost: {parts.netloc}\r\n\r\n".encode())
+            connection.sendall(f"HEAD / HTTP/1.0\r\nHost: {_host(url)}\r\n\r\n".encode())
             connection.settimeout(cas_settings.timeout[1])
             return connection.recv(5) == b"HTTP/"
     except OSError:
@@ -319,7 +331,7 @@ def _validate_made_up_ticket(context: Context, version: str) -> Result:
     recorder = _Recorder(client.session)
     client.session = recorder  # type: ignore[assignment]
     label = VERSION_LABELS.get(version, f"CAS {version}")
-    endpoint = get_server_url(_site_request(context)) + VALIDATION_PATHS[version]
+    endpoint = _shown(get_server_url(_site_request(context)) + VALIDATION_PATHS[version])
     try:
         username, _, _ = validate_ticket(client, f"ST-doctor-{secrets.token_hex(8)}")
     except TicketValidationError as error:

@@ -39,9 +39,9 @@ def test_one_pooled_session_is_reused_across_clients() -> None:
     assert get_cas_client(SERVICE).session is get_cas_client(SERVICE).session
 
 
-def test_pooled_session_is_a_requests_session_with_our_adapter() -> None:
+def test_pooled_session_is_a_plain_requests_session_with_our_adapter() -> None:
     session = get_cas_client(SERVICE).session
-    assert isinstance(session, requests.Session)
+    assert type(session) is requests.Session
     assert isinstance(session.get_adapter(CAS), CASAdapter)
 
 

@@ -114,6 +114,12 @@ def test_the_service_url_comes_from_site_url(cas_http: responses.RequestsMock) -
     assert result.message.startswith("https://localhost/accounts/login/?next=%2F")
 
 
+@pytest.mark.parametrize("site_url", ["127.0.0.1:8000", "www.example.org", "ftp://example.org"])
+def test_a_site_url_that_is_no_http_url_is_refused_naming_the_form(site_url: str) -> None:
+    with pytest.raises(CommandError, match=r"--site-url.*https://"):
+        call_command("cas_doctor", stdout=StringIO(), site_url=site_url)
+
+
 def test_the_service_url_comes_from_cas_root_proxied_as(settings: Any) -> None:
     settings.CAS_ROOT_PROXIED_AS = "https://public.example.org"
 
@@ -274,6 +280,28 @@ def test_a_closed_port_is_an_error(settings: Any) -> None:
     assert "Validation: Skipped" in report
 
 
+def test_credentials_in_the_server_url_never_reach_the_report(settings: Any) -> None:
+    settings.CAS_SERVER_URL = f"http://app:s3cret@127.0.0.1:{closed_port()}/cas/"
+
+    code, report = run_doctor()
+
+    assert code == 1
+    assert "cannot reach CAS server" in report and "127.0.0.1" in report
+    assert "s3cret" not in report
+
+
+def test_credentials_in_the_server_url_never_reach_the_validation_result(
+    settings: Any, cas_http: responses.RequestsMock
+) -> None:
+    settings.CAS_SERVER_URL = server = CAS.replace("://", "://app:s3cret@")
+    cas_http.add(responses.HEAD, server + "login", status=200)
+    cas_http.add(responses.GET, server + "p3/serviceValidate", body=failure_xml())
+
+    _, report = run_doctor()
+
+    assert "Validation: " in report and "s3cret" not in report
+
+
 class _FakeCAS(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self.send_response(200)
@@ -388,6 +416,33 @@ def test_an_https_server_url_on_a_plain_http_server_blames_the_scheme(settings: 
     assert "plain http" in result.message
     assert "CAS_CA_BUNDLE" not in result.hint
     assert "http://127.0.0.1" in result.hint
+
+
+class _RecordingCAS(_FakeCAS):
+    seen: list[str] = []
+
+    def do_HEAD(self) -> None:
+        self.seen.append(f"{self.requestline}\n{self.headers}")
+        super().do_HEAD()
+
+
+def test_credentials_in_the_server_url_never_travel_in_the_plain_http_probe(
+    settings: Any,
+) -> None:
+    server = _PlainHTTPCAS(("127.0.0.1", 0), _RecordingCAS)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        port = server.server_address[1]
+        settings.CAS_SERVER_URL = f"https://app:s3cret@127.0.0.1:{port}/cas/"
+        result = only(doctor.check_tls)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert "plain http" in result.message
+    assert _RecordingCAS.seen and not any("s3cret" in seen for seen in _RecordingCAS.seen)
+    assert "s3cret" not in result.message + result.hint
 
 
 def test_an_unapplied_migration_of_this_app_is_reported_naming_migrate() -> None:

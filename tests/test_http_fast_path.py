@@ -4,6 +4,7 @@ would send, and any call needing that machinery takes requests' own path."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import pytest
@@ -63,7 +64,9 @@ def test_a_plain_call_skips_the_session_layer(monkeypatch) -> None:
     def unused(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("requests' Session.send was used")
 
-    monkeypatch.setattr(requests.Session, "send", unused)
+    # Session.send alone dispatches response hooks: it is not used if this is never called
+    # (a wrapped Session.send would be a tracer's, which must see the call).
+    monkeypatch.setattr(requests.sessions, "dispatch_hook", unused)
     responses.add("GET", VALIDATE, body="yes")
     assert _new_session().get(VALIDATE, params={"ticket": "ST-1"}).text == "yes"
 
@@ -156,3 +159,111 @@ def test_a_call_with_its_own_cookies_sends_them() -> None:
     responses.add("GET", VALIDATE, body="yes")
     _new_session().get(VALIDATE, cookies={"node": "cas1"})
     assert responses.calls[0].request.headers["Cookie"] == "node=cas1"
+
+
+def test_a_tracer_wrapping_session_send_still_sees_every_call(monkeypatch) -> None:
+    # What OpenTelemetry's and Datadog's requests instrumentations do: wrap Session.send and
+    # add the trace context to the request; the CAS call must carry it too.
+    original = requests.Session.send
+    traced: list[str] = []
+
+    @functools.wraps(original)
+    def traced_send(self: requests.Session, request: Any, **kwargs: Any) -> Any:
+        request.headers["traceparent"] = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+        traced.append(request.url)
+        return original(self, request, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "send", traced_send)
+    with responses.RequestsMock() as mock:
+        mock.add("GET", VALIDATE, body="yes")
+        _new_session().get(VALIDATE, params={"ticket": "ST-1"})
+        assert mock.calls[0].request.headers["traceparent"].startswith("00-0af7")
+    assert traced == [VALIDATE + "?ticket=ST-1"]
+
+
+class _ObjectProxyWrapper:
+    """A wrapper in the manner of wrapt's FunctionWrapper: a callable object, no function."""
+
+    def __init__(self, wrapped: Any, seen: list[str]) -> None:
+        self.__wrapped__ = wrapped
+        self.seen = seen
+
+    def __get__(self, instance: Any, owner: Any = None) -> Any:
+        return self if instance is None else functools.partial(self, instance)
+
+    def __call__(self, instance: Any, method: str, url: str, **kwargs: Any) -> Any:
+        self.seen.append(method)
+        return self.__wrapped__(instance, method, url, **kwargs)
+
+
+def test_a_wrapper_around_session_request_still_sees_every_call(monkeypatch) -> None:
+    seen: list[str] = []
+    monkeypatch.setattr(
+        requests.Session, "request", _ObjectProxyWrapper(requests.Session.request, seen)
+    )
+    with responses.RequestsMock() as mock:
+        mock.add("GET", VALIDATE, body="yes")
+        _new_session().get(VALIDATE)
+    assert seen == ["GET"]
+
+
+def test_a_malformed_host_fails_as_requests_fails() -> None:
+    with pytest.raises(requests.exceptions.InvalidURL):
+        _new_session().get("https://[::1/cas/validate")
+
+
+def test_a_saml_post_as_python_cas_sends_it_takes_the_plain_path(monkeypatch) -> None:
+    def unused(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("requests' Session.send was used")
+
+    # Session.send alone dispatches response hooks: it is not used if this is never called.
+    monkeypatch.setattr(requests.sessions, "dispatch_hook", unused)
+    with responses.RequestsMock() as mock:
+        mock.add("POST", CAS + "samlValidate", body="<ok/>")
+        session = _new_session()
+        # python-cas's fetch_saml_validation: Session.post adds json=None.
+        session.post(CAS + "samlValidate", "<SOAP-ENV:Envelope/>", params={"TARGET": "https://s/"})
+        assert mock.calls[0].request.body == "<SOAP-ENV:Envelope/>"
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        pytest.param({"cookies": {"node": "cas1"}}, id="cookies"),
+        pytest.param({"auth": ("app", "s3cret")}, id="auth"),
+        pytest.param({"json": {"ticket": "ST-1"}}, id="json"),
+        pytest.param({"files": {"f": ("a.txt", b"x")}}, id="files"),
+        pytest.param({"hooks": {"response": [lambda response, **kw: None]}}, id="hooks"),
+    ],
+)
+def test_a_call_needing_the_session_layer_goes_through_session_send(
+    monkeypatch, kwargs: dict[str, Any]
+) -> None:
+    dispatched: list[str] = []
+    dispatch_hook = requests.sessions.dispatch_hook
+
+    def counted(key: str, *args: Any, **kw: Any) -> Any:
+        dispatched.append(key)
+        return dispatch_hook(key, *args, **kw)
+
+    monkeypatch.setattr(requests.sessions, "dispatch_hook", counted)
+    with responses.RequestsMock() as mock:
+        mock.add("POST", VALIDATE, body="yes")
+        _new_session().post(VALIDATE, **kwargs)
+    assert dispatched == ["response"]
+
+
+@responses.activate
+def test_a_host_with_another_adapter_gets_that_adapter() -> None:
+    seen: list[str] = []
+
+    class Other(requests.adapters.HTTPAdapter):
+        def send(self, request: Any, **kwargs: Any) -> Any:
+            seen.append(request.url)
+            return super().send(request, **kwargs)
+
+    responses.add("GET", "https://other.example.org/status", body="up")
+    session = _new_session()
+    session.mount("https://other.example.org/", Other())
+    assert session.get("https://other.example.org/status").text == "up"
+    assert seen == ["https://other.example.org/status"]

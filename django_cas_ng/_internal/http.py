@@ -16,6 +16,7 @@ import os
 import socket
 import threading
 import time
+import types
 from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -427,34 +428,39 @@ class _EnvironmentSettings:
         return {**settings, "proxies": dict(settings["proxies"])}
 
 
-class _CASSession(requests.Session):
-    """The package's own session: a plain call (no cookies, auth or hooks anywhere, which is
-    every call to CAS) is prepared and handed to :class:`CASAdapter` directly, without the
-    cookie jars, setting merges and redirect machinery of ``Session.request``, which cost as
-    much as the rest of a validation's Python work. Any other call takes requests' own path."""
+class _PlainCalls:
+    """``request`` of the package's own session (a ``requests.Session`` still): a plain call
+    (no cookies, auth or hooks anywhere, which is every call to CAS) is prepared and handed
+    to :class:`CASAdapter` directly, without the cookie jars, setting merges and redirect
+    machinery of ``Session.request``, which cost as much as the rest of a validation's
+    Python work. Any other call takes requests' own path."""
 
-    #: Keyword arguments a plain call may carry; any other (cookies, auth, files, json, hooks)
-    #: takes requests' own path.
+    #: Keyword arguments a plain call may carry; any other given a value (cookies, auth,
+    #: files, json, hooks) takes requests' own path.
     _PLAIN_OPTIONS = frozenset(
         {"params", "data", "headers", "timeout", "allow_redirects", "proxies", "stream"}
         | {"verify", "cert"}
     )
 
-    def request(
+    def __init__(self, session: requests.Session) -> None:
+        self._session = session
+
+    def __call__(
         self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
     ) -> requests.Response:
+        session = self._session
         adapter = None if args else self._plain_call_adapter(url, kwargs)
         if adapter is None:
-            return super().request(method, url, *args, **kwargs)
+            return type(session).request(session, method, url, *args, **kwargs)
         prepared = requests.PreparedRequest()
         prepared.prepare_method(method)
         prepared.prepare_url(url, kwargs.get("params"))
-        headers = merge_setting(kwargs.get("headers"), self.headers, CaseInsensitiveDict)  # type: ignore[no-untyped-call]
+        headers = merge_setting(kwargs.get("headers"), session.headers, CaseInsensitiveDict)  # type: ignore[no-untyped-call]
         prepared.prepare_headers(headers)
         prepared.prepare_body(kwargs.get("data") or {}, None, None)
         prepared.hooks = default_hooks()
         settings: dict[str, Any] = dict(
-            self.merge_environment_settings(
+            session.merge_environment_settings(
                 prepared.url or "",
                 kwargs.get("proxies") or {},
                 kwargs.get("stream"),
@@ -466,28 +472,55 @@ class _CASSession(requests.Session):
         response = adapter.send(prepared, timeout=kwargs.get("timeout"), **settings)
         response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
         if "Set-Cookie" in response.headers or "Set-Cookie2" in response.headers:
-            extract_cookies_to_jar(self.cookies, prepared, response.raw)  # type: ignore[no-untyped-call]
+            extract_cookies_to_jar(session.cookies, prepared, response.raw)  # type: ignore[no-untyped-call]
         return response
 
     def _plain_call_adapter(self, url: Any, options: dict[str, Any]) -> CASAdapter | None:
         """Our adapter for ``url`` when the call needs none of what requests' own path adds;
         CASAdapter never follows redirects, so there is none to resolve."""
-        if not isinstance(url, str) or not self._PLAIN_OPTIONS.issuperset(options):
+        session = self._session
+        if not isinstance(url, str) or not _session_layer_untouched(type(session)):
             return None
-        if self.cookies or self.auth or self.params or any(self.hooks.values()):
+        if any(v is not None and k not in self._PLAIN_OPTIONS for k, v in options.items()):
+            return None  # Session.post passes json=None; only a value needs requests' path
+        if session.cookies or session.auth or session.params or any(session.hooks.values()):
             return None
-        if "@" in urlsplit(url).netloc or (self.trust_env and get_netrc_auth(url)):
+        try:
+            netloc = urlsplit(url).netloc
+        except ValueError:
+            return None  # a malformed host: requests' own path gives its InvalidURL
+        if "@" in netloc or (session.trust_env and get_netrc_auth(url)):
             return None  # credentials of the URL or ~/.netrc: requests' own path applies them
         try:
-            adapter = self.get_adapter(url)
+            adapter = session.get_adapter(url)
         except requests.exceptions.InvalidSchema:
             return None  # requests' own path gives its usual error
         return adapter if isinstance(adapter, CASAdapter) else None
 
 
+_SESSIONS_SOURCE = merge_setting.__code__.co_filename
+#: Session methods the plain path stands in for: wrapped (tracing of OpenTelemetry, Datadog,
+#: New Relic...), they must see every call, so requests' own path is taken.
+_SESSION_LAYER = ("request", "prepare_request", "send")
+
+
+def _session_layer_untouched(cls: type[requests.Session]) -> bool:
+    """Whether ``cls``'s Session methods are still requests' own functions, unwrapped."""
+    for name in _SESSION_LAYER:
+        function = getattr(cls, name, None)
+        if (
+            type(function) is not types.FunctionType
+            or function.__code__.co_filename != _SESSIONS_SOURCE
+            or "__wrapped__" in function.__dict__  # functools.wraps around requests' own
+        ):
+            return False
+    return True
+
+
 def _new_session() -> requests.Session:
-    session = _CASSession()
+    session = requests.Session()
     session.merge_environment_settings = _EnvironmentSettings(session)  # type: ignore[method-assign]
+    session.request = _PlainCalls(session)  # type: ignore[method-assign]
     # No retries in urllib3: it would log the URL (with the ticket) when retrying.
     adapter = CASAdapter(pool_connections=4, pool_maxsize=32, max_retries=0)
     session.mount("https://", adapter)

@@ -7,6 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from django_cas_ng import doctor
+from django_cas_ng.conf import is_http_url
 
 LABELS = {
     doctor.Status.OK: "ok",
@@ -33,7 +34,14 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        results = doctor.run(site_url=options.get("site_url"))
+        site_url = options.get("site_url")
+        if site_url and not is_http_url(site_url):
+            # Without a scheme the host would be read as a path: a baffling ALLOWED_HOSTS error.
+            raise CommandError(
+                f"--site-url takes the site's public URL with its scheme, such as "
+                f"https://app.example.org (got {site_url!r})."
+            )
+        results = doctor.run(site_url=site_url)
         width = max(len(label) for label in LABELS.values())
         for result in results:
             label = LABELS[result.status].ljust(width)
