@@ -1,0 +1,75 @@
+"""Attacks of the fifth round (docs/security.rst, rows 21.n), each against the real views with
+the CAS server faked by ``responses``."""
+
+from __future__ import annotations
+
+import logging
+import time
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from django.core import mail
+from django.http import HttpRequest, HttpResponse
+from django.test import Client
+from django.urls import path
+
+from django_cas_ng.decorators import proxy_ticket_required
+from tests import urls as suite_urls
+from tests.cas_answers import success_xml
+from tests.conftest import CAS
+
+pytestmark = pytest.mark.django_db
+
+VALIDATE = CAS + "p3/serviceValidate"
+HTML = {"HTTP_ACCEPT": "text/html,application/xhtml+xml,*/*;q=0.8"}
+
+
+@proxy_ticket_required
+def any_page(request: HttpRequest, rest: str) -> HttpResponse:
+    return HttpResponse(f"page of {request.user.get_username()}")
+
+
+#: The suite's URLs and a catch-all API route taking presented tickets.
+urlpatterns = [*suite_urls.urlpatterns, path("<path:rest>", any_page)]
+
+
+def service_asked(cas_http) -> str:
+    return parse_qs(urlsplit(cas_http.calls[-1].request.url).query)["service"][0]
+
+
+# --- 21.1 A tab or line break in the path, dropped by urljoin --------------------------------
+
+#: Paths whose decoded form urljoin reads as another host: Python's URL parser drops tabs and
+#: line breaks, so "/\t/other.example/x" becomes "//other.example/x".
+CONTROL_PATHS = ["/%09/other.example/x", "/%0D/other.example/x", "/%09%09/other.example/x"]
+
+
+@pytest.mark.urls(__name__)
+@pytest.mark.parametrize("page", CONTROL_PATHS)
+def test_a_ticket_presented_on_a_path_with_a_tab_is_not_validated_for_another_host(
+    client: Client, cas_http, settings, page: str
+) -> None:
+    """Behind CAS_ROOT_PROXIED_AS, a ticket the service 'https://other.example/x' received,
+    presented at '/%09/other.example/x', must not be validated for that service."""
+    settings.CAS_ROOT_PROXIED_AS = "https://app.example.org"
+    cas_http.get(VALIDATE, body=success_xml("alice"))
+    client.get(page, HTTP_AUTHORIZATION="CAS ST-7-forother")
+    assert urlsplit(service_asked(cas_http)).hostname == "app.example.org"
+
+
+@pytest.mark.urls(__name__)
+def test_a_recheck_on_a_path_with_a_tab_asks_cas_for_a_service_of_this_site(
+    client: Client, cas_http, settings
+) -> None:
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "django_cas_ng.recheck.SessionRecheckMiddleware"]
+    settings.CAS_RECHECK_INTERVAL = 600
+    settings.CAS_ROOT_PROXIED_AS = "https://app.example.org"
+    cas_http.get(VALIDATE, body=success_xml("alice"))
+    client.get("/accounts/login/", {"ticket": "ST-1-signin", "next": "/"})
+    session = client.session
+    session["_cas_rechecked"] = time.time() - 601
+    session.save()
+    to_cas = client.get("/%09/other.example/", **HTML)
+    service = parse_qs(urlsplit(to_cas["Location"]).query)["service"][0]
+    assert urlsplit(service).hostname == "app.example.org"
