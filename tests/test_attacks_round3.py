@@ -73,3 +73,47 @@ def test_a_recheck_on_a_path_with_a_tab_asks_cas_for_a_service_of_this_site(
     to_cas = client.get("/%09/other.example/", **HTML)
     service = parse_qs(urlsplit(to_cas["Location"]).query)["service"][0]
     assert urlsplit(service).hostname == "app.example.org"
+
+
+# --- 21.2 A ticket still good for a retry in Django's own request log -------------------------
+
+
+def test_a_ticket_kept_for_a_retry_is_not_in_the_admins_error_mail(
+    client: Client, cas_http, settings
+) -> None:
+    """CAS unreachable: the 503 keeps the ticket good for a retry, and Django logs the 503 on
+    ``django.request`` with the request; its default logging mails it to ADMINS with the URL,
+    the query string and the GET parameters."""
+    settings.ADMINS = [("Ops", "ops@example.org")]
+    cas_http.get(VALIDATE, body=requests.ConnectionError("refused"))
+    response = client.get("/accounts/login/?next=/&ticket=ST-1-retrysecret")
+    assert response.status_code == 503
+    assert len(mail.outbox) == 1
+    assert "Request URL: http://testserver/accounts/login/" in mail.outbox[0].body
+    assert "retrysecret" not in mail.outbox[0].body
+
+
+def test_no_request_a_django_log_record_carries_holds_a_ticket(
+    client: Client, cas_http, caplog
+) -> None:
+    """Whatever handler reads ``record.request`` (an error tracker, a JSON formatter), it finds
+    no ticket, neither in the query nor in a posted form; the request itself is untouched."""
+    cas_http.get(VALIDATE, body=requests.ConnectionError("refused"))
+    with caplog.at_level(logging.DEBUG):
+        client.get("/accounts/login/?next=/&ticket=ST-1-getsecret")
+        client.post("/accounts/login/?next=/", {"ticket": "ST-1-postsecret"})
+    requests_logged = [r.request for r in caplog.records if hasattr(r, "request")]
+    assert len(requests_logged) == 2
+    for logged in requests_logged:
+        seen = f"{logged.get_full_path()} {logged.META['QUERY_STRING']} {logged.GET} {logged.POST}"
+        assert "getsecret" not in seen and "postsecret" not in seen
+        assert logged.path == "/accounts/login/" and logged.GET["next"] == "/"
+
+
+def test_runservers_request_line_carries_no_ticket(caplog) -> None:
+    """``django.server`` (runserver) logs each request line, query string included."""
+    with caplog.at_level(logging.INFO, logger="django.server"):
+        logging.getLogger("django.server").info(
+            '"%s" %s %s', "GET /accounts/login/?next=/&ticket=ST-1-linesecret HTTP/1.1", 302, 0
+        )
+    assert "linesecret" not in caplog.records[-1].getMessage()
