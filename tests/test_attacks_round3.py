@@ -117,3 +117,27 @@ def test_runservers_request_line_carries_no_ticket(caplog) -> None:
             '"%s" %s %s', "GET /accounts/login/?next=/&ticket=ST-1-linesecret HTTP/1.1", 302, 0
         )
     assert "linesecret" not in caplog.records[-1].getMessage()
+
+
+# --- 21.3 A Referer Python cannot parse, at the logout view --------------------------------------
+
+
+@pytest.mark.parametrize(
+    "referer", ["http://[::1", "https://[testserver/", "http://a\uff03b@testserver/"]
+)
+def test_an_unparsable_referer_at_logout_gets_the_confirmation_not_a_500(
+    settings, referer: str
+) -> None:
+    """Without Fetch Metadata (an older browser, a script), the Referer decides; one that
+    ``urlsplit`` refuses (a broken IPv6 literal, a netloc NFKC turns into a '#') is not this
+    site's origin: the confirmation form, and nobody is signed out."""
+    browser = Client(raise_request_exception=False)
+    response = browser.get("/accounts/logout/", HTTP_REFERER=referer)
+    assert response.status_code == 403
+    assert b"<form" in response.content
+
+
+def test_is_local_url_refuses_an_unparsable_url() -> None:
+    from django_cas_ng.views import is_local_url
+
+    assert is_local_url("https://testserver/", "http://[::1") is False

@@ -377,7 +377,10 @@ def is_local_url(host_url: str, url: str) -> bool:
     """
     url = url.strip()
     host = urlsplit(host_url)
-    target = urlsplit(url)
+    try:
+        target = urlsplit(url)
+    except ValueError:  # "http://[::1" names no host, so not this one
+        return False
     # A scheme-relative URL ("//a.com") keeps the page's scheme, as 5.1 read it; Django's
     # check would take it for http. A scheme-relative host_url has none to lend: any scheme
     # will do for the host check, and ":" + url would hide the host from it.
