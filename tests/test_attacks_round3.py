@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 from django.core import mail
+from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.test import Client
 from django.urls import path
@@ -91,6 +92,22 @@ def test_a_ticket_kept_for_a_retry_is_not_in_the_admins_error_mail(
     assert len(mail.outbox) == 1
     assert "Request URL: http://testserver/accounts/login/" in mail.outbox[0].body
     assert "retrysecret" not in mail.outbox[0].body
+
+
+def test_a_database_outage_at_sign_in_mails_no_ticket(settings, monkeypatch) -> None:
+    """The database fails before the ticket is claimed (so before CAS is asked): a 500, whose
+    mail to ADMINS must not carry the ticket, still good at the CAS server."""
+    settings.ADMINS = [("Ops", "ops@example.org")]
+
+    def locked(*args: object, **kwargs: object) -> bool:
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr("django_cas_ng._internal.replay._insert", locked)
+    browser = Client(raise_request_exception=False)
+    response = browser.get("/accounts/login/?next=/&ticket=ST-1-dbsecret")
+    assert response.status_code == 500
+    assert len(mail.outbox) == 1
+    assert "dbsecret" not in mail.outbox[0].body
 
 
 def test_no_request_a_django_log_record_carries_holds_a_ticket(
