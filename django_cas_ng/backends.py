@@ -371,7 +371,7 @@ class CASBackend(ModelBackend):
         # ``user.groups`` builds a manager each time: only read when groups are mapped.
         groups = getattr(user, "groups", None) if cas_settings.map_affiliations else None
         if groups is not None:
-            for name in affiliations:
+            for name in mirror.storable_group_names(affiliations):
                 groups.add(Group.objects.get_or_create(name=name)[0])
         for handler in cas_settings.affiliations_handlers:
             if callable(handler):

@@ -9,6 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core import mail
 from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse
@@ -158,3 +160,35 @@ def test_is_local_url_refuses_an_unparsable_url() -> None:
     from django_cas_ng.views import is_local_url
 
     assert is_local_url("https://testserver/", "http://[::1") is False
+
+
+# --- 21.4 A group name longer than Django's Group.name column ----------------------------------
+
+#: An LDAP DN as CAS servers release ``memberOf``: longer than the 150 characters of
+#: ``Group.name``, which PostgreSQL refuses to store (a 500 at each sign-in of that user).
+LONG_DN = "cn=app-" + "x" * 130 + ",ou=groups,dc=example,dc=org"
+
+
+def test_a_released_group_name_longer_than_a_group_can_hold_is_skipped(
+    client: Client, cas_http, settings, caplog
+) -> None:
+    settings.CAS_GROUPS_ATTRIBUTE = "memberOf"
+    settings.CAS_MANAGED_GROUPS = "cn=app-"
+    released = {"memberOf": ["cn=app-readers,ou=groups,dc=example,dc=org", LONG_DN]}
+    cas_http.get(VALIDATE, body=success_xml("alice", released))
+    with caplog.at_level(logging.WARNING, logger="django_cas_ng"):
+        response = client.get("/accounts/login/?next=/&ticket=ST-1-groups")
+    assert response.status_code == 302
+    user = get_user_model().objects.get(username="alice")
+    assert [g.name for g in user.groups.all()] == ["cn=app-readers,ou=groups,dc=example,dc=org"]
+    assert not Group.objects.filter(name=LONG_DN).exists()
+    assert any("longer than" in r.getMessage() for r in caplog.records)
+
+
+def test_an_affiliation_longer_than_a_group_can_hold_is_not_made_a_group(
+    client: Client, cas_http, settings
+) -> None:
+    settings.CAS_MAP_AFFILIATIONS = True
+    cas_http.get(VALIDATE, body=success_xml("alice", {"affiliation": ["staff", LONG_DN]}))
+    assert client.get("/accounts/login/?next=/&ticket=ST-1-affiliations").status_code == 302
+    assert [g.name for g in get_user_model().objects.get().groups.all()] == ["staff"]
