@@ -326,7 +326,7 @@ class CASBackend(ModelBackend):
                 ) from None
         lookup_kwargs: dict[str, Any] = {user_model.USERNAME_FIELD: username}
         if cas_settings.create_user_with_id:
-            lookup_kwargs["id"] = self.get_user_id(attributes)
+            lookup_kwargs["id"] = identities.primary_key_value(self.get_user_id(attributes))
         try:
             user, created = manager.get_or_create(**lookup_kwargs)
         except IntegrityError:

@@ -192,3 +192,24 @@ def test_an_affiliation_longer_than_a_group_can_hold_is_not_made_a_group(
     cas_http.get(VALIDATE, body=success_xml("alice", {"affiliation": ["staff", LONG_DN]}))
     assert client.get("/accounts/login/?next=/&ticket=ST-1-affiliations").status_code == 302
     assert [g.name for g in get_user_model().objects.get().groups.all()] == ["staff"]
+
+
+# --- 21.5 A released id the user model's primary key cannot hold -----------------------------
+
+
+@pytest.mark.parametrize("released_id", ["abc", "1.5", "9" * 30])
+@pytest.mark.parametrize("stable_ids", [False, True], ids=["by-name", "identities"])
+def test_a_released_id_no_primary_key_can_hold_is_refused_not_a_500(
+    client: Client, cas_http, settings, released_id: str, stable_ids: bool
+) -> None:
+    """CAS_CREATE_USER_WITH_ID with an ``id`` that is not a number of the column's range (a
+    hostile tenant's server, a directory whose ids are not numbers): 403, never a 500."""
+    settings.CAS_CREATE_USER_WITH_ID = True
+    if stable_ids:
+        settings.CAS_USER_ID_ATTRIBUTE = "uid"
+    released = {"id": released_id, "uid": "u-1"}
+    cas_http.get(VALIDATE, body=success_xml("alice", released))
+    browser = Client(raise_request_exception=False)
+    response = browser.get("/accounts/login/?next=/&ticket=ST-1-id")
+    assert response.status_code == 403
+    assert not get_user_model().objects.exists()
