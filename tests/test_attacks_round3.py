@@ -129,6 +129,18 @@ def test_no_request_a_django_log_record_carries_holds_a_ticket(
         assert logged.path == "/accounts/login/" and logged.GET["next"] == "/"
 
 
+def test_a_refused_pgt_callback_leaves_no_pgt_in_the_logged_request(settings, caplog) -> None:
+    """A callback the site refuses (400: an IOU longer than its column) still carries a real
+    PGT; Django logs the 400 with the request."""
+    settings.CAS_PROXY_CALLBACK = "https://testserver/accounts/callback/"
+    query = {"pgtIou": "PGTIOU-1-" + "i" * 300, "pgtId": "PGT-1-pgtsecret"}
+    with caplog.at_level(logging.DEBUG):
+        assert Client().get("/accounts/callback/", query).status_code == 400
+    logged = [r.request for r in caplog.records if r.name == "django.request"]
+    assert len(logged) == 1
+    assert "pgtsecret" not in f"{logged[0].get_full_path()} {logged[0].GET}"
+
+
 def test_runservers_request_line_carries_no_ticket(caplog) -> None:
     """``django.server`` (runserver) logs each request line, query string included."""
     with caplog.at_level(logging.INFO, logger="django.server"):
