@@ -14,9 +14,10 @@ from django.contrib.auth.models import Group
 from django.core import mail
 from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.urls import path
 
+from django_cas_ng._internal.observe import without_secrets
 from django_cas_ng.decorators import proxy_ticket_required
 from tests import urls as suite_urls
 from tests.cas_answers import success_xml
@@ -139,6 +140,16 @@ def test_a_refused_pgt_callback_leaves_no_pgt_in_the_logged_request(settings, ca
     logged = [r.request for r in caplog.records if r.name == "django.request"]
     assert len(logged) == 1
     assert "pgtsecret" not in f"{logged[0].get_full_path()} {logged[0].GET}"
+
+
+def test_a_logged_request_django_cannot_read_the_query_of_is_still_redacted() -> None:
+    """Too many fields for Django to read ``request.GET``: the log filter must not raise (a
+    logging call would fail with it), and shows none of the query."""
+    query = "ticket=ST-1-manysecret&" + "&".join(f"f{i}=1" for i in range(1100))
+    request = RequestFactory().get(f"/accounts/login/?{query}")
+    logged = without_secrets(request)
+    assert "manysecret" not in logged.META["QUERY_STRING"]
+    assert not logged.GET
 
 
 def test_runservers_request_line_carries_no_ticket(caplog) -> None:

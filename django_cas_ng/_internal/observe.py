@@ -118,7 +118,10 @@ def without_secrets(request: HttpRequest) -> HttpRequest:
         return request
     copy = _copy.copy(request)
     copy.META = {**request.META, "QUERY_STRING": redact_secrets(query)}
-    copy.GET = _redacted(request.GET)
+    try:
+        copy.GET = _redacted(request.GET)
+    except Exception:  # a query Django refuses to read (too many fields): show none of it
+        copy.GET = QueryDict()
     if isinstance(post, QueryDict):
         copy.POST = _redacted(post)
     return copy
