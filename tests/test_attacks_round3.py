@@ -21,7 +21,7 @@ from django.urls import path
 from django_cas_ng._internal.observe import without_secrets
 from django_cas_ng.decorators import proxy_ticket_required
 from tests import urls as suite_urls
-from tests.cas_answers import success_xml
+from tests.cas_answers import front_channel, logout_request, success_xml
 from tests.conftest import CAS
 
 pytestmark = pytest.mark.django_db
@@ -240,3 +240,32 @@ def test_a_released_id_no_primary_key_can_hold_is_refused_not_a_500(
     response = browser.get("/accounts/login/?next=/&ticket=ST-1-id")
     assert response.status_code == 403
     assert not get_user_model().objects.exists()
+
+
+# --- 21.6 A JSONP callback naming a property path -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "callback",
+    ["opener.document.body.firstElementChild.click", "document.write", "window.location.assign"],
+)
+def test_a_front_channel_callback_naming_a_property_path_is_not_echoed_as_script(
+    client: Client, callback: str
+) -> None:
+    """Anyone can make the site answer a forged front-channel logout. Echoing a property
+    path makes the site's origin serve a script calling any method reachable from the
+    page (same-origin method execution; a way around a ``script-src 'self'`` policy for an
+    HTML injection). CAS servers' JSONP callbacks are plain names (``jQuery3510…_1700…``)."""
+    forged = front_channel(logout_request("ST-1-nobody"))
+    response = client.get("/accounts/login/", {"logoutRequest": forged, "callback": callback})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    assert callback.encode() not in response.content
+
+
+def test_a_plain_jquery_callback_is_still_answered(client: Client) -> None:
+    forged = front_channel(logout_request("ST-1-nobody"))
+    callback = "jQuery35109730564152835587_1700000000000"
+    response = client.get("/accounts/login/", {"logoutRequest": forged, "callback": callback})
+    assert response["Content-Type"] == "application/javascript"
+    assert response.content == f'/**/{callback}({{"status": "ok"}});'.encode()

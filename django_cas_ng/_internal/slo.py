@@ -42,7 +42,9 @@ MAX_SESSION_INDEXES = 20
 _SAML_PREFIXES = (
     f'<prefixes xmlns:samlp="{SAMLP_NS}" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">'
 ).encode()
-_JSONP_CALLBACK = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*", re.ASCII)
+#: A JSONP callback echoed: one plain name, as CAS servers' jQuery sends. A property path
+#: ("opener.document.forms...") would let anyone have this origin serve a script calling it.
+_JSONP_CALLBACK = re.compile(r"[A-Za-z_$][\w$]*", re.ASCII)
 
 
 def is_back_channel(request: HttpRequest) -> bool:
