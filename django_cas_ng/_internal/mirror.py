@@ -107,15 +107,12 @@ def mirror_groups(user: AbstractBaseUser, attributes: Mapping[str, Any]) -> None
     groups = getattr(user, "groups", None)
     if groups is None or user.pk is None:
         return
-    managed = sorted(
-        name for name in released_values(attributes, attribute) if is_managed_group(name)
-    )
-    wanted = set(storable_group_names(managed))
+    wanted = {name for name in released_values(attributes, attribute) if is_managed_group(name)}
     current = {group.name: group for group in groups.all() if is_managed_group(group.name)}
     stale = [group for name, group in current.items() if name not in wanted]
     if stale:
         groups.remove(*stale)
-    added = _groups_named(sorted(wanted - set(current)))
+    added = _groups_named(storable_group_names(sorted(wanted - set(current))))
     if added:
         groups.add(*added)
     if stale or added:
