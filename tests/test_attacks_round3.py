@@ -21,7 +21,7 @@ from django.urls import path
 from django_cas_ng._internal.observe import without_secrets
 from django_cas_ng.decorators import proxy_ticket_required
 from tests import urls as suite_urls
-from tests.cas_answers import front_channel, logout_request, success_xml
+from tests.cas_answers import failure_xml, front_channel, logout_request, success_xml
 from tests.conftest import CAS
 
 pytestmark = pytest.mark.django_db
@@ -269,3 +269,37 @@ def test_a_plain_jquery_callback_is_still_answered(client: Client) -> None:
     response = client.get("/accounts/login/", {"logoutRequest": forged, "callback": callback})
     assert response["Content-Type"] == "application/javascript"
     assert response.content == f'/**/{callback}({{"status": "ok"}});'.encode()
+
+
+# --- 21.7 A client address header carrying the client's port ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("203.0.113.9:50001", "203.0.113.9:50002"), ("[2001:db8::9]:50001", "[2001:db8::9]:50002")],
+    ids=["ipv4", "ipv6"],
+)
+def test_a_new_source_port_does_not_escape_the_rate_limit(
+    cas_http, settings, first: str, second: str
+) -> None:
+    """Some front ends (Azure App Service) put ``address:port`` in X-Forwarded-For: each new
+    connection of a script has a new port, and was counted as a new client."""
+    settings.CAS_SLO_CLIENT_IP_HEADER = "HTTP_X_FORWARDED_FOR"
+    settings.CAS_RATE_LIMITS = {"ticket": "2/m"}
+    cas_http.get(VALIDATE, body=failure_xml())
+    statuses = [
+        Client(HTTP_X_FORWARDED_FOR=address).get("/accounts/login/", {"ticket": f"ST-{n}-x"})
+        for n, address in enumerate([first, second, first.replace("50001", "50003")])
+    ]
+    assert [response.status_code for response in statuses] == [403, 403, 429]
+
+
+def test_a_cas_node_reported_with_its_port_may_send_logout_requests(settings) -> None:
+    """The same header read for CAS_SLO_ALLOWED_NETWORKS: ``10.0.0.5:41234`` was unparsable,
+    so every logout request of the site's own CAS node was refused."""
+    settings.CAS_SLO_CLIENT_IP_HEADER = "HTTP_X_FORWARDED_FOR"
+    settings.CAS_SLO_ALLOWED_NETWORKS = ["10.0.0.0/8"]
+    response = Client(HTTP_X_FORWARDED_FOR="198.51.100.1, 10.0.0.5:41234").post(
+        "/accounts/login/", {"logoutRequest": logout_request("ST-1-nobody")}
+    )
+    assert response.status_code == 200
