@@ -326,7 +326,7 @@ class CASBackend(ModelBackend):
                 ) from None
         lookup_kwargs: dict[str, Any] = {user_model.USERNAME_FIELD: username}
         if cas_settings.create_user_with_id:
-            lookup_kwargs["id"] = self.get_user_id(attributes)
+            lookup_kwargs["id"] = identities.primary_key_value(self.get_user_id(attributes))
         try:
             user, created = manager.get_or_create(**lookup_kwargs)
         except IntegrityError:
@@ -371,7 +371,7 @@ class CASBackend(ModelBackend):
         # ``user.groups`` builds a manager each time: only read when groups are mapped.
         groups = getattr(user, "groups", None) if cas_settings.map_affiliations else None
         if groups is not None:
-            for name in affiliations:
+            for name in mirror.storable_group_names(affiliations):
                 groups.add(Group.objects.get_or_create(name=name)[0])
         for handler in cas_settings.affiliations_handlers:
             if callable(handler):

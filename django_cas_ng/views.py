@@ -298,7 +298,10 @@ def is_same_origin_get(request: HttpRequest) -> bool:
         ):
             return False
         return fetch_site in ("same-origin", "none")
-    referer = urlsplit(request.headers.get("Referer", ""))
+    try:
+        referer = urlsplit(request.headers.get("Referer", ""))
+    except ValueError:  # "http://[::1": no origin at all, so not this one
+        return False
     origins = {f"{request.scheme}://{request.get_host()}".lower()}
     try:
         root = request_config(request).root_proxied_as

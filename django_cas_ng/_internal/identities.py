@@ -17,6 +17,7 @@ from django.contrib.auth import BACKEND_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ValidationError
 from django.core.signals import setting_changed
 from django.db import IntegrityError, router, transaction
 from django.http import HttpRequest
@@ -214,6 +215,18 @@ def _free_username(server: str, name: str, exclude_pk: Any = None) -> str | None
     return next((c for c in candidates if c not in taken), None)
 
 
+def primary_key_value(value: str) -> Any:
+    """``value`` (``CAS_CREATE_USER_WITH_ID``'s released id) as the user model's primary key;
+    :class:`IdentityRefused` when the column cannot hold it ("abc", out of range)."""
+    user_model = get_user_model()
+    try:
+        return user_model._meta.pk.clean(value, None)
+    except ValidationError:
+        raise IdentityRefused(
+            f"the released id {value[:64]!r} cannot be a primary key of {user_model.__name__}"
+        ) from None
+
+
 def _new_user(
     backend: UserFactory, server: str, name: str, attributes: Mapping[str, Any]
 ) -> AbstractBaseUser:
@@ -226,7 +239,7 @@ def _new_user(
     # server created, whose session would then be bound to no server.
     fields: dict[str, Any] = {user_model.USERNAME_FIELD: username, "password": make_password(None)}
     if cas_settings.create_user_with_id:
-        fields["id"] = backend.get_user_id(attributes)
+        fields["id"] = primary_key_value(backend.get_user_id(attributes))
     user: AbstractBaseUser = user_model._default_manager.create(**fields)
     return user
 

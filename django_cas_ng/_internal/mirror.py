@@ -13,7 +13,14 @@ from django.contrib.auth.models import Group
 from ..conf import cas_settings
 from . import observe
 
-__all__ = ["apply_flags", "flag_rules", "is_managed_group", "mirror_groups", "released_values"]
+__all__ = [
+    "apply_flags",
+    "flag_rules",
+    "is_managed_group",
+    "mirror_groups",
+    "released_values",
+    "storable_group_names",
+]
 
 #: A flag rule: attribute name -> the values any one of which sets the flag.
 FlagRule = Mapping[str, Collection[str]]
@@ -65,6 +72,24 @@ def apply_flags(user: AbstractBaseUser, attributes: Mapping[str, Any]) -> list[s
     return changed
 
 
+def storable_group_names(names: Iterable[str]) -> list[str]:
+    """``names`` that fit ``Group.name``; a longer one (an LDAP DN, say) is skipped with a
+    warning, as PostgreSQL would refuse it and fail the sign-in."""
+    limit = getattr(Group._meta.get_field("name"), "max_length", None) or 150
+    kept = []
+    for name in names:
+        if len(name) <= limit:
+            kept.append(name)
+        else:
+            observe.login.warning(
+                "Skipped the released group %r…: it is longer than the %d characters of a "
+                "group name",
+                name[:64],
+                limit,
+            )
+    return kept
+
+
 def is_managed_group(name: str) -> bool:
     """Whether ``CAS_MANAGED_GROUPS`` (a name prefix, or a list of names) lets CAS manage it."""
     managed = cas_settings.managed_groups
@@ -87,7 +112,7 @@ def mirror_groups(user: AbstractBaseUser, attributes: Mapping[str, Any]) -> None
     stale = [group for name, group in current.items() if name not in wanted]
     if stale:
         groups.remove(*stale)
-    added = _groups_named(sorted(wanted - set(current)))
+    added = _groups_named(storable_group_names(sorted(wanted - set(current))))
     if added:
         groups.add(*added)
     if stale or added:

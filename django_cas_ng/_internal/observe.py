@@ -4,6 +4,7 @@ for metrics libraries, and the fields of the log line)."""
 
 from __future__ import annotations
 
+import copy as _copy
 import logging
 import re
 import time
@@ -12,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, QueryDict
 
 from ..exceptions import (
     CASConfigurationError,
@@ -38,6 +39,12 @@ _OWN = (login, logout, slo, client, proxy, redirects, stepup)
 #: Loggers of the libraries that see our URLs and answers: urllib3 logs each request line
 #: (``?ticket=ST-...``, ``/proxy?pgt=PGT-...``) and python-cas the whole validation answer.
 LIBRARY_LOGGERS = ("urllib3.connectionpool", "urllib3.util.retry", "requests", "cas")
+#: Django's loggers that see the request's query: ``django.request`` passes the request of each
+#: 4xx/5xx answer to handlers (the admins' e-mail prints its URL and parameters), and
+#: ``django.server`` (runserver) logs each request line.
+DJANGO_LOGGERS = ("django.request", "django.server")
+#: Query and form parameters whose values are secrets whatever they look like.
+SECRET_PARAMS = frozenset({"ticket", "pgt", "pgtIou", "pgtId"})
 
 _SECRETS = re.compile(
     r"(?P<param>\b(?:ticket|pgt|pgtIou|pgtId)=)(?P<value>[^&\s\"'<>]+)"
@@ -85,8 +92,8 @@ def redact_secrets(text: str) -> str:
 
 
 class RedactSecrets(logging.Filter):
-    """Redacts tickets and PGTs in a record's message, a raw CAS answer withheld whole, and
-    keeps the message on one line (:func:`one_line`)."""
+    """Redacts tickets and PGTs in a record's message and its request (:func:`without_secrets`),
+    a raw CAS answer withheld whole, and keeps the message on one line (:func:`one_line`)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.name == "cas" and isinstance(record.args, tuple):
@@ -96,7 +103,44 @@ class RedactSecrets(logging.Filter):
         except (TypeError, ValueError):
             message = str(record.msg)
         record.msg, record.args = one_line(redact_secrets(message)), None
+        request = getattr(record, "request", None)
+        if isinstance(request, HttpRequest):
+            record.request = without_secrets(request)
         return True
+
+
+def without_secrets(request: HttpRequest) -> HttpRequest:
+    """A copy of ``request`` for a log record, its query and an already read form redacted (a
+    ticket still good for a retry after a 503 is in them); ``request`` itself is untouched."""
+    query = str(request.META.get("QUERY_STRING", ""))
+    post = request.__dict__.get("_post")  # never read the body here
+    if not _SECRETS.search(query) and not (isinstance(post, QueryDict) and _has_secret(post)):
+        return request
+    copy = _copy.copy(request)
+    copy.META = {**request.META, "QUERY_STRING": redact_secrets(query)}
+    try:
+        copy.GET = _redacted(request.GET)
+    except Exception:  # a query Django refuses to read (too many fields): show none of it
+        copy.GET = QueryDict()
+    if isinstance(post, QueryDict):
+        copy.POST = _redacted(post)
+    return copy
+
+
+def _has_secret(params: QueryDict) -> bool:
+    return any(
+        name in SECRET_PARAMS or any(_SECRETS.search(value) for value in values)
+        for name, values in params.lists()
+    )
+
+
+def _redacted(params: QueryDict) -> Any:  # the stubs want request.GET immutable
+    """A copy of ``params`` with secret values redacted."""
+    clean = params.copy()
+    for name, values in params.lists():
+        secret = name in SECRET_PARAMS
+        clean.setlist(name, [redact(v) if secret else redact_secrets(v) for v in values])
+    return clean
 
 
 def _withheld(arg: object) -> object:
@@ -107,8 +151,9 @@ def _withheld(arg: object) -> object:
 
 
 def install_redaction() -> None:
-    """Put :class:`RedactSecrets` on our loggers and the libraries' (once; at app ready)."""
-    for logger in [*map(logging.getLogger, LIBRARY_LOGGERS), *_OWN]:
+    """Put :class:`RedactSecrets` on our loggers, the libraries' and Django's request loggers
+    (once; at app ready)."""
+    for logger in [*map(logging.getLogger, (*LIBRARY_LOGGERS, *DJANGO_LOGGERS)), *_OWN]:
         if not any(isinstance(f, RedactSecrets) for f in logger.filters):
             logger.addFilter(RedactSecrets())
 
@@ -132,6 +177,7 @@ __all__ = [
     "outcome_of",
     "redact",
     "redact_secrets",
+    "without_secrets",
 ]
 
 #: The CAS server accepted the ticket.

@@ -44,7 +44,9 @@ MAX_SESSION_INDEXES = 20
 _SAML_PREFIXES = (
     f'<prefixes xmlns:samlp="{SAMLP_NS}" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">'
 ).encode()
-_JSONP_CALLBACK = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*", re.ASCII)
+#: A JSONP callback echoed: one plain name, as CAS servers' jQuery sends. A property path
+#: ("opener.document.forms...") would let anyone have this origin serve a script calling it.
+_JSONP_CALLBACK = re.compile(r"[A-Za-z_$][\w$]*", re.ASCII)
 
 
 def is_back_channel(request: HttpRequest) -> bool:
@@ -114,8 +116,17 @@ def client_ip(request: HttpRequest) -> str:
     """The sender's address: the configured trusted proxy header's last hop, else REMOTE_ADDR."""
     header = cas_settings.slo_client_ip_header
     if header and request.META.get(header):
-        return str(request.META[header]).split(",")[-1].strip()
+        return _without_port(str(request.META[header]).split(",")[-1].strip())
     return str(request.META.get("REMOTE_ADDR", ""))
+
+
+def _without_port(address: str) -> str:
+    """``address`` without the port some front ends add (Azure: ``203.0.113.9:50001``,
+    ``[2001:db8::9]:50001``): a new connection must not count as a new client."""
+    if address.startswith("["):
+        return address[1:].partition("]")[0]
+    host, colon, port = address.partition(":")
+    return host if colon and port.isdigit() else address
 
 
 def check_sender(request: HttpRequest) -> None:

@@ -44,15 +44,21 @@ def get_protocol(request: HttpRequest) -> str:
     return "https" if request.is_secure() else "http"
 
 
+#: Characters Python's URL parser removes wherever they are (so "/\t/x" would read as "//x").
+_URL_DROPPED = re.compile(r"[\t\r\n]")
+
+
 def public_url(request: HttpRequest, path: str) -> str:
     """``path`` on this site's public origin: ``CAS_ROOT_PROXIED_AS``, else the request's.
 
     The request's origin is used only when its host is pinned (:func:`request_origin`). A
     path starting with '//' (``/%2Fother.example/`` on a catch-all route) keeps its second
-    slash escaped: ``urljoin`` would read it as another host, and validate tickets for it.
+    slash escaped: ``urljoin`` would read it as another host, and validate tickets for it. Tabs
+    and line breaks, which ``urljoin`` drops (``/%09/other.example/``), are percent-encoded.
     """
     config = request_config(request)
     if config.root_proxied_as:
+        path = _URL_DROPPED.sub(lambda match: f"%{ord(match.group(0)):02X}", path)
         return urljoin(config.root_proxied_as, escape_leading_slashes(path))
     return request_origin(request) + path
 
@@ -371,7 +377,10 @@ def is_local_url(host_url: str, url: str) -> bool:
     """
     url = url.strip()
     host = urlsplit(host_url)
-    target = urlsplit(url)
+    try:
+        target = urlsplit(url)
+    except ValueError:  # "http://[::1" names no host, so not this one
+        return False
     # A scheme-relative URL ("//a.com") keeps the page's scheme, as 5.1 read it; Django's
     # check would take it for http. A scheme-relative host_url has none to lend: any scheme
     # will do for the host check, and ":" + url would hide the host from it.
