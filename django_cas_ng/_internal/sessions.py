@@ -26,6 +26,7 @@ from .session_store import database_session_model, session_store_class
 __all__ = [
     "CleanupResult",
     "clean_deleted_sessions",
+    "drop_stale_sign_in",
     "end_sessions_for_ticket",
     "end_sessions_for_tickets",
     "follow_session_key",
@@ -68,6 +69,16 @@ def map_login(session: SessionBase, ticket: str, server_url: str | None = None) 
     session[MAPPED_KEY_SESSION_KEY] = key
     if server_url is not None:
         session[SERVER_SESSION_KEY] = server_url
+
+
+def drop_stale_sign_in(request: HttpRequest) -> None:
+    """Flush a session still naming a user who no longer loads (deactivated, deleted), with its
+    mapping and PGTs, before a sign-in stores its state in it: Django's ``login`` would flush it
+    after, losing that state."""
+    session = request.session
+    if SESSION_KEY in session and not request.user.is_authenticated:
+        forget_session(session.session_key)
+        session.flush()
 
 
 def remember_ticket(session: SessionBase, ticket: str) -> None:

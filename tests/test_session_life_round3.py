@@ -1,0 +1,86 @@
+"""The life of a session, round 3: what a sign-in leaves in the session when the browser still
+carries an earlier sign-in whose user no longer loads, and other key changes."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model, update_session_auth_hash
+from django.http import HttpRequest, HttpResponse
+from django.test import Client
+from django.urls import include, path
+
+from django_cas_ng.models import ProxyGrantingTicket, SessionTicket
+from django_cas_ng.session_age import SESSION_KEY as SIGNED_IN_KEY
+from tests.cas_answers import logout_request, success_xml
+from tests.conftest import CAS
+
+pytestmark = pytest.mark.django_db
+
+
+def sign_in(client: Client, cas_http, ticket: str, username: str = "alice") -> str:
+    answer = success_xml(username, {"email": f"{username}@example.org"})
+    cas_http.get(CAS + "p3/serviceValidate", body=answer)
+    response = client.get(f"/accounts/login/?ticket={ticket}")
+    assert response.status_code == 302
+    return client.session.session_key
+
+
+def change_password(request: HttpRequest) -> HttpResponse:
+    request.user.set_password("new")
+    request.user.save()
+    update_session_auth_hash(request, request.user)
+    return HttpResponse("changed")
+
+
+urlpatterns = [path("change-password/", change_password), path("", include("tests.urls"))]
+
+
+def deactivate(username: str) -> None:
+    get_user_model().objects.filter(username=username).update(is_active=False)
+
+
+def test_a_sign_in_over_a_deactivated_users_session_keeps_its_own_attributes(
+    client, cas_http
+) -> None:
+    sign_in(client, cas_http, "ST-1-alice", "alice")
+    deactivate("alice")
+    sign_in(client, cas_http, "ST-2-bob", "bob")
+    assert client.session["attributes"] == {"email": "bob@example.org"}
+
+
+def test_a_sign_in_over_a_deleted_users_session_is_bounded_by_the_max_age(
+    client, cas_http
+) -> None:
+    sign_in(client, cas_http, "ST-1-alice", "alice")
+    get_user_model().objects.filter(username="alice").delete()
+    sign_in(client, cas_http, "ST-2-bob", "bob")
+    assert SIGNED_IN_KEY in client.session
+
+
+@pytest.mark.urls(__name__)
+def test_single_logout_after_a_password_change_ends_a_sign_in_over_a_stale_session(
+    client, cas_http
+) -> None:
+    sign_in(client, cas_http, "ST-1-alice", "alice")
+    deactivate("alice")
+    sign_in(client, cas_http, "ST-2-bob", "bob")
+    client.get("/change-password/")
+    key = client.session.session_key
+
+    Client().post("/accounts/login/", {"logoutRequest": logout_request("ST-2-bob")})
+
+    assert not import_module(settings.SESSION_ENGINE).SessionStore().exists(key)
+
+
+def test_a_stale_sign_in_replaced_by_a_new_one_leaves_no_mapping_or_pgt(client, cas_http) -> None:
+    old_key = sign_in(client, cas_http, "ST-1-alice", "alice")
+    ProxyGrantingTicket.objects.create(session_key=old_key, pgtiou="PGTIOU-1", pgt="PGT-1")
+    deactivate("alice")
+    new_key = sign_in(client, cas_http, "ST-2-bob", "bob")
+    assert list(SessionTicket.objects.values_list("session_key", "ticket")) == [
+        (new_key, "ST-2-bob")
+    ]
+    assert not ProxyGrantingTicket.objects.exists()
