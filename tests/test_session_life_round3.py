@@ -3,17 +3,21 @@ carries an earlier sign-in whose user no longer loads, and other key changes."""
 
 from __future__ import annotations
 
+import logging
 from importlib import import_module
 
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model, update_session_auth_hash
+from django.contrib.sessions.backends.signed_cookies import SessionStore as CookieStore
+from django.core.checks import run_checks
 from django.http import HttpRequest, HttpResponse
 from django.test import Client
 from django.urls import include, path
 
 from django_cas_ng.models import ProxyGrantingTicket, SessionTicket
 from django_cas_ng.session_age import SESSION_KEY as SIGNED_IN_KEY
+from django_cas_ng.signals import cas_user_logout
 from tests.cas_answers import logout_request, success_xml
 from tests.conftest import CAS
 
@@ -51,9 +55,7 @@ def test_a_sign_in_over_a_deactivated_users_session_keeps_its_own_attributes(
     assert client.session["attributes"] == {"email": "bob@example.org"}
 
 
-def test_a_sign_in_over_a_deleted_users_session_is_bounded_by_the_max_age(
-    client, cas_http
-) -> None:
+def test_a_sign_in_over_a_deleted_users_session_is_bounded_by_the_max_age(client, cas_http) -> None:
     sign_in(client, cas_http, "ST-1-alice", "alice")
     get_user_model().objects.filter(username="alice").delete()
     sign_in(client, cas_http, "ST-2-bob", "bob")
@@ -84,3 +86,41 @@ def test_a_stale_sign_in_replaced_by_a_new_one_leaves_no_mapping_or_pgt(client, 
         (new_key, "ST-2-bob")
     ]
     assert not ProxyGrantingTicket.objects.exists()
+
+
+class SessionStore(CookieStore):
+    """A site's own engine on signed cookies: this module is ``SESSION_ENGINE = __name__``."""
+
+
+COOKIES = "django.contrib.sessions.backends.signed_cookies"
+
+
+def test_w002_warns_about_a_site_engine_built_on_signed_cookies(settings) -> None:
+    settings.SESSION_ENGINE = __name__
+    assert "django_cas_ng.W002" in [message.id for message in run_checks()]
+
+
+@pytest.mark.parametrize("engine", [COOKIES, __name__])
+def test_single_logout_on_signed_cookies_ends_nothing_and_says_why(
+    engine, client, cas_http, settings, caplog
+) -> None:
+    settings.SESSION_ENGINE = engine
+    sign_in(client, cas_http, "ST-1-alice")
+    sent: list[object] = []
+
+    def receiver(sender: object, **kwargs: object) -> None:
+        sent.append(sender)
+
+    cas_user_logout.connect(receiver, weak=False)
+    try:
+        with caplog.at_level(logging.INFO, logger="django_cas_ng.slo"):
+            answer = Client().post(
+                "/accounts/login/", {"logoutRequest": logout_request("ST-1-alice")}
+            )
+    finally:
+        cas_user_logout.disconnect(receiver)
+    assert answer.status_code == 200
+    assert sent == []
+    [line] = caplog.records
+    assert line.levelname == "WARNING" and "signed cookies" in line.getMessage()
+    assert client.get("/private/").status_code == 200  # as docs/slo.rst says: it cannot work

@@ -14,6 +14,7 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.contrib.sessions.backends.cache import SessionStore as CacheStore
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
 from django.contrib.sessions.backends.db import SessionStore as DBStore
+from django.contrib.sessions.backends.signed_cookies import SessionStore as SignedCookieStore
 from django.core.cache import caches
 from django.db import router
 from django.utils import timezone
@@ -21,12 +22,18 @@ from django.utils import timezone
 if TYPE_CHECKING:
     from django.contrib.sessions.base_session import AbstractBaseSession
 
-__all__ = ["database_session_model", "live_keys", "session_store_class"]
+__all__ = ["database_session_model", "in_cookies", "live_keys", "session_store_class"]
 
 
 def session_store_class() -> type[SessionBase]:
     """The ``SessionStore`` of ``SESSION_ENGINE``, looked up at call time."""
     return import_module(settings.SESSION_ENGINE).SessionStore
+
+
+def in_cookies(store_class: type[SessionBase]) -> bool:
+    """True when ``store_class`` keeps sessions in the browser's cookie (``signed_cookies`` and
+    its subclasses): the server holds nothing it could delete."""
+    return issubclass(store_class, SignedCookieStore)
 
 
 def database_session_model(

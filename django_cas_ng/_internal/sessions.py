@@ -21,7 +21,7 @@ from django.http import HttpRequest
 from ..models import ProxyGrantingTicket, SessionTicket, mapping_key
 from ..signals import cas_user_logout
 from . import observe
-from .session_store import database_session_model, session_store_class
+from .session_store import database_session_model, in_cookies, session_store_class
 
 __all__ = [
     "CleanupResult",
@@ -175,8 +175,17 @@ def end_sessions_for_tickets(tickets: Iterable[str], server_url: str | None = No
             ", ".join(observe.redact(ticket) for ticket in tickets),
         )
         return 0
+    store_class = session_store_class()
+    if in_cookies(store_class):
+        observe.slo.warning(
+            "Single Logout cannot end the session(s) of ticket(s) %s: SESSION_ENGINE keeps "
+            "sessions in signed cookies, so they stay signed in until the cookie expires",
+            ", ".join(observe.redact(ticket) for ticket in rows.values()),
+        )
+        SessionTicket.objects.for_sessions(rows).delete()
+        return 0
     with transaction.atomic(using=router.db_for_write(SessionTicket)):
-        return _end_sessions(session_store_class(), rows)
+        return _end_sessions(store_class, rows)
 
 
 def end_sessions_for_ticket(ticket: str) -> int:

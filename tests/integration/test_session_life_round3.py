@@ -1,0 +1,154 @@
+"""The life of a session through the real CAS server, round 3: Single Logout sent by
+django-cas-server on each session engine, two browsers of one user, signing in again after it,
+and a site cycling the session key itself. This module is also the URLconf of its tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from importlib import import_module
+from typing import Any
+
+import pytest
+from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
+from django.contrib.sessions.backends.file import SessionStore as FileStore
+from django.http import HttpRequest, HttpResponse
+from django.urls import path
+
+from django_cas_ng.models import SessionTicket
+from tests import urls as suite_urls
+from tests.integration.browser import Browser
+from tests.integration.test_browser_login_required import _reload_live_server_middleware
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.urls(__name__),
+]
+
+
+def rotate(request: HttpRequest) -> HttpResponse:
+    """A site's own privilege change: a new session key."""
+    request.session.cycle_key()
+    return HttpResponse("rotated")
+
+
+urlpatterns = [*suite_urls.urlpatterns, path("rotate/", rotate)]
+
+
+class PrefixedStore(CachedDBStore):
+    """A site's own engine: cached_db under another cache prefix."""
+
+    cache_key_prefix = "site.sessions."
+
+
+SessionStore = PrefixedStore  # this module is also an engine: SESSION_ENGINE = __name__
+
+ENGINES = [
+    "django.contrib.sessions.backends.db",
+    "django.contrib.sessions.backends.cache",
+    "django.contrib.sessions.backends.cached_db",
+    "django.contrib.sessions.backends.file",
+    __name__,
+]
+
+
+def forget_file_path() -> None:
+    """The file engine keeps the first ``SESSION_FILE_PATH`` it read on its class."""
+    if "_storage_path" in vars(FileStore):
+        delattr(FileStore, "_storage_path")
+
+
+@pytest.fixture(params=ENGINES)
+def engine(
+    request: pytest.FixtureRequest, app: Any, live_server: Any, tmp_path: Any
+) -> Iterator[str]:
+    """The live server on ``SESSION_ENGINE`` = the parameter (its middleware rebuilt: the
+    session middleware picks its engine once)."""
+    app.SESSION_ENGINE = request.param
+    app.SESSION_FILE_PATH = str(tmp_path)
+    forget_file_path()
+    app.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    _reload_live_server_middleware(live_server)
+    yield str(request.param)
+    app.SESSION_ENGINE = "django.contrib.sessions.backends.db"
+    forget_file_path()
+    _reload_live_server_middleware(live_server)
+
+
+def signed_in(browser: Browser, username: str = "alice") -> str:
+    flow = browser.sign_in(username)
+    assert flow.landing.status_code == 302, flow.landing.text
+    assert browser.is_signed_in()
+    return flow.ticket
+
+
+def logout_at_cas(browser: Browser) -> None:
+    """Sign out at CAS only; it POSTs its logout requests to our login URL before answering."""
+    answer = browser.session.get(browser.cas.url + "logout", allow_redirects=False, timeout=15)
+    assert answer.status_code == 200
+
+
+def exists(engine: str, key: str | None) -> bool:
+    return bool(key) and import_module(engine).SessionStore().exists(key)
+
+
+def test_single_logout_ends_only_the_browser_that_signed_out(engine, browser_factory) -> None:
+    first, second = browser_factory(), browser_factory()
+    signed_in(first)
+    signed_in(second)
+    first_key, second_key = first.session_key, second.session_key
+    print(
+        "BEFORE",
+        exists(engine, first_key),
+        exists(engine, second_key),
+        first_key,
+        second_key,
+        list(SessionTicket.objects.values_list("session_key", "ticket")),
+    )
+
+    logout_at_cas(first)
+
+    assert not exists(engine, first_key)
+    assert exists(engine, second_key)
+    assert not first.is_signed_in()
+    assert second.is_signed_in()
+
+
+def test_the_same_browser_signs_in_again_after_single_logout(engine, browser) -> None:
+    signed_in(browser)
+    logout_at_cas(browser)
+    assert not browser.is_signed_in()
+
+    signed_in(browser)
+    logout_at_cas(browser)
+
+    assert not browser.is_signed_in()
+    assert not SessionTicket.objects.exists()
+
+
+def test_single_logout_follows_a_key_the_site_cycled_itself(engine, browser) -> None:
+    signed_in(browser)
+    first_key = browser.session_key
+    assert browser.get("/rotate/").text == "rotated"
+    assert browser.session_key != first_key
+
+    logout_at_cas(browser)
+
+    assert not exists(engine, browser.session_key)
+    assert not browser.is_signed_in()
+
+
+@pytest.mark.parametrize("engine", ENGINES[:3], indirect=True)
+def test_single_logout_with_save_every_request_and_browser_close_expiry(
+    engine, app, browser
+) -> None:
+    app.SESSION_SAVE_EVERY_REQUEST = True
+    app.SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+    signed_in(browser)
+    browser.get("/")
+    key = browser.session_key
+
+    logout_at_cas(browser)
+
+    assert not exists(engine, key)
+    assert not browser.is_signed_in()
