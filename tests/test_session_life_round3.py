@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from importlib import import_module
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.conf import settings
@@ -124,3 +125,43 @@ def test_single_logout_on_signed_cookies_ends_nothing_and_says_why(
     [line] = caplog.records
     assert line.levelname == "WARNING" and "signed cookies" in line.getMessage()
     assert client.get("/private/").status_code == 200  # as docs/slo.rst says: it cannot work
+
+
+RECHECK = "django_cas_ng.recheck.SessionRecheckMiddleware"
+
+
+@pytest.fixture
+def rechecked(client: Client, cas_http, settings) -> Client:
+    """Alice, signed in with ST-1 and re-checked at CAS with ST-2 (issued for the page)."""
+    from django_cas_ng.recheck import CHECKED_KEY
+
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, RECHECK]
+    settings.CAS_RECHECK_INTERVAL = 600
+    sign_in(client, cas_http, "ST-1-signin")
+    session = client.session
+    session[CHECKED_KEY] = 0
+    session.save()
+    to_cas = client.get("/private/", HTTP_ACCEPT="text/html")
+    service = parse_qs(urlsplit(to_cas.url).query)["service"][0]
+    back = urlsplit(f"{service}&ticket=ST-2-recheck")
+    assert client.get(f"{back.path}?{back.query}", HTTP_ACCEPT="text/html").status_code == 302
+    client.recheck_page = f"{back.path}?{urlsplit(service).query}"  # type: ignore[attr-defined]
+    return client
+
+
+def test_a_recheck_maps_the_session_to_the_ticket_it_validated(rechecked) -> None:
+    key = rechecked.session.session_key
+    assert list(SessionTicket.objects.values_list("session_key", "ticket")) == [
+        (key, "ST-2-recheck")
+    ]
+
+
+def test_the_logout_request_of_a_recheck_ticket_posted_to_its_page_ends_the_session(
+    rechecked,
+) -> None:
+    cas_server = Client(enforce_csrf_checks=True)
+    answer = cas_server.post(
+        rechecked.recheck_page, {"logoutRequest": logout_request("ST-2-recheck")}
+    )
+    assert answer.status_code == 200
+    assert rechecked.get("/private/").status_code == 302
