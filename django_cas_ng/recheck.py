@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponseRedirect
@@ -167,7 +167,7 @@ class SessionRecheckMiddleware(MiddlewareMixin):
         """Serve the Single Logout of a re-check ticket: the CAS server POSTs it to the page the
         ticket was issued for (marked), before CSRF protection or the view can refuse it."""
         if MARK in request.GET and slo.is_back_channel(request):
-            return cast(HttpResponseBase, _logout_requests(request))
+            return _logout_requests(request)
         return None
 
     def process_view(
