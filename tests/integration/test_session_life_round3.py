@@ -15,10 +15,12 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
 from django_cas_ng.models import SessionTicket
+from django_cas_ng.stepup import stepup_required
 from tests import urls as suite_urls
 from tests.integration.browser import Browser
 from tests.integration.test_browser_login_required import _reload_live_server_middleware
 from tests.integration.test_session_life import RECHECK_MIDDLEWARE, recheck_round_trip
+from tests.integration.test_stepup import enter_credentials_again, to_cas_for_stepup
 
 pytestmark = [
     pytest.mark.integration,
@@ -195,6 +197,26 @@ def test_single_logout_ends_a_session_rechecked_within_the_same_cas_session(
 ) -> None:
     signed_in(browser)
     assert recheck_round_trip(browser).headers["Location"] == "/private/"
+
+    logout_at_cas(browser)
+
+    assert not browser.is_signed_in()
+    assert logout_signals.senders() == ["slo"]
+
+
+@stepup_required(max_age=120)
+def payroll(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("payroll")
+
+
+urlpatterns.append(path("payroll/", payroll))
+
+
+def test_single_logout_ends_a_stepped_up_session(app, browser, logout_signals) -> None:
+    signed_in(browser)
+    cas_login_url = to_cas_for_stepup(browser, "/payroll/")
+    back = browser.get(enter_credentials_again(browser, cas_login_url, "alice"))
+    assert back.status_code == 302 and browser.get("/payroll/").status_code == 200
 
     logout_at_cas(browser)
 
