@@ -222,3 +222,40 @@ def test_single_logout_ends_a_stepped_up_session(app, browser, logout_signals) -
 
     assert not browser.is_signed_in()
     assert logout_signals.senders() == ["slo"]
+
+
+@pytest.mark.parametrize("next_page", [None, "/private/"])
+def test_logging_out_here_only_keeps_sso_and_a_new_session_ends_by_single_logout(
+    app, browser, logout_signals, next_page
+) -> None:
+    app.CAS_LOGOUT_COMPLETELY = False
+    signed_in(browser)
+    params = {"next": next_page} if next_page else None
+    out = browser.get("/accounts/logout/", params=params)
+    assert out.status_code == 302 and out.headers["Location"] == (next_page or "/")
+    assert not browser.is_signed_in()
+    assert browser.has_cas_sso_session()
+
+    signed_in(browser)  # CAS signs the browser straight back in
+    logout_at_cas(browser)
+
+    assert not browser.is_signed_in()
+    assert logout_signals.senders() == ["manual", "slo"]
+
+
+@pytest.mark.parametrize("next_page", [None, "/private/"])
+def test_logging_out_completely_returns_to_next_and_sends_no_second_signal(
+    app, browser, logout_signals, next_page
+) -> None:
+    app.CAS_LOGOUT_COMPLETELY = True
+    signed_in(browser)
+    params = {"next": next_page} if next_page else None
+    out = browser.get("/accounts/logout/", params=params)
+    landing = browser.session.get(out.headers["Location"], allow_redirects=False, timeout=15)
+
+    assert landing.status_code == 302
+    assert landing.headers["Location"] == browser.live + (next_page or "/")
+    assert not browser.has_cas_sso_session()
+    assert not browser.is_signed_in()
+    assert logout_signals.senders() == ["manual"]
+    assert not SessionTicket.objects.exists()
