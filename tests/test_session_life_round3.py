@@ -4,21 +4,30 @@ carries an earlier sign-in whose user no longer loads, and other key changes."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from datetime import timedelta
 from importlib import import_module
+from io import StringIO
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model, update_session_auth_hash
 from django.contrib.sessions.backends.signed_cookies import SessionStore as CookieStore
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.core.checks import run_checks
+from django.core.management import call_command
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.test import Client
 from django.urls import include, path
+from django.utils import timezone
 
+from django_cas_ng._internal.sessions import record_session_ticket
 from django_cas_ng.models import ProxyGrantingTicket, SessionTicket
 from django_cas_ng.session_age import SESSION_KEY as SIGNED_IN_KEY
 from django_cas_ng.signals import cas_user_logout
+from tests.account_sessions import AccountSession
 from tests.cas_answers import logout_request, success_xml
 from tests.conftest import CAS
 
@@ -165,3 +174,46 @@ def test_the_logout_request_of_a_recheck_ticket_posted_to_its_page_ends_the_sess
     )
     assert answer.status_code == 200
     assert rechecked.get("/private/").status_code == 302
+
+
+@pytest.fixture
+def account_sessions(settings) -> Iterator[type[AbstractBaseSession]]:
+    """``SESSION_ENGINE`` on a custom session model, its table created for the test."""
+    with connection.schema_editor() as editor:
+        editor.create_model(AccountSession)
+    settings.SESSION_ENGINE = "tests.account_sessions"
+    yield AccountSession
+    with connection.schema_editor() as editor:
+        editor.delete_model(AccountSession)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_single_logout_ends_a_session_of_a_custom_session_model(
+    account_sessions, client, cas_http
+) -> None:
+    key = sign_in(client, cas_http, "ST-1-alice")
+    other = Client()
+    sign_in(other, cas_http, "ST-2-alice")
+    assert account_sessions.objects.get(session_key=key).account_id is not None
+
+    Client().post("/accounts/login/", {"logoutRequest": logout_request("ST-1-alice")})
+
+    assert not account_sessions.objects.filter(session_key=key).exists()
+    assert client.get("/private/").status_code == 302
+    assert other.get("/private/").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cleanup_with_a_custom_session_model_keeps_live_mappings_only(
+    account_sessions, client, cas_http
+) -> None:
+    live = sign_in(client, cas_http, "ST-1-alice")
+    expired = sign_in(Client(), cas_http, "ST-2-alice")
+    account_sessions.objects.filter(session_key=expired).update(
+        expire_date=timezone.now() - timedelta(seconds=1)
+    )
+    record_session_ticket("gone" * 8, "ST-3-gone")
+    out = StringIO()
+    call_command("django_cas_ng_clean_sessions", stdout=out)
+    assert "Removed 2 session mapping(s)" in out.getvalue()
+    assert list(SessionTicket.objects.values_list("session_key", flat=True)) == [live]
