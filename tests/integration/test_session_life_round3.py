@@ -6,17 +6,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from importlib import import_module
+from io import StringIO
 from typing import Any
 
 import pytest
+from django.contrib.sessions.backends.cache import SessionStore as CacheStore
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
 from django.contrib.sessions.backends.file import SessionStore as FileStore
+from django.core.cache import caches
+from django.core.management import call_command
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
 from django_cas_ng.models import SessionTicket
 from django_cas_ng.stepup import stepup_required
 from tests import urls as suite_urls
+from tests.cluster import services
 from tests.integration.browser import Browser
 from tests.integration.test_browser_login_required import _reload_live_server_middleware
 from tests.integration.test_session_life import RECHECK_MIDDLEWARE, recheck_round_trip
@@ -46,13 +51,18 @@ class PrefixedStore(CachedDBStore):
 
 SessionStore = PrefixedStore  # this module is also an engine: SESSION_ENGINE = __name__
 
+CACHE = "django.contrib.sessions.backends.cache"
+CACHED_DB = "django.contrib.sessions.backends.cached_db"
 ENGINES = [
     "django.contrib.sessions.backends.db",
-    "django.contrib.sessions.backends.cache",
-    "django.contrib.sessions.backends.cached_db",
+    CACHE,
+    CACHED_DB,
     "django.contrib.sessions.backends.file",
     __name__,
+    f"{CACHE}+redis",
+    f"{CACHED_DB}+redis",
 ]
+LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 
 def forget_file_path() -> None:
@@ -61,19 +71,37 @@ def forget_file_path() -> None:
         delattr(FileStore, "_storage_path")
 
 
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    """A throwaway Redis server, as the cluster tests start one."""
+    try:
+        with services.redis() as url:
+            yield url
+    except services.ServiceUnavailable as missing:
+        pytest.skip(str(missing))
+
+
 @pytest.fixture(params=ENGINES)
 def engine(
     request: pytest.FixtureRequest, app: Any, live_server: Any, tmp_path: Any
 ) -> Iterator[str]:
     """The live server on ``SESSION_ENGINE`` = the parameter (its middleware rebuilt: the
-    session middleware picks its engine once)."""
-    app.SESSION_ENGINE = request.param
+    session middleware picks its engine once); ``+redis``: with Django's ``RedisCache``."""
+    name, _, cache = str(request.param).partition("+")
+    app.SESSION_ENGINE = name
     app.SESSION_FILE_PATH = str(tmp_path)
     forget_file_path()
-    app.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    app.CACHES = LOCMEM
+    if cache == "redis":
+        url = request.getfixturevalue("redis_url")
+        app.CACHES = {
+            "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+        }
     _reload_live_server_middleware(live_server)
-    yield str(request.param)
+    yield name
+    caches["default"].clear()
     app.SESSION_ENGINE = "django.contrib.sessions.backends.db"
+    app.CACHES = LOCMEM
     forget_file_path()
     _reload_live_server_middleware(live_server)
 
@@ -141,7 +169,7 @@ def test_single_logout_follows_a_key_the_site_cycled_itself(engine, browser) -> 
     assert not browser.is_signed_in()
 
 
-@pytest.mark.parametrize("engine", ENGINES[:3], indirect=True)
+@pytest.mark.parametrize("engine", [*ENGINES[:3], f"{CACHE}+redis"], indirect=True)
 def test_single_logout_with_save_every_request_and_browser_close_expiry(
     engine, app, browser
 ) -> None:
@@ -259,3 +287,36 @@ def test_logging_out_completely_returns_to_next_and_sends_no_second_signal(
     assert not browser.is_signed_in()
     assert logout_signals.senders() == ["manual"]
     assert not SessionTicket.objects.exists()
+
+
+def evict(key: str | None) -> None:
+    """The cache drops a session on its own (memory pressure, a restart)."""
+    caches["default"].delete(CacheStore.cache_key_prefix + str(key))
+
+
+@pytest.mark.parametrize("engine", [CACHE, f"{CACHE}+redis"], indirect=True)
+def test_single_logout_of_an_evicted_session_ends_nothing_and_drops_its_mapping(
+    engine, browser, logout_signals
+) -> None:
+    signed_in(browser)
+    evict(browser.session_key)
+
+    logout_at_cas(browser)
+
+    assert logout_signals.calls == []
+    assert not SessionTicket.objects.exists()
+
+
+@pytest.mark.parametrize("engine", [CACHE, f"{CACHE}+redis"], indirect=True)
+def test_cleanup_drops_the_mappings_of_evicted_sessions_only(engine, browser_factory) -> None:
+    kept, evicted = browser_factory(), browser_factory()
+    signed_in(kept)
+    signed_in(evicted, "bob")
+    evict(evicted.session_key)
+
+    out = StringIO()
+    call_command("django_cas_ng_clean_sessions", stdout=out)
+
+    assert "Removed 1 session mapping(s)" in out.getvalue()
+    assert list(SessionTicket.objects.values_list("session_key", flat=True)) == [kept.session_key]
+    assert kept.is_signed_in()
