@@ -164,9 +164,9 @@ class SessionRecheckMiddleware(MiddlewareMixin):
     a worker thread, as it reads the session and may ask CAS)."""
 
     def process_request(self, request: HttpRequest) -> HttpResponseBase | None:
-        """Serve the Single Logout of a re-check ticket: the CAS server POSTs it to the page the
+        """Serve the Single Logout of a re-check ticket: the CAS server sends it to the page the
         ticket was issued for (marked), before CSRF protection or the view can refuse it."""
-        if MARK in request.GET and slo.is_back_channel(request):
+        if MARK in request.GET and (slo.is_back_channel(request) or slo.is_front_channel(request)):
             return _logout_requests(request)
         return None
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from importlib import import_module
 from io import StringIO
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from django.conf import settings
@@ -28,7 +28,7 @@ from django_cas_ng.models import ProxyGrantingTicket, SessionTicket
 from django_cas_ng.session_age import SESSION_KEY as SIGNED_IN_KEY
 from django_cas_ng.signals import cas_user_logout
 from tests.account_sessions import AccountSession
-from tests.cas_answers import logout_request, success_xml
+from tests.cas_answers import front_channel, logout_request, success_xml
 from tests.conftest import CAS
 
 pytestmark = pytest.mark.django_db
@@ -217,3 +217,12 @@ def test_cleanup_with_a_custom_session_model_keeps_live_mappings_only(
     call_command("django_cas_ng_clean_sessions", stdout=out)
     assert "Removed 2 session mapping(s)" in out.getvalue()
     assert list(SessionTicket.objects.values_list("session_key", flat=True)) == [live]
+
+
+def test_the_front_channel_logout_of_a_recheck_ticket_at_its_page_ends_the_session(
+    rechecked,
+) -> None:
+    xml = front_channel(logout_request("ST-2-recheck"))
+    answer = Client().get(f"{rechecked.recheck_page}&{urlencode({'logoutRequest': xml})}")
+    assert answer.status_code == 200 and answer.content == b"ok\n"
+    assert rechecked.get("/private/").status_code == 302
