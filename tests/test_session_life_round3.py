@@ -11,6 +11,7 @@ from io import StringIO
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.contrib.auth import get_user_model, update_session_auth_hash
 from django.contrib.sessions.backends.signed_cookies import SessionStore as CookieStore
@@ -19,7 +20,7 @@ from django.core.checks import run_checks
 from django.core.management import call_command
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
-from django.test import Client
+from django.test import AsyncClient, Client
 from django.urls import include, path
 from django.utils import timezone
 
@@ -225,4 +226,11 @@ def test_the_front_channel_logout_of_a_recheck_ticket_at_its_page_ends_the_sessi
     xml = front_channel(logout_request("ST-2-recheck"))
     answer = Client().get(f"{rechecked.recheck_page}&{urlencode({'logoutRequest': xml})}")
     assert answer.status_code == 200 and answer.content == b"ok\n"
+    assert rechecked.get("/private/").status_code == 302
+
+
+def test_the_logout_request_of_a_recheck_ticket_is_served_under_asgi(rechecked) -> None:
+    post = async_to_sync(AsyncClient(enforce_csrf_checks=True).post)
+    answer = post(rechecked.recheck_page, {"logoutRequest": logout_request("ST-2-recheck")})
+    assert answer.status_code == 200
     assert rechecked.get("/private/").status_code == 302
