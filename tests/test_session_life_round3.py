@@ -24,7 +24,7 @@ from django.test import AsyncClient, Client
 from django.urls import include, path
 from django.utils import timezone
 
-from django_cas_ng._internal.sessions import record_session_ticket
+from django_cas_ng._internal.sessions import clean_deleted_sessions, record_session_ticket
 from django_cas_ng.models import ProxyGrantingTicket, SessionTicket
 from django_cas_ng.session_age import SESSION_KEY as SIGNED_IN_KEY
 from django_cas_ng.signals import cas_user_logout
@@ -234,3 +234,18 @@ def test_the_logout_request_of_a_recheck_ticket_is_served_under_asgi(rechecked) 
     answer = post(rechecked.recheck_page, {"logoutRequest": logout_request("ST-2-recheck")})
     assert answer.status_code == 200
     assert rechecked.get("/private/").status_code == 302
+
+
+def test_cleanup_keeps_the_mapping_of_a_live_session_in_a_sites_own_cache(settings) -> None:
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "sessions": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "s"},
+    }
+    settings.SESSION_ENGINE = "tests.own_cache_sessions"
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
+    store.create()
+    record_session_ticket(store.session_key, "ST-live")
+    record_session_ticket("gone" * 8, "ST-gone")
+
+    assert clean_deleted_sessions().mappings == 1
+    assert SessionTicket.objects.get().ticket == "ST-live"

@@ -15,7 +15,7 @@ from django.contrib.sessions.backends.cache import SessionStore as CacheStore
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
 from django.contrib.sessions.backends.db import SessionStore as DBStore
 from django.contrib.sessions.backends.signed_cookies import SessionStore as SignedCookieStore
-from django.core.cache import caches
+from django.core.cache import BaseCache
 from django.db import router
 from django.utils import timezone
 
@@ -63,8 +63,13 @@ def live_keys(keys: list[str]) -> set[str]:
             .values_list("session_key", flat=True)
         )
     if issubclass(store_class, CacheStore):
-        prefix = store_class.cache_key_prefix
-        found = caches[settings.SESSION_CACHE_ALIAS].get_many([prefix + key for key in keys])
-        return {key[len(prefix) :] for key in found}
+        if not keys:
+            return set()
+        # Each session's own cache key, in the engine's own cache: a site's subclass may name
+        # another cache or key than SESSION_CACHE_ALIAS and the default prefix.
+        stores = [store_class(key) for key in keys]
+        cache: BaseCache = stores[0]._cache  # type: ignore[attr-defined]
+        by_cache_key = {store.cache_key: key for key, store in zip(keys, stores, strict=True)}
+        return {by_cache_key[found] for found in cache.get_many(list(by_cache_key))}
     store = store_class()
     return {key for key in keys if store.exists(key)}
