@@ -347,7 +347,7 @@ def _check_warnings() -> list[CheckMessage]:
                 "Use CAS_CA_BUNDLE for a private CA instead.",
             )
         )
-    if getattr(settings, "SESSION_ENGINE", "") == SIGNED_COOKIES:
+    if _sessions_in_cookies():
         warnings.append(
             _warning(
                 2,
@@ -376,6 +376,18 @@ def _check_warnings() -> list[CheckMessage]:
             )
         )
     return warnings
+
+
+def _sessions_in_cookies() -> bool:
+    """True when the session engine (or a site's subclass of it) is ``signed_cookies``."""
+    from ._internal.session_store import in_cookies, session_store_class
+
+    if getattr(settings, "SESSION_ENGINE", "") == SIGNED_COOKIES:
+        return True
+    try:
+        return in_cookies(session_store_class())
+    except ImportError:
+        return False
 
 
 def _sessions_in_a_process_cache() -> bool:
@@ -528,7 +540,7 @@ def check_slo_follows_session_key(app_configs: Any = None, **kwargs: Any) -> lis
     """W060: Single Logout can end server-side sessions, but without ``CASMiddleware`` the
     mapping does not follow ``cycle_key()`` (a password change, a privilege change)."""
     middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
-    if getattr(settings, "SESSION_ENGINE", "") == SIGNED_COOKIES:
+    if _sessions_in_cookies():
         return []  # W002: Single Logout cannot end such sessions at all
     if _has_subclass(middleware, "django_cas_ng.middleware.CASMiddleware"):
         return []

@@ -18,16 +18,18 @@ from django.utils.deprecation import MiddlewareMixin
 from django.utils.http import escape_leading_slashes
 
 from . import api
-from ._internal import observe, replay
+from ._internal import observe, replay, slo
 from ._internal.observe import measure_validation
+from ._internal.sessions import map_login, remember_ticket
 from ._internal.tickets import is_well_formed_ticket
-from ._internal.urls import public_url
+from ._internal.urls import issuing_server_url, public_url
 from .client import get_cas_client, validate_ticket
 from .conf import cas_settings
 from .exceptions import CASConfigurationError, CASUnavailable, TicketValidationError
 from .session_age import SESSION_KEY as SIGNED_IN_KEY
 from .session_age import end_session, is_cas_view
 from .stepup import is_signed_in_user
+from .views import CallbackView
 
 __all__ = ["SessionRecheckMiddleware", "is_navigation", "recheck_response"]
 
@@ -39,6 +41,9 @@ PENDING_KEY = "_cas_recheck"
 MARK = "cas_recheck"
 #: ``cas_user_logout`` sender when the re-check ends a session.
 SENDER = "recheck"
+#: Serves a back-channel logout request as the callback view does (CSRF-exempt, its errors
+#: answered): one naming a re-check ticket arrives at the page the ticket was issued for.
+_logout_requests = CallbackView.as_view()
 
 
 def is_navigation(request: HttpRequest) -> bool:
@@ -130,6 +135,9 @@ def _verdict(request: HttpRequest, ticket: str | None, service: str) -> str | No
         return None
     if not is_signed_in_user(request, username, attributes):
         return "signed in at CAS as another user"
+    # The CAS session may be a new one: its Single Logout will name this ticket.
+    remember_ticket(request.session, ticket)
+    map_login(request.session, ticket, issuing_server_url(request))
     return None
 
 
@@ -154,6 +162,13 @@ def recheck_response(request: HttpRequest, interval: float) -> HttpResponseBase 
 class SessionRecheckMiddleware(MiddlewareMixin):
     """Runs the re-check every ``CAS_RECHECK_INTERVAL`` seconds (sync and async; under ASGI in
     a worker thread, as it reads the session and may ask CAS)."""
+
+    def process_request(self, request: HttpRequest) -> HttpResponseBase | None:
+        """Serve the Single Logout of a re-check ticket: the CAS server sends it to the page the
+        ticket was issued for (marked), before CSRF protection or the view can refuse it."""
+        if MARK in request.GET and (slo.is_back_channel(request) or slo.is_front_channel(request)):
+            return _logout_requests(request)
+        return None
 
     def process_view(
         self, request: HttpRequest, view_func: Callable[..., Any], *args: Any

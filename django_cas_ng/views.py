@@ -28,7 +28,7 @@ from django.views.decorators.csrf import csrf_exempt
 from . import proxy
 from ._internal import login, observe, ratelimit, slo, urls
 from ._internal.responses import for_error, mark_never_cache
-from ._internal.sessions import map_login, server_for_session, sign_out
+from ._internal.sessions import drop_stale_sign_in, map_login, server_for_session, sign_out
 from ._internal.tenancy import request_config
 from ._internal.tickets import is_well_formed_ticket
 from ._internal.urls import clean_next_page, get_service_url, is_local_url, issuing_server_url
@@ -183,6 +183,7 @@ class LoginView(CASErrorsMixin):
         validation_url = self.validation_service_url(request, ticket, service_url)
         if validation_url is None:
             return self.login_failed(request, service_url)
+        drop_stale_sign_in(request)
         user = authenticate(request=request, ticket=ticket, service=validation_url)
         if user is None:
             return self.login_failed(request, service_url)

@@ -14,19 +14,26 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.contrib.sessions.backends.cache import SessionStore as CacheStore
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
 from django.contrib.sessions.backends.db import SessionStore as DBStore
-from django.core.cache import caches
+from django.contrib.sessions.backends.signed_cookies import SessionStore as SignedCookieStore
+from django.core.cache import BaseCache
 from django.db import router
 from django.utils import timezone
 
 if TYPE_CHECKING:
     from django.contrib.sessions.base_session import AbstractBaseSession
 
-__all__ = ["database_session_model", "live_keys", "session_store_class"]
+__all__ = ["database_session_model", "in_cookies", "live_keys", "session_store_class"]
 
 
 def session_store_class() -> type[SessionBase]:
     """The ``SessionStore`` of ``SESSION_ENGINE``, looked up at call time."""
     return import_module(settings.SESSION_ENGINE).SessionStore
+
+
+def in_cookies(store_class: type[SessionBase]) -> bool:
+    """True when ``store_class`` keeps sessions in the browser's cookie (``signed_cookies`` and
+    its subclasses): the server holds nothing it could delete."""
+    return issubclass(store_class, SignedCookieStore)
 
 
 def database_session_model(
@@ -56,8 +63,13 @@ def live_keys(keys: list[str]) -> set[str]:
             .values_list("session_key", flat=True)
         )
     if issubclass(store_class, CacheStore):
-        prefix = store_class.cache_key_prefix
-        found = caches[settings.SESSION_CACHE_ALIAS].get_many([prefix + key for key in keys])
-        return {key[len(prefix) :] for key in found}
+        if not keys:
+            return set()
+        # Each session's own cache key, in the engine's own cache: a site's subclass may name
+        # another cache or key than SESSION_CACHE_ALIAS and the default prefix.
+        stores = [store_class(key) for key in keys]
+        cache: BaseCache = stores[0]._cache  # type: ignore[attr-defined]
+        by_cache_key = {store.cache_key: key for key, store in zip(keys, stores, strict=True)}
+        return {by_cache_key[found] for found in cache.get_many(list(by_cache_key))}
     store = store_class()
     return {key for key in keys if store.exists(key)}

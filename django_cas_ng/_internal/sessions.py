@@ -21,11 +21,12 @@ from django.http import HttpRequest
 from ..models import ProxyGrantingTicket, SessionTicket, mapping_key
 from ..signals import cas_user_logout
 from . import observe
-from .session_store import database_session_model, session_store_class
+from .session_store import database_session_model, in_cookies, session_store_class
 
 __all__ = [
     "CleanupResult",
     "clean_deleted_sessions",
+    "drop_stale_sign_in",
     "end_sessions_for_ticket",
     "end_sessions_for_tickets",
     "follow_session_key",
@@ -68,6 +69,16 @@ def map_login(session: SessionBase, ticket: str, server_url: str | None = None) 
     session[MAPPED_KEY_SESSION_KEY] = key
     if server_url is not None:
         session[SERVER_SESSION_KEY] = server_url
+
+
+def drop_stale_sign_in(request: HttpRequest) -> None:
+    """Flush a session still naming a user who no longer loads (deactivated, deleted), with its
+    mapping and PGTs, before a sign-in stores its state in it: Django's ``login`` would flush it
+    after, losing that state."""
+    session = request.session
+    if SESSION_KEY in session and not request.user.is_authenticated:
+        forget_session(session.session_key)
+        session.flush()
 
 
 def remember_ticket(session: SessionBase, ticket: str) -> None:
@@ -164,8 +175,17 @@ def end_sessions_for_tickets(tickets: Iterable[str], server_url: str | None = No
             ", ".join(observe.redact(ticket) for ticket in tickets),
         )
         return 0
+    store_class = session_store_class()
+    if in_cookies(store_class):
+        observe.slo.warning(
+            "Single Logout cannot end the session(s) of ticket(s) %s: SESSION_ENGINE keeps "
+            "sessions in signed cookies, so they stay signed in until the cookie expires",
+            ", ".join(observe.redact(ticket) for ticket in rows.values()),
+        )
+        SessionTicket.objects.for_sessions(rows).delete()
+        return 0
     with transaction.atomic(using=router.db_for_write(SessionTicket)):
-        return _end_sessions(session_store_class(), rows)
+        return _end_sessions(store_class, rows)
 
 
 def end_sessions_for_ticket(ticket: str) -> int:
