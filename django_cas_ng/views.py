@@ -24,9 +24,11 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters
 
 from . import proxy
 from ._internal import login, observe, ratelimit, slo, urls
+from ._internal.observe import RedactingExceptionReporter
 from ._internal.responses import for_error, mark_never_cache
 from ._internal.sessions import map_login, server_for_session, sign_out
 from ._internal.tenancy import request_config
@@ -51,6 +53,7 @@ __all__ = [
     "CallbackView",
     "LoginView",
     "LogoutView",
+    "RedactingExceptionReporter",
     "clean_next_page",
     "is_local_url",
 ]
@@ -135,7 +138,10 @@ def require_schema() -> None:
         )
 
 
-@method_decorator([csrf_exempt, login_not_required], name="dispatch")
+_secret_posts = sensitive_post_parameters(*observe.SECRET_POST_PARAMS)
+
+
+@method_decorator([csrf_exempt, login_not_required, _secret_posts], name="dispatch")
 class LoginView(CASErrorsMixin):
     """Sends the browser to CAS, validates the ticket it brings back, and signs the user in.
 
@@ -160,6 +166,7 @@ class LoginView(CASErrorsMixin):
         landing = urls.login_landing(request)
         return self.redirect_to_cas(request, get_service_url(request, landing), landing)
 
+    @observe.hide_secrets
     def login(self, request: HttpRequest) -> HttpResponse:
         """Already signed in, redirect to CAS, or validate the returned ticket (in the query,
         or posted by the CAS server's form with ``method=POST``)."""
@@ -365,7 +372,7 @@ class LogoutView(CASErrorsMixin):
         return render(request, "django_cas_ng/logout_confirm.html", context, status=403)
 
 
-@method_decorator([csrf_exempt, login_not_required], name="dispatch")
+@method_decorator([csrf_exempt, login_not_required, _secret_posts], name="dispatch")
 class CallbackView(CASErrorsMixin):
     """Receives PGTs from the CAS server (GET) and back-channel Single Logout (POST)."""
 
