@@ -138,10 +138,12 @@ def require_schema() -> None:
         )
 
 
-_secret_posts = sensitive_post_parameters(*observe.SECRET_POST_PARAMS)
+#: On ``post`` only: ``method_decorator`` wraps again at each call (some µs), and only a POST
+#: carries a ticket or a logout request in its form.
+_secret_posts = method_decorator(sensitive_post_parameters(*observe.SECRET_POST_PARAMS))
 
 
-@method_decorator([csrf_exempt, login_not_required, _secret_posts], name="dispatch")
+@method_decorator([csrf_exempt, login_not_required], name="dispatch")
 class LoginView(CASErrorsMixin):
     """Sends the browser to CAS, validates the ticket it brings back, and signs the user in.
 
@@ -158,6 +160,7 @@ class LoginView(CASErrorsMixin):
             return handle_logout_request(request)
         return self.login(request)
 
+    @_secret_posts
     def post(self, request: HttpRequest) -> HttpResponse:
         if slo.is_back_channel(request):
             return handle_logout_request(request)
@@ -372,7 +375,7 @@ class LogoutView(CASErrorsMixin):
         return render(request, "django_cas_ng/logout_confirm.html", context, status=403)
 
 
-@method_decorator([csrf_exempt, login_not_required, _secret_posts], name="dispatch")
+@method_decorator([csrf_exempt, login_not_required], name="dispatch")
 class CallbackView(CASErrorsMixin):
     """Receives PGTs from the CAS server (GET) and back-channel Single Logout (POST)."""
 
@@ -381,6 +384,7 @@ class CallbackView(CASErrorsMixin):
             return handle_logout_request(request)
         return proxy.receive_callback(request)
 
+    @_secret_posts
     def post(self, request: HttpRequest) -> HttpResponse:
         if slo.is_back_channel(request):
             return handle_logout_request(request)

@@ -13,6 +13,7 @@ from typing import Any
 
 import django
 import pytest
+from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.signals import got_request_exception
 from django.db import OperationalError, connection
@@ -28,6 +29,7 @@ from django_cas_ng._internal.observe import SECRET_VARIABLES, hide_secrets
 from django_cas_ng.backends import CASBackend
 from django_cas_ng.decorators import proxy_ticket_required
 from django_cas_ng.signals import cas_user_authenticated
+from django_cas_ng.stepup import stepup_required
 from tests import urls as suite_urls
 from tests.cas_answers import logout_request, success_xml
 from tests.conftest import CAS
@@ -53,7 +55,12 @@ def api_page(request: HttpRequest) -> HttpResponse:
     return HttpResponse("api")
 
 
-urlpatterns = [*suite_urls.urlpatterns, path("api/", api_page)]
+@stepup_required
+def payroll(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("payroll")
+
+
+urlpatterns = [*suite_urls.urlpatterns, path("api/", api_page), path("payroll/", payroll)]
 
 
 Failure = tuple[HttpRequest, Any]
@@ -162,7 +169,9 @@ def test_a_database_outage_at_sign_in_reports_no_ticket(failures, html_mail, set
 def test_the_reports_locals_still_show_what_is_no_secret(failures, html_mail, settings) -> None:
     """Redaction hides the secrets, not the report: the landing page is still shown."""
     with database_refusing():
-        Client(raise_request_exception=False).get("/accounts/login/", {"next": "/x", "ticket": TICKET})
+        Client(raise_request_exception=False).get(
+            "/accounts/login/", {"next": "/x", "ticket": TICKET}
+        )
     shown = frame_variables(failures[0])
     assert "login.ticket='********************'" in shown
     assert "'/x'" in debug_page(failures[0], settings)
@@ -263,6 +272,20 @@ def test_a_database_outage_at_back_channel_logout_reports_no_ticket(
     assert_no_secret_reported(one_failure(failures, response), settings)
 
 
+# --- 22.6 A step-up's returning ticket --------------------------------------------------------
+
+
+@pytest.mark.urls(__name__)
+def test_a_database_outage_at_step_up_reports_no_ticket(failures, html_mail, settings) -> None:
+    browser = Client(raise_request_exception=False)
+    browser.force_login(get_user_model().objects.create_user("alice"))
+    to_stepup = browser.get("/payroll/")
+    assert to_stepup.status_code == 302
+    with database_refusing():
+        response = browser.get(f"{to_stepup.url}&ticket={TICKET}")
+    assert_no_secret_reported(one_failure(failures, response), settings)
+
+
 # --- The decorator's cost on the sign-in path -----------------------------------------------
 
 
@@ -274,8 +297,9 @@ def test_the_decorators_cost_per_call_is_a_fraction_of_a_microsecond() -> None:
 
     wrapped = hide_secrets(plain)
     calls = 20_000
-    cost = (timeit.timeit(lambda: wrapped(1, 2), number=calls) - timeit.timeit(
-        lambda: plain(1, 2), number=calls
-    )) / calls
+    cost = (
+        timeit.timeit(lambda: wrapped(1, 2), number=calls)
+        - timeit.timeit(lambda: plain(1, 2), number=calls)
+    ) / calls
     assert cost < 5e-6  # measured ~0.1 µs; generous for a loaded CI machine
     assert hide_secrets.__qualname__ == sensitive_variables(*SECRET_VARIABLES).__qualname__

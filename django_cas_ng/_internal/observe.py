@@ -9,7 +9,7 @@ import logging
 import re
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -144,7 +144,7 @@ def without_secrets(request: HttpRequest) -> HttpRequest:
         return request
     copy = _copy.copy(request)
     # The frames of an error report hold the request itself: its repr quotes the query.
-    copy.exception_reporter_filter = _RedactingFilter(
+    copy.exception_reporter_filter = _RedactingFilter(  # type: ignore[assignment]
         debug.get_exception_reporter_filter(request), secrets_of(request)
     )
     copy.META = {**request.META, "QUERY_STRING": redact_secrets(query)}
@@ -185,10 +185,8 @@ def secrets_of(request: HttpRequest) -> frozenset[str]:
     when already read) and an ``Authorization: CAS`` ticket."""
     found: set[str] = set()
     sources: list[Any] = [request.__dict__.get("_post")]
-    try:
+    with suppress(Exception):  # a query Django refuses to read: its tokens are still redacted
         sources.append(request.GET)
-    except Exception:  # a query Django refuses to read: its tokens are still redacted
-        pass
     for params in sources:
         if isinstance(params, QueryDict):
             found.update(v for name in SECRET_PARAMS for v in params.getlist(name) if v)
@@ -270,11 +268,11 @@ class RedactingExceptionReporter(debug.ExceptionReporter):
             request = without_secrets(request)
         super().__init__(request, exc_type, exc_value, tb, is_email)
         if not isinstance(self.filter, _RedactingFilter):
-            self.filter = _RedactingFilter(self.filter, secrets)
+            self.filter = _RedactingFilter(self.filter, secrets)  # type: ignore[assignment]
 
     def get_traceback_data(self) -> dict[str, Any]:
         data = super().get_traceback_data()
-        secrets = getattr(self.filter, "secrets", frozenset())
+        secrets: frozenset[str] = getattr(self.filter, "secrets", frozenset())
         for key in ("exception_value", "exception_notes"):
             if isinstance(data.get(key), str):
                 data[key] = scrubbed(data[key], secrets)
