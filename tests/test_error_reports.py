@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 import timeit
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import django
 import pytest
+import requests
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.signals import got_request_exception
@@ -28,6 +31,8 @@ from django.views.decorators.debug import sensitive_variables
 from django_cas_ng._internal.observe import SECRET_VARIABLES, hide_secrets
 from django_cas_ng.backends import CASBackend
 from django_cas_ng.decorators import proxy_ticket_required
+from django_cas_ng.models import ProxyGrantingTicket, mapping_key
+from django_cas_ng.recheck import CHECKED_KEY
 from django_cas_ng.signals import cas_user_authenticated
 from django_cas_ng.stepup import stepup_required
 from tests import urls as suite_urls
@@ -60,7 +65,17 @@ def payroll(request: HttpRequest) -> HttpResponse:
     return HttpResponse("payroll")
 
 
-urlpatterns = [*suite_urls.urlpatterns, path("api/", api_page), path("payroll/", payroll)]
+def proxying_page(request: HttpRequest) -> HttpResponse:
+    """A site's view obtaining a proxy ticket for a back end, not handling ``ProxyError``."""
+    return HttpResponse(ProxyGrantingTicket.retrieve_pt(request, "https://api.example.org/"))
+
+
+urlpatterns = [
+    *suite_urls.urlpatterns,
+    path("api/", api_page),
+    path("payroll/", payroll),
+    path("proxying/", proxying_page),
+]
 
 
 Failure = tuple[HttpRequest, Any]
@@ -283,6 +298,45 @@ def test_a_database_outage_at_step_up_reports_no_ticket(failures, html_mail, set
     assert to_stepup.status_code == 302
     with database_refusing():
         response = browser.get(f"{to_stepup.url}&ticket={TICKET}")
+    assert_no_secret_reported(one_failure(failures, response), settings)
+
+
+# --- 22.6 (cont.) The re-check's returning ticket ---------------------------------------------
+
+
+def test_a_database_outage_at_the_recheck_reports_no_ticket(
+    failures, html_mail, cas_http, settings
+) -> None:
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "django_cas_ng.recheck.SessionRecheckMiddleware"]
+    settings.CAS_RECHECK_INTERVAL = 600
+    browser = Client(raise_request_exception=False)
+    cas_http.get(VALIDATE, body=success_xml("alice"))
+    assert browser.get("/accounts/login/", {"ticket": "ST-1-signin"}).status_code == 302
+    session = browser.session
+    session[CHECKED_KEY] = time.time() - 601
+    session.save()
+    to_cas = browser.get("/private/", HTTP_ACCEPT="text/html")
+    service = urlsplit(parse_qs(urlsplit(to_cas.url).query)["service"][0])
+    with database_refusing():
+        response = browser.get(f"{service.path}?{service.query}&ticket={TICKET}")
+    assert_no_secret_reported(one_failure(failures, response), settings)
+
+
+# --- 22.7 A site's view obtaining a proxy ticket ------------------------------------------------
+
+
+@pytest.mark.urls(__name__)
+def test_a_failing_proxy_ticket_request_reports_no_pgt(
+    failures, html_mail, cas_http, settings
+) -> None:
+    settings.CAS_PROXY_CALLBACK = "https://testserver/accounts/callback/"
+    browser = Client(raise_request_exception=False)
+    user = get_user_model().objects.create_user("alice")
+    browser.force_login(user)
+    key = mapping_key(browser.session.session_key or "")
+    ProxyGrantingTicket.objects.create(pgtiou=PGTIOU, pgt=PGT, user=user, session_key=key)
+    cas_http.get(CAS + "proxy", body=requests.ConnectionError("refused"))
+    response = browser.get("/proxying/")
     assert_no_secret_reported(one_failure(failures, response), settings)
 
 
