@@ -71,6 +71,7 @@ class CASBackend(ModelBackend):
     #: The request whose CAS answer is being mapped: its tenant's settings apply.
     _request: HttpRequest | None = None
 
+    @observe.hide_secrets
     def authenticate(  # type: ignore[override]
         self, request: HttpRequest | None, ticket: str, service: str
     ) -> AbstractBaseUser | None:

@@ -14,6 +14,7 @@ from django.db.models.constants import OnConflict
 from django.http import HttpRequest
 from django.utils import timezone
 
+from ._internal.observe import hide_secrets
 from ._internal.session_store import live_keys
 from ._internal.tenancy import request_config
 from .exceptions import ProxyError
@@ -258,6 +259,7 @@ class ProxyGrantingTicketQuerySet(models.QuerySet["ProxyGrantingTicket"]):
             pgt = pgts.first()
         return pgt
 
+    @hide_secrets
     def proxy_ticket(self, request: HttpRequest, service: str) -> str:
         """A proxy ticket for ``service`` on behalf of this session's user, or
         :class:`ProxyError` (``args`` are ``(code, message)``)."""

@@ -36,6 +36,7 @@ __all__ = [
 _MAX_TICKET_LENGTH = 255
 
 
+@observe.hide_secrets
 def receive_callback(request: HttpRequest) -> HttpResponse:
     """Store the ``pgtIou`` -> ``pgtId`` pair the CAS server sends before it answers validation.
 

@@ -95,6 +95,7 @@ def send_to_cas(request: HttpRequest) -> HttpResponseBase:
     return response
 
 
+@observe.hide_secrets
 def come_back(request: HttpRequest) -> HttpResponseBase:
     """The return from CAS: keep or end the session, then land on the page without the mark."""
     pending = request.session.pop(PENDING_KEY, None)

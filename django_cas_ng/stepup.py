@@ -515,6 +515,7 @@ class StepUpView(View):
                 request, error, unavailable_template=self.unavailable_template_name
             )
 
+    @observe.hide_secrets
     def step_up(self, request: HttpRequest) -> HttpResponseBase:
         """Send the user to CAS, or check the ticket it brings back and go to ``next``."""
         require_cas_3(request)

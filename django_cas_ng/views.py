@@ -24,9 +24,11 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters
 
 from . import proxy
 from ._internal import login, observe, ratelimit, slo, urls
+from ._internal.observe import RedactingExceptionReporter
 from ._internal.responses import for_error, mark_never_cache
 from ._internal.sessions import drop_stale_sign_in, map_login, server_for_session, sign_out
 from ._internal.tenancy import request_config
@@ -51,6 +53,7 @@ __all__ = [
     "CallbackView",
     "LoginView",
     "LogoutView",
+    "RedactingExceptionReporter",
     "clean_next_page",
     "is_local_url",
 ]
@@ -135,6 +138,11 @@ def require_schema() -> None:
         )
 
 
+#: On ``post`` only: ``method_decorator`` wraps again at each call (some µs), and only a POST
+#: carries a ticket or a logout request in its form.
+_secret_posts = method_decorator(sensitive_post_parameters(*observe.SECRET_POST_PARAMS))
+
+
 @method_decorator([csrf_exempt, login_not_required], name="dispatch")
 class LoginView(CASErrorsMixin):
     """Sends the browser to CAS, validates the ticket it brings back, and signs the user in.
@@ -152,6 +160,7 @@ class LoginView(CASErrorsMixin):
             return handle_logout_request(request)
         return self.login(request)
 
+    @_secret_posts
     def post(self, request: HttpRequest) -> HttpResponse:
         if slo.is_back_channel(request):
             return handle_logout_request(request)
@@ -160,6 +169,7 @@ class LoginView(CASErrorsMixin):
         landing = urls.login_landing(request)
         return self.redirect_to_cas(request, get_service_url(request, landing), landing)
 
+    @observe.hide_secrets
     def login(self, request: HttpRequest) -> HttpResponse:
         """Already signed in, redirect to CAS, or validate the returned ticket (in the query,
         or posted by the CAS server's form with ``method=POST``)."""
@@ -375,6 +385,7 @@ class CallbackView(CASErrorsMixin):
             return handle_logout_request(request)
         return proxy.receive_callback(request)
 
+    @_secret_posts
     def post(self, request: HttpRequest) -> HttpResponse:
         if slo.is_back_channel(request):
             return handle_logout_request(request)

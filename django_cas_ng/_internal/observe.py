@@ -9,11 +9,13 @@ import logging
 import re
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
 from django.http import HttpRequest, QueryDict
+from django.views import debug
+from django.views.decorators.debug import sensitive_variables
 
 from ..exceptions import (
     CASConfigurationError,
@@ -45,6 +47,30 @@ LIBRARY_LOGGERS = ("urllib3.connectionpool", "urllib3.util.retry", "requests", "
 DJANGO_LOGGERS = ("django.request", "django.server")
 #: Query and form parameters whose values are secrets whatever they look like.
 SECRET_PARAMS = frozenset({"ticket", "pgt", "pgtIou", "pgtId"})
+#: Form parameters hidden from error reports (``sensitive_post_parameters``): the ticket the
+#: CAS server posts, and a logout request, whose ``SessionIndex`` is a service ticket.
+SECRET_POST_PARAMS = ("ticket", "logoutRequest")
+#: Local variables hidden from error reports (``sensitive_variables``) in the frames of a
+#: sign-in, a proxy ticket, the PGT callback and Single Logout, and every frame they call:
+#: tickets, PGTs and IOUs, a session key, a logout request's XML, a signal's arguments
+#: (``named`` in ``Signal.send``, ``kwargs`` in a receiver) and a query's ``params``.
+SECRET_VARIABLES = (
+    "ticket",
+    "tickets",
+    "pgt",
+    "pgts",
+    "pgtiou",
+    "pgt_iou",
+    "session_key",
+    "answer",
+    "xml",
+    "named",
+    "kwargs",
+    "params",
+)
+#: Decorates the outermost frame of ours holding a secret: Django's filter hides
+#: :data:`SECRET_VARIABLES` there and in every frame it calls (when ``DEBUG`` is off).
+hide_secrets = sensitive_variables(*SECRET_VARIABLES)
 
 _SECRETS = re.compile(
     r"(?P<param>\b(?:ticket|pgt|pgtIou|pgtId)=)(?P<value>[^&\s\"'<>]+)"
@@ -117,6 +143,10 @@ def without_secrets(request: HttpRequest) -> HttpRequest:
     if not _SECRETS.search(query) and not (isinstance(post, QueryDict) and _has_secret(post)):
         return request
     copy = _copy.copy(request)
+    # The frames of an error report hold the request itself: its repr quotes the query.
+    copy.exception_reporter_filter = _RedactingFilter(  # type: ignore[assignment]
+        debug.get_exception_reporter_filter(request), secrets_of(request)
+    )
     copy.META = {**request.META, "QUERY_STRING": redact_secrets(query)}
     try:
         copy.GET = _redacted(request.GET)
@@ -134,12 +164,12 @@ def _has_secret(params: QueryDict) -> bool:
     )
 
 
-def _redacted(params: QueryDict) -> Any:  # the stubs want request.GET immutable
-    """A copy of ``params`` with secret values redacted."""
+def _redacted(params: QueryDict, secrets: frozenset[str] = frozenset()) -> Any:
+    """A copy of ``params`` with secret values redacted (the stubs want it immutable)."""
     clean = params.copy()
     for name, values in params.lists():
         secret = name in SECRET_PARAMS
-        clean.setlist(name, [redact(v) if secret else redact_secrets(v) for v in values])
+        clean.setlist(name, [redact(v) if secret else scrubbed(v, secrets) for v in values])
     return clean
 
 
@@ -148,6 +178,105 @@ def _withheld(arg: object) -> object:
     if isinstance(arg, bytes | bytearray) or (isinstance(arg, str) and arg.lstrip()[:1] == "<"):
         return f"<answer of {len(arg)} bytes withheld>"
     return arg
+
+
+def secrets_of(request: HttpRequest) -> frozenset[str]:
+    """The secret values ``request`` carries: its ticket, PGT and IOU parameters (the form only
+    when already read) and an ``Authorization: CAS`` ticket."""
+    found: set[str] = set()
+    sources: list[Any] = [request.__dict__.get("_post")]
+    with suppress(Exception):  # a query Django refuses to read: its tokens are still redacted
+        sources.append(request.GET)
+    for params in sources:
+        if isinstance(params, QueryDict):
+            found.update(v for name in SECRET_PARAMS for v in params.getlist(name) if v)
+    scheme, _, credentials = str(request.META.get("HTTP_AUTHORIZATION", "")).partition(" ")
+    if scheme.lower() == "cas" and credentials.strip():
+        found.add(credentials.strip())
+    return frozenset(found)
+
+
+def scrubbed(text: str, secrets: frozenset[str] = frozenset()) -> str:
+    """``text`` with ``secrets`` and every ticket, PGT and PGTIOU redacted."""
+    for secret in secrets:
+        text = mask(text, secret)
+    return redact_secrets(text)
+
+
+class _Shown:
+    """A value shown by its redacted repr in an error report."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+class _RedactingFilter:
+    """An exception reporter filter (the site's, wrapped) whose report shows no ticket, PGT or
+    IOU: frame variables named in :data:`SECRET_VARIABLES` are hidden and every other value,
+    the form and ``META`` are redacted by value, in ``DEBUG`` too."""
+
+    def __init__(self, inner: Any, secrets: frozenset[str] = frozenset()) -> None:
+        self.inner = inner
+        self.secrets = secrets
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def get_safe_request_meta(self, request: HttpRequest) -> dict[str, Any]:
+        meta = self.inner.get_safe_request_meta(request)
+        return {name: self._value(value) for name, value in meta.items()}
+
+    def get_post_parameters(self, request: HttpRequest | None) -> Any:
+        params = self.inner.get_post_parameters(request)
+        return _redacted(params, self.secrets) if isinstance(params, QueryDict) else params
+
+    def get_traceback_frame_variables(self, request: HttpRequest | None, tb_frame: Any) -> Any:
+        substitute = getattr(self.inner, "cleansed_substitute", "********************")
+        return [
+            (name, substitute if name in SECRET_VARIABLES else self._value(value))
+            for name, value in self.inner.get_traceback_frame_variables(request, tb_frame)
+        ]
+
+    def _value(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return scrubbed(value, self.secrets)
+        try:
+            text = repr(value)
+        except Exception:  # Django's report shows such a value as the error its repr raised
+            return value
+        clean = scrubbed(text, self.secrets)
+        return value if clean == text else _Shown(clean)
+
+
+class RedactingExceptionReporter(debug.ExceptionReporter):
+    """Django's exception reporter (the 500 page, the ADMINS e-mail) showing no CAS ticket,
+    PGT or IOU anywhere: URL, query, form, ``META``, frame variables and the error's text."""
+
+    def __init__(
+        self,
+        request: HttpRequest | None,
+        exc_type: Any,
+        exc_value: Any,
+        tb: Any,
+        is_email: bool = False,
+    ) -> None:
+        secrets = frozenset() if request is None else secrets_of(request)
+        if request is not None:
+            request = without_secrets(request)
+        super().__init__(request, exc_type, exc_value, tb, is_email)
+        if not isinstance(self.filter, _RedactingFilter):
+            self.filter = _RedactingFilter(self.filter, secrets)  # type: ignore[assignment]
+
+    def get_traceback_data(self) -> dict[str, Any]:
+        data = super().get_traceback_data()
+        secrets: frozenset[str] = getattr(self.filter, "secrets", frozenset())
+        for key in ("exception_value", "exception_notes"):
+            if isinstance(data.get(key), str):
+                data[key] = scrubbed(data[key], secrets)
+        return data
 
 
 def install_redaction() -> None:
@@ -166,9 +295,13 @@ __all__ = [
     "MISCONFIGURED",
     "OUTCOMES",
     "REFUSED",
+    "SECRET_POST_PARAMS",
+    "SECRET_VARIABLES",
     "SUCCESS",
     "UNAVAILABLE",
     "Measurement",
+    "RedactingExceptionReporter",
+    "hide_secrets",
     "install_redaction",
     "log_fields",
     "mask",
@@ -177,6 +310,8 @@ __all__ = [
     "outcome_of",
     "redact",
     "redact_secrets",
+    "scrubbed",
+    "secrets_of",
     "without_secrets",
 ]
 

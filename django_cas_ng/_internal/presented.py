@@ -340,6 +340,7 @@ def _vary_on_authorization(response: HttpResponseBase) -> None:
     patch_cache_control(response, private=True)
 
 
+@observe.hide_secrets
 def _admit(request: HttpRequest, service: str | None, realm: str) -> HttpResponse | None:
     """Let the request in as the ticket's user (``None``), or the JSON answer refusing it:
     401, 503 (CAS unreachable, or this site's configuration) or 429."""

@@ -268,6 +268,7 @@ def back_to_server(request: HttpRequest, relay_state: str) -> str:
     return f"{urljoin(get_server_url(request), 'logout')}?{query}"
 
 
+@observe.hide_secrets
 def handle(request: HttpRequest) -> HttpResponse:
     """Serve a back- or front-channel Single Logout request; errors raise BadLogoutRequest."""
     if is_front_channel(request):
