@@ -1,0 +1,136 @@
+"""Who a user is, round 3: one CAS name in two Unicode forms, and a username attribute that is
+padded or has several values."""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from django_cas_ng.models import CASIdentity
+from tests import tenants
+from tests.cas_answers import success_xml
+from tests.test_backends import login_request, release, sign_in  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.django_db
+
+User = get_user_model()
+
+#: "José" as most systems send it (one code point for é) and as macOS-fed directories
+#: and some LDAP servers do (e followed by a combining acute accent).
+COMPOSED = unicodedata.normalize("NFC", "José")
+DECOMPOSED = unicodedata.normalize("NFD", "José")
+
+
+def test_a_decomposed_name_signs_in_to_the_account_made_with_create_user(
+    login_request, release
+) -> None:
+    # create_user (and the admin's form) store the composed form.
+    jose = User.objects.create_user(DECOMPOSED)
+    release(DECOMPOSED)
+    assert sign_in(login_request) == jose
+    assert User.objects.count() == 1
+
+
+def test_both_forms_of_a_new_name_sign_in_to_one_account(login_request, release) -> None:
+    release(DECOMPOSED)
+    first = sign_in(login_request)
+    release(COMPOSED)
+    assert sign_in(login_request, ticket="ST-2-abc") == first
+    assert first.username == COMPOSED
+    assert User.objects.count() == 1
+
+
+def test_an_account_stored_decomposed_before_the_upgrade_stays_reachable(
+    login_request, release
+) -> None:
+    # 5.1 stored the name exactly as CAS sent it.
+    jose = User.objects.create(username=DECOMPOSED)
+    release(DECOMPOSED)
+    assert sign_in(login_request) == jose
+    release(COMPOSED)
+    assert sign_in(login_request, ticket="ST-2-abc") == jose
+    assert User.objects.count() == 1
+
+
+def test_without_create_user_a_decomposed_name_finds_the_composed_account(
+    login_request, release, settings
+) -> None:
+    settings.CAS_CREATE_USER = False
+    jose = User.objects.create_user(COMPOSED)
+    release(DECOMPOSED)
+    assert sign_in(login_request) == jose
+
+
+def test_a_compatibility_form_is_not_folded_into_another_users_name(
+    login_request, release
+) -> None:
+    # Full-width letters look different: merging them with "root" would hand the
+    # superuser to whoever registers the look-alike at the CAS server.
+    root = User.objects.create_superuser("root", password="x")
+    release("ｒｏｏｔ")
+    user = sign_in(login_request)
+    assert user is not None and user != root
+    assert not user.is_superuser
+
+
+def test_with_several_servers_both_forms_of_a_name_are_one_identity(
+    settings, login_request, cas_http
+) -> None:
+    settings.ALLOWED_HOSTS = ["a.example", "testserver"]
+    settings.CAS_SERVER_URL = tenants.server_for_host
+    login_request.META["HTTP_HOST"] = "a.example"
+    validate = tenants.SERVERS["a.example"] + "p3/serviceValidate"
+    cas_http.get(validate, body=success_xml(DECOMPOSED))
+    first = sign_in(login_request)
+    cas_http.get(validate, body=success_xml(COMPOSED))
+    assert sign_in(login_request, ticket="ST-2-abc") == first
+    assert CASIdentity.objects.get().uid == COMPOSED
+
+
+def test_an_identity_stored_decomposed_stays_reachable(settings, login_request, cas_http) -> None:
+    settings.ALLOWED_HOSTS = ["a.example", "testserver"]
+    settings.CAS_SERVER_URL = tenants.server_for_host
+    login_request.META["HTTP_HOST"] = "a.example"
+    server = tenants.SERVERS["a.example"]
+    jose = User.objects.create(username=DECOMPOSED)
+    CASIdentity.objects.create(server_url=server, uid=DECOMPOSED, name=DECOMPOSED, user=jose)
+    cas_http.get(server + "p3/serviceValidate", body=success_xml(COMPOSED))
+    assert sign_in(login_request) == jose
+    assert CASIdentity.objects.count() == 1
+
+
+# --- CAS_USERNAME_ATTRIBUTE -------------------------------------------------------------------
+
+
+def test_a_username_attribute_padded_with_white_space_is_the_same_user(
+    login_request, release, settings
+) -> None:
+    settings.CAS_USERNAME_ATTRIBUTE = "uid"
+    alice = User.objects.create_user("alice")
+    release("x1", {"uid": "\n      alice\n    "})
+    assert sign_in(login_request) == alice
+
+
+def test_a_username_attribute_with_two_values_is_refused(
+    login_request, release, settings, caplog
+) -> None:
+    # Directories do not keep the order of a multi-valued attribute: the first value
+    # could name another account at the next sign-in.
+    settings.CAS_USERNAME_ATTRIBUTE = "mail"
+    User.objects.create_user("shared@example.org")
+    release("x1", {"mail": ["shared@example.org", "alice@example.org"]})
+    with caplog.at_level(logging.WARNING, logger="django_cas_ng.login"):
+        assert sign_in(login_request) is None
+    assert "no single mail" in caplog.text
+    assert User.objects.count() == 1
+
+
+def test_a_username_attribute_repeating_one_value_signs_in(
+    login_request, release, settings
+) -> None:
+    settings.CAS_USERNAME_ATTRIBUTE = "uid"
+    release("x1", {"uid": ["alice", "alice"]})
+    assert sign_in(login_request).username == "alice"
