@@ -210,7 +210,7 @@ class CASBackend(ModelBackend):
         self._request = request
         name = self.get_username(username, attributes) if username else None
         if not name:
-            return self._refused("", attributes, "the CAS answer names no usable username")
+            return self._refused("", attributes, self._no_username_reason())
         if identities.has_control_characters(name):
             return self._refused(
                 "", attributes, f"the CAS username {name!r} has a control character"
@@ -240,6 +240,19 @@ class CASBackend(ModelBackend):
             return self._refused(name, attributes, f"user_can_authenticate refused {name}")
         return MappedUser(user=user, created=created, username=name, attributes=attributes)
 
+    def _no_username_reason(self) -> str:
+        if self._reads_username_attribute():
+            attribute = cas_settings.username_attribute
+            return f"the CAS answer has no single {attribute} (CAS_USERNAME_ATTRIBUTE)"
+        return "the CAS answer names no usable username"
+
+    def _reads_username_attribute(self) -> bool:
+        """Whether the username comes from ``CAS_USERNAME_ATTRIBUTE`` (never with SAML)."""
+        return (
+            cas_settings.username_attribute != "cas:user"
+            and request_config(self._request).version != "CAS_2_SAML_1_0"
+        )
+
     @staticmethod
     def _refused(username: str, attributes: dict[str, Any], reason: str) -> MappedUser:
         return MappedUser(None, False, username, attributes, reason)
@@ -257,18 +270,21 @@ class CASBackend(ModelBackend):
             request.session.pop("pgtiou", None)
 
     def get_username(self, username: str | None, attributes: Mapping[str, Any]) -> str | None:
-        """The CAS username, or the ``CAS_USERNAME_ATTRIBUTE`` attribute when one is set."""
-        attribute = cas_settings.username_attribute
-        if attribute != "cas:user" and request_config(self._request).version != "CAS_2_SAML_1_0":
-            value = attributes.get(attribute)
-            if isinstance(value, list):
-                value = value[0] if value else None
-            return str(value) if value else None
-        return username
+        """The CAS username, or the ``CAS_USERNAME_ATTRIBUTE`` attribute when one is set: None
+        unless it holds one value (repeated or padded with white space, as ``cas:user``)."""
+        if not self._reads_username_attribute():
+            return username
+        value = attributes.get(cas_settings.username_attribute)
+        values = value if isinstance(value, (list, tuple)) else [value]
+        # A directory keeps no order among several values: the first could be another's name.
+        names = {str(v).strip() for v in values if v is not None} - {""}
+        return names.pop() if len(names) == 1 else None
 
     def clean_username(self, username: str) -> str:
-        """Normalise the username before lookup; applies ``CAS_FORCE_CHANGE_USERNAME_CASE``.
-        '' (refused) when the change is more than one of case (:func:`_case_changed`)."""
+        """Normalise the username before lookup: composed Unicode form (NFC), then
+        ``CAS_FORCE_CHANGE_USERNAME_CASE``; '' (refused) when the change is more than one of
+        case (:func:`_case_changed`)."""
+        username = identities.composed(username)
         case = cas_settings.force_change_username_case
         if case == "lower":
             return _case_changed(username, username.lower(), str.upper)
@@ -312,19 +328,23 @@ class CASBackend(ModelBackend):
         manager = user_model._default_manager
         if not cas_settings.create_user:
             local_name_field = cas_settings.local_name_field
-            try:
-                if local_name_field:
-                    return manager.get(**{local_name_field: username}), False
-                # As in 5.1: a manager's own natural-key lookup (e.g. case-insensitive) applies.
-                return manager.get_by_natural_key(username), False
-            except user_model.DoesNotExist:
-                return None, False
-            except user_model.MultipleObjectsReturned:
-                # A field that need not be unique (an e-mail a user may edit): never guess.
-                raise identities.IdentityRefused(
-                    f"several users have {local_name_field or 'the natural key'} {username!r}"
-                ) from None
-        lookup_kwargs: dict[str, Any] = {user_model.USERNAME_FIELD: username}
+            # The composed name, then the decomposed one a 5.1 account may be stored under.
+            for form in identities.name_forms(username):
+                try:
+                    if local_name_field:
+                        return manager.get(**{local_name_field: form}), False
+                    # As in 5.1: a manager's own natural-key lookup (e.g. case-insensitive).
+                    return manager.get_by_natural_key(form), False
+                except user_model.DoesNotExist:
+                    continue
+                except user_model.MultipleObjectsReturned:
+                    # A field that need not be unique (an e-mail a user may edit): never guess.
+                    raise identities.IdentityRefused(
+                        f"several users have {local_name_field or 'the natural key'} {form!r}"
+                    ) from None
+            return None, False
+        field = user_model.USERNAME_FIELD
+        lookup_kwargs: dict[str, Any] = {field: identities.stored_form(manager, field, username)}
         if cas_settings.create_user_with_id:
             lookup_kwargs["id"] = identities.primary_key_value(self.get_user_id(attributes))
         try:

@@ -134,3 +134,24 @@ def test_a_username_attribute_repeating_one_value_signs_in(
     settings.CAS_USERNAME_ATTRIBUTE = "uid"
     release("x1", {"uid": ["alice", "alice"]})
     assert sign_in(login_request).username == "alice"
+
+
+@pytest.mark.parametrize(
+    "released",
+    [
+        "\u212aevin",  # Kelvin sign, which NFC replaces by "K"
+        "\u212bngstr\u00f6m",  # Angstrom sign, which NFC replaces by "Å"
+    ],
+)
+def test_a_look_alike_letter_is_not_composed_into_another_users_name(
+    login_request, release, released
+) -> None:
+    taken = unicodedata.normalize("NFC", released)
+    owner = User.objects.create_user(taken)
+    decomposed = unicodedata.normalize("NFD", taken)
+    if decomposed != taken:  # as 5.1 stored a name sent decomposed
+        User.objects.create(username=decomposed)
+    release(released)
+    user = sign_in(login_request)
+    assert user is not None and user.pk != owner.pk
+    assert user.username == released
