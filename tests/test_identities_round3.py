@@ -3,18 +3,27 @@ padded or has several values."""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import subprocess
+import sys
 import unicodedata
+from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
 
 from django_cas_ng.models import CASIdentity
-from tests import tenants
+from tests import tenants, test_backends
 from tests.cas_answers import success_xml
-from tests.test_backends import login_request, release, sign_in  # noqa: F401 (fixtures)
+from tests.test_backends import sign_in
 
 pytestmark = pytest.mark.django_db
+
+login_request = test_backends.login_request
+release = test_backends.release
 
 User = get_user_model()
 
@@ -64,13 +73,11 @@ def test_without_create_user_a_decomposed_name_finds_the_composed_account(
     assert sign_in(login_request) == jose
 
 
-def test_a_compatibility_form_is_not_folded_into_another_users_name(
-    login_request, release
-) -> None:
+def test_a_compatibility_form_is_not_folded_into_another_users_name(login_request, release) -> None:
     # Full-width letters look different: merging them with "root" would hand the
     # superuser to whoever registers the look-alike at the CAS server.
     root = User.objects.create_superuser("root", password="x")
-    release("ｒｏｏｔ")
+    release("\uff52\uff4f\uff4f\uff54")  # "root" in full-width letters
     user = sign_in(login_request)
     assert user is not None and user != root
     assert not user.is_superuser
@@ -155,3 +162,58 @@ def test_a_look_alike_letter_is_not_composed_into_another_users_name(
     user = sign_in(login_request)
     assert user is not None and user.pk != owner.pk
     assert user.username == released
+
+
+# --- custom user models (each in a child process: AUTH_USER_MODEL is fixed at start-up) --------
+
+
+def on_user_model(model: str, scenario: str, **overrides: Any) -> dict[str, Any]:
+    """Run ``scenario`` (a function of this module) in a child Python whose user model is
+    ``model`` (of tests/customusers) and whose settings add ``overrides``; its JSON outcome."""
+    code = f"from tests.customusers import scenarios; scenarios.{scenario}()"
+    config = json.dumps({"AUTH_USER_MODEL": model, **overrides})
+    child = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parent.parent,
+        env={**os.environ, "CUSTOM_USER_SETTINGS": config},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert child.returncode == 0, child.stderr[-3000:]
+    outcome: dict[str, Any] = json.loads(child.stdout.strip().splitlines()[-1])
+    return outcome
+
+
+def test_staff_and_admin_affiliations_sign_in_a_user_model_without_superuser_or_groups() -> None:
+    # 5.1 set the flag on the instance and saved it all; is_superuser is not a field here.
+    outcome = on_user_model(
+        "customusers.EmailUser",
+        "affiliations_without_superuser_field",
+        CAS_STAFF_AFFILIATION="staff",
+        CAS_ADMIN_AFFILIATION="faculty",
+        CAS_MAP_AFFILIATIONS=True,
+    )
+    assert outcome == {"status": 302, "users": 1, "staff": True}
+
+
+def test_create_user_with_id_fills_a_primary_key_not_named_id() -> None:
+    outcome = on_user_model(
+        "customusers.KeyedUser", "id_into_a_primary_key_not_named_id", CAS_CREATE_USER_WITH_ID=True
+    )
+    assert outcome == {
+        "status": 302,
+        "pk": "9f0c7a52-3b1e-4d6f-8a2b-5c4d3e2f1a0b",
+        "username": "ada",
+    }
+
+
+def test_a_managers_case_insensitive_natural_key_finds_the_user_when_creating_users() -> None:
+    # The model says "Ada" is "ada" (as for a password sign-in): no second account.
+    outcome = on_user_model("customusers.KeyedUser", "case_insensitive_natural_key")
+    assert outcome == {"status": [302, 302], "users": 1, "signed_in": True}
+
+
+def test_a_name_longer_than_a_30_character_username_is_refused_not_a_500() -> None:
+    outcome = on_user_model("customusers.KeyedUser", "name_too_long_for_a_short_username")
+    assert outcome == {"status": 403, "users": 0}
