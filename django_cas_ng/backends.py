@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import Group
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import IntegrityError, models
@@ -346,7 +346,12 @@ class CASBackend(ModelBackend):
         field = user_model.USERNAME_FIELD
         lookup_kwargs: dict[str, Any] = {field: identities.stored_form(manager, field, username)}
         if cas_settings.create_user_with_id:
-            lookup_kwargs["id"] = identities.primary_key_value(self.get_user_id(attributes))
+            # The primary key by its own name: a model's may be ``uuid`` rather than ``id``.
+            pk = identities.primary_key_value(self.get_user_id(attributes))
+            lookup_kwargs[user_model._meta.pk.name] = pk
+        found = _by_own_natural_key(manager, lookup_kwargs)
+        if found is not None:
+            return found, False
         try:
             user, created = manager.get_or_create(**lookup_kwargs)
         except IntegrityError:
@@ -449,6 +454,26 @@ def _case_changed(name: str, changed: str, other_way: Callable[[str], str]) -> s
     Kelvin sign lower-cases to "k", dotless i (U+0131) upper-cases to "I", "ß" to "SS". A change of
     case alone keeps both names equal in the other case (``other_way``)."""
     return changed if other_way(changed) == other_way(name) else ""
+
+
+def _by_own_natural_key(manager: Any, lookup_kwargs: dict[str, Any]) -> AbstractBaseUser | None:
+    """With a manager that has its own ``get_by_natural_key`` (case-insensitive, say), the user
+    it finds for a name no user holds exactly, as a password sign-in would; None otherwise."""
+    if type(manager).get_by_natural_key is BaseUserManager.get_by_natural_key:
+        return None  # the exact lookup get_or_create makes anyway
+    if manager.filter(**lookup_kwargs).exists():
+        return None  # the account 5.1 found stays the user's
+    model = manager.model
+    name = lookup_kwargs[model.USERNAME_FIELD]
+    try:
+        user: AbstractBaseUser = manager.get_by_natural_key(name)
+    except model.DoesNotExist:
+        return None
+    except model.MultipleObjectsReturned:
+        raise identities.IdentityRefused(f"several users have the natural key {name!r}") from None
+    # With CAS_CREATE_USER_WITH_ID, a user under another id is not this one (get_or_create refuses).
+    pk = lookup_kwargs.get(model._meta.pk.name, user.pk)
+    return user if user.pk == pk else None
 
 
 def _fits_username_field(name: str) -> bool:

@@ -14,8 +14,10 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.sessions.backends.db import SessionStore
 
 from django_cas_ng.models import CASIdentity
+from django_cas_ng.stepup import is_signed_in_user
 from tests import tenants, test_backends
 from tests.cas_answers import success_xml
 from tests.test_backends import sign_in
@@ -217,3 +219,12 @@ def test_a_managers_case_insensitive_natural_key_finds_the_user_when_creating_us
 def test_a_name_longer_than_a_30_character_username_is_refused_not_a_500() -> None:
     outcome = on_user_model("customusers.KeyedUser", "name_too_long_for_a_short_username")
     assert outcome == {"status": 403, "users": 0}
+
+
+def test_a_recheck_naming_the_decomposed_name_of_a_5_1_account_is_the_same_user(rf) -> None:
+    request = rf.get("/")
+    request.session = SessionStore()
+    request.user = User.objects.create(username=DECOMPOSED)
+    assert is_signed_in_user(request, DECOMPOSED, {})
+    assert is_signed_in_user(request, COMPOSED, {})
+    assert not is_signed_in_user(request, "Jose", {})

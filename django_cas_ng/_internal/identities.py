@@ -283,7 +283,7 @@ def _new_user(
     # server created, whose session would then be bound to no server.
     fields: dict[str, Any] = {user_model.USERNAME_FIELD: username, "password": make_password(None)}
     if cas_settings.create_user_with_id:
-        fields["id"] = primary_key_value(backend.get_user_id(attributes))
+        fields[user_model._meta.pk.name] = primary_key_value(backend.get_user_id(attributes))
     user: AbstractBaseUser = user_model._default_manager.create(**fields)
     return user
 
