@@ -327,22 +327,7 @@ class CASBackend(ModelBackend):
         user_model = get_user_model()
         manager = user_model._default_manager
         if not cas_settings.create_user:
-            local_name_field = cas_settings.local_name_field
-            # The composed name, then the decomposed one a 5.1 account may be stored under.
-            for form in identities.name_forms(username):
-                try:
-                    if local_name_field:
-                        return manager.get(**{local_name_field: form}), False
-                    # As in 5.1: a manager's own natural-key lookup (e.g. case-insensitive).
-                    return manager.get_by_natural_key(form), False
-                except user_model.DoesNotExist:
-                    continue
-                except user_model.MultipleObjectsReturned:
-                    # A field that need not be unique (an e-mail a user may edit): never guess.
-                    raise identities.IdentityRefused(
-                        f"several users have {local_name_field or 'the natural key'} {form!r}"
-                    ) from None
-            return None, False
+            return _existing_user(manager, username), False
         field = user_model.USERNAME_FIELD
         lookup_kwargs: dict[str, Any] = {field: identities.stored_form(manager, field, username)}
         if cas_settings.create_user_with_id:
@@ -454,6 +439,28 @@ def _case_changed(name: str, changed: str, other_way: Callable[[str], str]) -> s
     Kelvin sign lower-cases to "k", dotless i (U+0131) upper-cases to "I", "ß" to "SS". A change of
     case alone keeps both names equal in the other case (``other_way``)."""
     return changed if other_way(changed) == other_way(name) else ""
+
+
+def _existing_user(manager: Any, username: str) -> AbstractBaseUser | None:
+    """The user of ``username`` without creating one: by ``CAS_LOCAL_NAME_FIELD``, else by the
+    manager's natural key (as 5.1: its own lookup, case-insensitive say, applies)."""
+    model, local_name_field = manager.model, cas_settings.local_name_field
+    # The composed name, then the decomposed one a 5.1 account may be stored under.
+    for form in identities.name_forms(username):
+        try:
+            if local_name_field:
+                user: AbstractBaseUser = manager.get(**{local_name_field: form})
+            else:
+                user = manager.get_by_natural_key(form)
+        except model.DoesNotExist:
+            continue
+        except model.MultipleObjectsReturned:
+            # A field that need not be unique (an e-mail a user may edit): never guess.
+            raise identities.IdentityRefused(
+                f"several users have {local_name_field or 'the natural key'} {form!r}"
+            ) from None
+        return user
+    return None
 
 
 def _by_own_natural_key(manager: Any, lookup_kwargs: dict[str, Any]) -> AbstractBaseUser | None:
