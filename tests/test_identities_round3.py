@@ -228,3 +228,17 @@ def test_a_recheck_naming_the_decomposed_name_of_a_5_1_account_is_the_same_user(
     assert is_signed_in_user(request, DECOMPOSED, {})
     assert is_signed_in_user(request, COMPOSED, {})
     assert not is_signed_in_user(request, "Jose", {})
+
+
+def test_a_stable_id_user_created_with_id_fills_a_primary_key_not_named_id() -> None:
+    outcome = on_user_model(
+        "customusers.KeyedUser",
+        "stable_id_into_a_primary_key_not_named_id",
+        CAS_CREATE_USER_WITH_ID=True,
+        CAS_USER_ID_ATTRIBUTE="employeeNumber",
+    )
+    assert outcome == {
+        "status": 302,
+        "pk": "3c5e8d1a-7b2f-4e90-a6c4-1d8e9f0b2a7c",
+        "username": "grace",
+    }

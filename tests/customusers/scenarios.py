@@ -93,3 +93,14 @@ def name_too_long_for_a_short_username() -> None:
     model = get_user_model()
     status = _child_sign_in("a" * 31, "ST-1-a")
     print(json.dumps({"status": status, "users": model._default_manager.count()}))
+
+
+def stable_id_into_a_primary_key_not_named_id() -> None:
+    _set_up_child()
+    from django.contrib.auth import get_user_model
+
+    model = get_user_model()
+    key = "3c5e8d1a-7b2f-4e90-a6c4-1d8e9f0b2a7c"
+    status = _child_sign_in("grace", "ST-1-g", id=key, employeeNumber="E-77")
+    user = model._default_manager.get()
+    print(json.dumps({"status": status, "pk": str(user.pk), "username": user.get_username()}))
