@@ -464,12 +464,14 @@ def _existing_user(manager: Any, username: str) -> AbstractBaseUser | None:
 
 
 def _by_own_natural_key(manager: Any, lookup_kwargs: dict[str, Any]) -> AbstractBaseUser | None:
-    """With a manager that has its own ``get_by_natural_key`` (case-insensitive, say), the user
-    it finds for a name no user holds exactly, as a password sign-in would; None otherwise."""
+    """With a manager that has its own ``get_by_natural_key`` (case-insensitive, say): the user
+    holding the name exactly (5.1's), else the one that method finds, as a password sign-in
+    would; None otherwise."""
     if type(manager).get_by_natural_key is BaseUserManager.get_by_natural_key:
         return None  # the exact lookup get_or_create makes anyway
-    if manager.filter(**lookup_kwargs).exists():
-        return None  # the account 5.1 found stays the user's
+    exact: AbstractBaseUser | None = manager.filter(**lookup_kwargs).first()
+    if exact is not None:
+        return exact
     model = manager.model
     name = lookup_kwargs[model.USERNAME_FIELD]
     try:

@@ -242,3 +242,8 @@ def test_a_stable_id_user_created_with_id_fills_a_primary_key_not_named_id() -> 
         "pk": "3c5e8d1a-7b2f-4e90-a6c4-1d8e9f0b2a7c",
         "username": "grace",
     }
+
+
+def test_an_account_holding_the_exact_name_wins_over_the_managers_natural_key() -> None:
+    outcome = on_user_model("customusers.KeyedUser", "exact_name_before_natural_key")
+    assert outcome == {"status": 302, "twin_signed_in": True}

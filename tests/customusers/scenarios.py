@@ -104,3 +104,16 @@ def stable_id_into_a_primary_key_not_named_id() -> None:
     status = _child_sign_in("grace", "ST-1-g", id=key, employeeNumber="E-77")
     user = model._default_manager.get()
     print(json.dumps({"status": status, "pk": str(user.pk), "username": user.get_username()}))
+
+
+def exact_name_before_natural_key() -> None:
+    _set_up_child()
+    from django.contrib.auth import get_user_model
+
+    model = get_user_model()
+    model._default_manager.create(uuid=uuid.uuid4(), username="ada")
+    # Made by 5.1 for the CAS name "Ada", beside "ada": the natural key finds two.
+    twin = model._default_manager.create(uuid=uuid.uuid4(), username="Ada")
+    status = _child_sign_in("Ada", "ST-1-a")
+    signed_in = model._default_manager.values_list("last_login", flat=True).get(pk=twin.pk)
+    print(json.dumps({"status": status, "twin_signed_in": signed_in is not None}))
