@@ -19,7 +19,8 @@ from django.contrib.sessions.backends.db import SessionStore
 from django_cas_ng.models import CASIdentity
 from django_cas_ng.stepup import is_signed_in_user
 from tests import tenants, test_backends
-from tests.cas_answers import success_xml
+from tests.cas_answers import apereo_saml_success, success_xml
+from tests.conftest import CAS
 from tests.test_backends import sign_in
 
 pytestmark = pytest.mark.django_db
@@ -247,3 +248,26 @@ def test_a_stable_id_user_created_with_id_fills_a_primary_key_not_named_id() -> 
 def test_an_account_holding_the_exact_name_wins_over_the_managers_natural_key() -> None:
     outcome = on_user_model("customusers.KeyedUser", "exact_name_before_natural_key")
     assert outcome == {"status": 302, "twin_signed_in": True}
+
+
+def test_a_saml_username_attribute_with_two_values_is_refused_as_with_cas_3(
+    login_request, cas_http, settings
+) -> None:
+    # python-cas takes the first value for SAML 1.1: the same answer refused over CAS 3
+    # must not sign in someone over SAML.
+    settings.CAS_VERSION = "CAS_2_SAML_1_0"
+    settings.CAS_USERNAME_ATTRIBUTE = "mail"
+    User.objects.create_user("shared@example.org")
+    answer = apereo_saml_success("x1", {"mail": ["shared@example.org", "grace@example.org"]})
+    cas_http.post(CAS + "samlValidate", body=answer)
+    assert sign_in(login_request) is None
+
+
+def test_a_saml_username_attribute_with_one_value_signs_in(
+    login_request, cas_http, settings
+) -> None:
+    settings.CAS_VERSION = "CAS_2_SAML_1_0"
+    settings.CAS_USERNAME_ATTRIBUTE = "mail"
+    answer = apereo_saml_success("x1", {"mail": ["grace@example.org"]})
+    cas_http.post(CAS + "samlValidate", body=answer)
+    assert sign_in(login_request).username == "grace@example.org"
