@@ -241,17 +241,10 @@ class CASBackend(ModelBackend):
         return MappedUser(user=user, created=created, username=name, attributes=attributes)
 
     def _no_username_reason(self) -> str:
-        if self._reads_username_attribute():
-            attribute = cas_settings.username_attribute
+        attribute = cas_settings.username_attribute
+        if attribute != "cas:user":
             return f"the CAS answer has no single {attribute} (CAS_USERNAME_ATTRIBUTE)"
         return "the CAS answer names no usable username"
-
-    def _reads_username_attribute(self) -> bool:
-        """Whether the username comes from ``CAS_USERNAME_ATTRIBUTE`` (never with SAML)."""
-        return (
-            cas_settings.username_attribute != "cas:user"
-            and request_config(self._request).version != "CAS_2_SAML_1_0"
-        )
 
     @staticmethod
     def _refused(username: str, attributes: dict[str, Any], reason: str) -> MappedUser:
@@ -272,12 +265,16 @@ class CASBackend(ModelBackend):
     def get_username(self, username: str | None, attributes: Mapping[str, Any]) -> str | None:
         """The CAS username, or the ``CAS_USERNAME_ATTRIBUTE`` attribute when one is set: None
         unless it holds one value (repeated or padded with white space, as ``cas:user``)."""
-        if not self._reads_username_attribute():
+        attribute = cas_settings.username_attribute
+        if attribute == "cas:user":
             return username
-        value = attributes.get(cas_settings.username_attribute)
+        value = attributes.get(attribute)
         values = value if isinstance(value, (list, tuple)) else [value]
         # A directory keeps no order among several values: the first could be another's name.
         names = {str(v).strip() for v in values if v is not None} - {""}
+        if request_config(self._request).version == "CAS_2_SAML_1_0":
+            # python-cas put the first value (or, without one, the NameIdentifier) in username.
+            return None if len(names) > 1 else username
         return names.pop() if len(names) == 1 else None
 
     def clean_username(self, username: str) -> str:
