@@ -271,3 +271,15 @@ def test_a_saml_username_attribute_with_one_value_signs_in(
     answer = apereo_saml_success("x1", {"mail": ["grace@example.org"]})
     cas_http.post(CAS + "samlValidate", body=answer)
     assert sign_in(login_request).username == "grace@example.org"
+
+
+def test_a_stable_id_user_stored_decomposed_is_not_renamed_for_the_composed_spelling(
+    login_request, release, settings
+) -> None:
+    settings.CAS_USER_ID_ATTRIBUTE = "employeeNumber"
+    jose = User.objects.create(username=DECOMPOSED)
+    CASIdentity.objects.create(server_url="", uid="E-5", name=DECOMPOSED, user=jose)
+    release(DECOMPOSED, {"employeeNumber": "E-5"})
+    assert sign_in(login_request) == jose
+    jose.refresh_from_db()
+    assert jose.username == DECOMPOSED
