@@ -291,8 +291,8 @@ def _new_user(
 def _follow_rename(row: CASIdentity, server: str, name: str) -> None:
     """The CAS name of a stable id changed: remember it, and rename the user along when its
     username followed the old name."""
-    if row.name == name:
-        return
+    if row.name in name_forms(name):
+        return  # the same name, perhaps as 5.1 stored a decomposed one: no rename
     old, row.name = row.name, name
     row.save(update_fields=["name"])
     user = row.user
