@@ -19,7 +19,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from django_cas_ng.models import CASIdentity
 from django_cas_ng.stepup import is_signed_in_user
 from tests import tenants, test_backends
-from tests.cas_answers import apereo_saml_success, success_xml
+from tests.cas_answers import apereo_saml_success, cas1_success, success_xml
 from tests.conftest import CAS
 from tests.test_backends import sign_in
 
@@ -283,3 +283,54 @@ def test_a_stable_id_user_stored_decomposed_is_not_renamed_for_the_composed_spel
     assert sign_in(login_request) == jose
     jose.refresh_from_db()
     assert jose.username == DECOMPOSED
+
+
+# --- white space: only what XML pretty-printing adds is trimmed ------------------------------
+
+#: Characters Python's str.strip() removes but no pretty-printer writes: a name ending in one
+#: looks like the name without it.
+INVISIBLE_PADDING = ["\u00a0", "\u3000", "\u2003", "\u2028", "\x85"]
+
+
+@pytest.mark.parametrize("pad", INVISIBLE_PADDING)
+def test_a_cas_3_name_padded_with_unicode_space_is_not_another_users(
+    login_request, release, pad
+) -> None:
+    root = User.objects.create_superuser("root", password="x")
+    release(f"\n   root{pad}\n  ")
+    user = sign_in(login_request)
+    assert user is not None and user.pk != root.pk
+    assert user.username == f"root{pad}"
+
+
+@pytest.mark.parametrize("pad", INVISIBLE_PADDING[:2])
+def test_a_cas_1_name_padded_with_unicode_space_is_not_another_users(
+    login_request, cas_http, settings, pad
+) -> None:
+    settings.CAS_VERSION = "1"
+    root = User.objects.create_superuser("root", password="x")
+    cas_http.get(
+        CAS + "validate", body=cas1_success(f"root{pad}"), headers={"Content-Type": "text/plain"}
+    )
+    user = sign_in(login_request)
+    assert user is not None and user.pk != root.pk
+
+
+def test_a_saml_name_padded_with_unicode_space_is_not_another_users(
+    login_request, cas_http, settings
+) -> None:
+    settings.CAS_VERSION = "CAS_2_SAML_1_0"
+    root = User.objects.create_superuser("root", password="x")
+    cas_http.post(CAS + "samlValidate", body=apereo_saml_success("root\u00a0", {}))
+    user = sign_in(login_request)
+    assert user is not None and user.pk != root.pk
+
+
+def test_a_username_attribute_padded_with_unicode_space_is_not_another_users(
+    login_request, release, settings
+) -> None:
+    settings.CAS_USERNAME_ATTRIBUTE = "uid"
+    root = User.objects.create_superuser("root", password="x")
+    release("x1", {"uid": "root\u3000"})
+    user = sign_in(login_request)
+    assert user is not None and user.pk != root.pk
