@@ -21,6 +21,7 @@ from ._internal import access, identities, mirror, observe, ratelimit, replay
 from ._internal.observe import DENIED, REFUSED, SUCCESS, Measurement, measure_validation
 from ._internal.sessions import remember_ticket
 from ._internal.tenancy import request_config
+from ._internal.xml import XML_SPACE
 from .client import CLIENT_CLASSES, get_cas_client, validate_ticket
 from .conf import cas_settings
 from .exceptions import TicketValidationError
@@ -271,7 +272,7 @@ class CASBackend(ModelBackend):
         value = attributes.get(attribute)
         values = value if isinstance(value, (list, tuple)) else [value]
         # A directory keeps no order among several values: the first could be another's name.
-        names = {str(v).strip() for v in values if v is not None} - {""}
+        names = {str(v).strip(XML_SPACE) for v in values if v is not None} - {""}
         if request_config(self._request).version == "CAS_2_SAML_1_0":
             # python-cas put the first value (or, without one, the NameIdentifier) in username.
             return None if len(names) > 1 else username

@@ -33,6 +33,7 @@ from . import observe
 from .sessions import SERVER_SESSION_KEY
 from .tenancy import is_multi_server
 from .urls import get_server_url
+from .xml import XML_SPACE
 
 __all__ = [
     "SERVER_SESSION_KEY",
@@ -139,9 +140,10 @@ def stable_uid(name: str, attributes: Mapping[str, Any]) -> str:
     value = attributes.get(attribute)
     if isinstance(value, (list, tuple)):
         value = value[0] if len(value) == 1 else None
-    if value is None or not str(value).strip():
+    uid = "" if value is None else str(value).strip(XML_SPACE)
+    if not uid:
         raise MissingStableId(f"the CAS answer for {name} has no single {attribute} (stable id)")
-    return str(value).strip()
+    return uid
 
 
 def find_identity(server: str, uid: str, name: str) -> CASIdentity | None:
