@@ -465,8 +465,9 @@ def _by_own_natural_key(manager: Any, lookup_kwargs: dict[str, Any]) -> Abstract
     """With a manager that has its own ``get_by_natural_key`` (case-insensitive, say): the user
     holding the name exactly (5.1's), else the one that method finds, as a password sign-in
     would; None otherwise."""
-    if type(manager).get_by_natural_key is BaseUserManager.get_by_natural_key:
-        return None  # the exact lookup get_or_create makes anyway
+    own = getattr(type(manager), "get_by_natural_key", BaseUserManager.get_by_natural_key)
+    if own is BaseUserManager.get_by_natural_key:
+        return None  # the exact lookup get_or_create makes anyway (or a plain Manager)
     exact: AbstractBaseUser | None = manager.filter(**lookup_kwargs).first()
     if exact is not None:
         return exact

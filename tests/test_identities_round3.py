@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.backends.db import SessionStore
+from django.db import models
 
 from django_cas_ng.models import CASIdentity
 from django_cas_ng.stepup import is_signed_in_user
@@ -334,3 +335,14 @@ def test_a_username_attribute_padded_with_unicode_space_is_not_another_users(
     release("x1", {"uid": "root\u3000"})
     user = sign_in(login_request)
     assert user is not None and user.pk != root.pk
+
+
+def test_a_default_manager_without_a_natural_key_still_creates_users(
+    login_request, release, monkeypatch
+) -> None:
+    # A CAS-only site may give its user model a plain Manager; 5.1 only called get_or_create.
+    plain = models.Manager()
+    plain.model = User
+    monkeypatch.setattr(User._meta, "default_manager", plain)
+    release("grace")
+    assert sign_in(login_request).username == "grace"
