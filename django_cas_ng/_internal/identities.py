@@ -89,13 +89,13 @@ def name_forms(name: str) -> list[str]:
 
 def stored_form(users: Any, field: str, name: str) -> str:
     """The form of ``name`` (:func:`name_forms`) a user in ``users`` (a manager or queryset)
-    holds in ``field``; ``name`` when none does. Queries only for a name with two forms."""
+    holds in ``field`` (the composed one if both); ``name`` when none does. One query, only
+    for a name with two forms."""
     forms = name_forms(name)
-    if len(forms) > 1:
-        for form in forms:
-            if users.filter(**{field: form}).exists():
-                return form
-    return name
+    if len(forms) == 1:
+        return name
+    held = set(users.filter(**{f"{field}__in": forms}).values_list(field, flat=True))
+    return next((form for form in forms if form in held), name)
 
 
 class IdentityRefused(Exception):
