@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import Group
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import IntegrityError, models
@@ -21,6 +21,7 @@ from ._internal import access, identities, mirror, observe, ratelimit, replay
 from ._internal.observe import DENIED, REFUSED, SUCCESS, Measurement, measure_validation
 from ._internal.sessions import remember_ticket
 from ._internal.tenancy import request_config
+from ._internal.xml import XML_SPACE
 from .client import CLIENT_CLASSES, get_cas_client, validate_ticket
 from .conf import cas_settings
 from .exceptions import TicketValidationError
@@ -211,7 +212,7 @@ class CASBackend(ModelBackend):
         self._request = request
         name = self.get_username(username, attributes) if username else None
         if not name:
-            return self._refused("", attributes, "the CAS answer names no usable username")
+            return self._refused("", attributes, self._no_username_reason())
         if identities.has_control_characters(name):
             return self._refused(
                 "", attributes, f"the CAS username {name!r} has a control character"
@@ -241,6 +242,12 @@ class CASBackend(ModelBackend):
             return self._refused(name, attributes, f"user_can_authenticate refused {name}")
         return MappedUser(user=user, created=created, username=name, attributes=attributes)
 
+    def _no_username_reason(self) -> str:
+        attribute = cas_settings.username_attribute
+        if attribute != "cas:user":
+            return f"the CAS answer has no single {attribute} (CAS_USERNAME_ATTRIBUTE)"
+        return "the CAS answer names no usable username"
+
     @staticmethod
     def _refused(username: str, attributes: dict[str, Any], reason: str) -> MappedUser:
         return MappedUser(None, False, username, attributes, reason)
@@ -258,18 +265,25 @@ class CASBackend(ModelBackend):
             request.session.pop("pgtiou", None)
 
     def get_username(self, username: str | None, attributes: Mapping[str, Any]) -> str | None:
-        """The CAS username, or the ``CAS_USERNAME_ATTRIBUTE`` attribute when one is set."""
+        """The CAS username, or the ``CAS_USERNAME_ATTRIBUTE`` attribute when one is set: None
+        unless it holds one value (repeated or padded with white space, as ``cas:user``)."""
         attribute = cas_settings.username_attribute
-        if attribute != "cas:user" and request_config(self._request).version != "CAS_2_SAML_1_0":
-            value = attributes.get(attribute)
-            if isinstance(value, list):
-                value = value[0] if value else None
-            return str(value) if value else None
-        return username
+        if attribute == "cas:user":
+            return username
+        value = attributes.get(attribute)
+        values = value if isinstance(value, (list, tuple)) else [value]
+        # A directory keeps no order among several values: the first could be another's name.
+        names = {str(v).strip(XML_SPACE) for v in values if v is not None} - {""}
+        if request_config(self._request).version == "CAS_2_SAML_1_0":
+            # python-cas put the first value (or, without one, the NameIdentifier) in username.
+            return None if len(names) > 1 else username
+        return names.pop() if len(names) == 1 else None
 
     def clean_username(self, username: str) -> str:
-        """Normalise the username before lookup; applies ``CAS_FORCE_CHANGE_USERNAME_CASE``.
-        '' (refused) when the change is more than one of case (:func:`_case_changed`)."""
+        """Normalise the username before lookup: composed Unicode form (NFC), then
+        ``CAS_FORCE_CHANGE_USERNAME_CASE``; '' (refused) when the change is more than one of
+        case (:func:`_case_changed`)."""
+        username = identities.composed(username)
         case = cas_settings.force_change_username_case
         if case == "lower":
             return _case_changed(username, username.lower(), str.upper)
@@ -312,22 +326,16 @@ class CASBackend(ModelBackend):
         user_model = get_user_model()
         manager = user_model._default_manager
         if not cas_settings.create_user:
-            local_name_field = cas_settings.local_name_field
-            try:
-                if local_name_field:
-                    return manager.get(**{local_name_field: username}), False
-                # As in 5.1: a manager's own natural-key lookup (e.g. case-insensitive) applies.
-                return manager.get_by_natural_key(username), False
-            except user_model.DoesNotExist:
-                return None, False
-            except user_model.MultipleObjectsReturned:
-                # A field that need not be unique (an e-mail a user may edit): never guess.
-                raise identities.IdentityRefused(
-                    f"several users have {local_name_field or 'the natural key'} {username!r}"
-                ) from None
-        lookup_kwargs: dict[str, Any] = {user_model.USERNAME_FIELD: username}
+            return _existing_user(manager, username), False
+        field = user_model.USERNAME_FIELD
+        lookup_kwargs: dict[str, Any] = {field: identities.stored_form(manager, field, username)}
         if cas_settings.create_user_with_id:
-            lookup_kwargs["id"] = identities.primary_key_value(self.get_user_id(attributes))
+            # The primary key by its own name: a model's may be ``uuid`` rather than ``id``.
+            pk = identities.primary_key_value(self.get_user_id(attributes))
+            lookup_kwargs[user_model._meta.pk.name] = pk
+        found = _by_own_natural_key(manager, lookup_kwargs)
+        if found is not None:
+            return found, False
         try:
             user, created = manager.get_or_create(**lookup_kwargs)
         except IntegrityError:
@@ -430,6 +438,51 @@ def _case_changed(name: str, changed: str, other_way: Callable[[str], str]) -> s
     Kelvin sign lower-cases to "k", dotless i (U+0131) upper-cases to "I", "ß" to "SS". A change of
     case alone keeps both names equal in the other case (``other_way``)."""
     return changed if other_way(changed) == other_way(name) else ""
+
+
+def _existing_user(manager: Any, username: str) -> AbstractBaseUser | None:
+    """The user of ``username`` without creating one: by ``CAS_LOCAL_NAME_FIELD``, else by the
+    manager's natural key (as 5.1: its own lookup, case-insensitive say, applies)."""
+    model, local_name_field = manager.model, cas_settings.local_name_field
+    # The composed name, then the decomposed one a 5.1 account may be stored under.
+    for form in identities.name_forms(username):
+        try:
+            if local_name_field:
+                user: AbstractBaseUser = manager.get(**{local_name_field: form})
+            else:
+                user = manager.get_by_natural_key(form)
+        except model.DoesNotExist:
+            continue
+        except model.MultipleObjectsReturned:
+            # A field that need not be unique (an e-mail a user may edit): never guess.
+            raise identities.IdentityRefused(
+                f"several users have {local_name_field or 'the natural key'} {form!r}"
+            ) from None
+        return user
+    return None
+
+
+def _by_own_natural_key(manager: Any, lookup_kwargs: dict[str, Any]) -> AbstractBaseUser | None:
+    """With a manager that has its own ``get_by_natural_key`` (case-insensitive, say): the user
+    holding the name exactly (5.1's), else the one that method finds, as a password sign-in
+    would; None otherwise."""
+    own = getattr(type(manager), "get_by_natural_key", BaseUserManager.get_by_natural_key)
+    if own is BaseUserManager.get_by_natural_key:
+        return None  # the exact lookup get_or_create makes anyway (or a plain Manager)
+    exact: AbstractBaseUser | None = manager.filter(**lookup_kwargs).first()
+    if exact is not None:
+        return exact
+    model = manager.model
+    name = lookup_kwargs[model.USERNAME_FIELD]
+    try:
+        user: AbstractBaseUser = manager.get_by_natural_key(name)
+    except model.DoesNotExist:
+        return None
+    except model.MultipleObjectsReturned:
+        raise identities.IdentityRefused(f"several users have the natural key {name!r}") from None
+    # With CAS_CREATE_USER_WITH_ID, a user under another id is not this one (get_or_create refuses).
+    pk = lookup_kwargs.get(model._meta.pk.name, user.pk)
+    return user if user.pk == pk else None
 
 
 def _fits_username_field(name: str) -> bool:

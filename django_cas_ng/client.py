@@ -30,6 +30,7 @@ from ._internal.tenancy import request_config
 from ._internal.urls import get_server_url
 from ._internal.xml import (
     SAML_ASSERTION_NS,
+    XML_SPACE,
     Answer,
     check_saml_answer,
     parse_cas_answer,
@@ -217,7 +218,8 @@ class CASClientWithSAMLV1(_HardenedXMLMixin, cas.CASClientWithSAMLV1):  # type: 
         self._saml_root = None
         username, attributes, pgtiou = super().verify_ticket(ticket, **kwargs)
         # A pretty-printed NameIdentifier is the same user as in CAS 1, 2 and 3.
-        username = (username.strip() or None) if isinstance(username, str) else username
+        if isinstance(username, str):
+            username = username.strip(XML_SPACE) or None
         if username and isinstance(attributes, dict) and self._saml_root is not None:
             attributes.update(saml_attributes(self._saml_root))
         return username, attributes, pgtiou

@@ -8,6 +8,7 @@ users are found by name, as in 5.1. See docs/identities.rst.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -32,6 +33,7 @@ from . import observe
 from .sessions import SERVER_SESSION_KEY
 from .tenancy import is_multi_server
 from .urls import get_server_url
+from .xml import XML_SPACE
 
 __all__ = [
     "SERVER_SESSION_KEY",
@@ -61,6 +63,39 @@ _CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 def has_control_characters(text: str) -> bool:
     """True when ``text`` (a CAS name or id) holds a character no XML answer can carry."""
     return _CONTROL_CHARACTERS.search(text) is not None
+
+
+def composed(name: str) -> str:
+    """``name`` in Unicode's composed form (NFC), "é" as one character whether CAS sent it so or
+    as "e" and a combining accent (macOS-fed directories), as Django stores new usernames.
+
+    Only letters and their combining marks are joined: a name with a character NFC replaces by
+    another (the Kelvin sign by "K") or a compatibility form (full-width letters) is kept as
+    sent, so a look-alike never becomes another user's name.
+    """
+    if name.isascii() or not all(unicodedata.is_normalized("NFC", c) for c in name):
+        return name
+    return unicodedata.normalize("NFC", name)
+
+
+def name_forms(name: str) -> list[str]:
+    """``name`` (composed) and, if different, its decomposed form (NFD), under which 5.1
+    stored the name a server sent decomposed: the forms a lookup tries, in that order."""
+    if name.isascii() or not unicodedata.is_normalized("NFC", name) or composed(name) != name:
+        return [name]  # a name kept as sent (a look-alike letter) has no other form
+    decomposed = unicodedata.normalize("NFD", name)
+    return [name] if decomposed == name else [name, decomposed]
+
+
+def stored_form(users: Any, field: str, name: str) -> str:
+    """The form of ``name`` (:func:`name_forms`) a user in ``users`` (a manager or queryset)
+    holds in ``field`` (the composed one if both); ``name`` when none does. One query, only
+    for a name with two forms."""
+    forms = name_forms(name)
+    if len(forms) == 1:
+        return name
+    held = set(users.filter(**{f"{field}__in": forms}).values_list(field, flat=True))
+    return next((form for form in forms if form in held), name)
 
 
 class IdentityRefused(Exception):
@@ -105,17 +140,27 @@ def stable_uid(name: str, attributes: Mapping[str, Any]) -> str:
     value = attributes.get(attribute)
     if isinstance(value, (list, tuple)):
         value = value[0] if len(value) == 1 else None
-    if value is None or not str(value).strip():
+    uid = "" if value is None else str(value).strip(XML_SPACE)
+    if not uid:
         raise MissingStableId(f"the CAS answer for {name} has no single {attribute} (stable id)")
-    return str(value).strip()
+    return uid
 
 
 def find_identity(server: str, uid: str, name: str) -> CASIdentity | None:
     """The identity row of (server, uid); a row linked by name ahead of time learns its id."""
     rows = CASIdentity.objects.select_related("user")
-    row: CASIdentity | None = rows.filter(server_url=server, uid=uid).first()
-    if row is None and uid != name:
-        row = rows.filter(server_url=server, uid=name, linked_by_name=True).first()
+    at_server = rows.filter(server_url=server)
+    if uid == name:
+        # A row of the decomposed name (stored before names were composed) moves to the name.
+        row: CASIdentity | None = at_server.filter(uid=stored_form(at_server, "uid", uid)).first()
+        if row is not None and row.uid != uid:
+            row.uid = row.name = uid
+            row.save(update_fields=["uid", "name"])
+        return row
+    row = at_server.filter(uid=uid).first()
+    if row is None:
+        linked = at_server.filter(linked_by_name=True)
+        row = linked.filter(uid=stored_form(linked, "uid", name)).first()
         if row is not None:
             row.uid, row.linked_by_name = uid, False
             row.save(update_fields=["uid", "linked_by_name"])
@@ -178,7 +223,8 @@ def _unlinked_user(name: str) -> AbstractBaseUser | None:
     :class:`IdentityRefused` when several users hold the name."""
     user_model = get_user_model()
     field = cas_settings.local_name_field or user_model.USERNAME_FIELD
-    users = user_model._default_manager.filter(**{field: name, "cas_identities__isnull": True})
+    unlinked = user_model._default_manager.filter(cas_identities__isnull=True)
+    users = unlinked.filter(**{field: stored_form(unlinked, field, name)})
     found: list[AbstractBaseUser] = list(users[:2])
     if len(found) > 1:
         # A field that need not be unique (an e-mail a user may edit): never guess.
@@ -239,7 +285,7 @@ def _new_user(
     # server created, whose session would then be bound to no server.
     fields: dict[str, Any] = {user_model.USERNAME_FIELD: username, "password": make_password(None)}
     if cas_settings.create_user_with_id:
-        fields["id"] = primary_key_value(backend.get_user_id(attributes))
+        fields[user_model._meta.pk.name] = primary_key_value(backend.get_user_id(attributes))
     user: AbstractBaseUser = user_model._default_manager.create(**fields)
     return user
 
@@ -247,8 +293,8 @@ def _new_user(
 def _follow_rename(row: CASIdentity, server: str, name: str) -> None:
     """The CAS name of a stable id changed: remember it, and rename the user along when its
     username followed the old name."""
-    if row.name == name:
-        return
+    if row.name in name_forms(name):
+        return  # the same name, perhaps as 5.1 stored a decomposed one: no rename
     old, row.name = row.name, name
     row.save(update_fields=["name"])
     user = row.user

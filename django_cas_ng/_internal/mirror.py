@@ -61,7 +61,11 @@ def apply_flags(user: AbstractBaseUser, attributes: Mapping[str, Any]) -> list[s
     """Set each flag from its rule, clearing it when the values are gone; the fields changed
     (not saved). Changes are logged at INFO, as an audit trail."""
     changed = []
+    fields = {field.attname for field in user._meta.concrete_fields}
     for field, rule in flag_rules().items():
+        if field not in fields:
+            # 5.1's CAS_ADMIN_AFFILIATION on a model without is_superuser: nothing to set.
+            continue
         value = matches(rule, attributes)
         old = getattr(user, field, None)
         if old == value:

@@ -21,6 +21,7 @@ from . import observe
 from .http import check_deadline
 
 __all__ = [
+    "XML_SPACE",
     "AttributeValues",
     "adopt_cas_namespace",
     "check_saml_answer",
@@ -107,6 +108,9 @@ _SIGN_IN_LISTS = frozenset({"strengths", "authenticationFactors"})
 _JSON_PROTOCOL_KEYS = frozenset({"user", "proxyGrantingTicket", "proxyTicket"})
 #: How many elements are read between two looks at the deadline.
 _DEADLINE_STRIDE = 4096
+#: The white space XML (and a pretty-printer) writes around a value; str.strip() also drops
+#: no-break and ideographic spaces, which would make "root\u00a0" the user "root".
+XML_SPACE = " \t\r\n"
 
 Answer = tuple[str | None, dict[str, Any], str | None]
 
@@ -212,7 +216,7 @@ def _user(success: Any) -> str | None:
     if _has_elements(users[0]):
         raise MalformedAnswer("CAS answer's user holds elements, not a name")
     # All its text: a comment inside must not cut the name short ("admin<!---->.evil").
-    return "".join(users[0].itertext()).strip() or None
+    return "".join(users[0].itertext()).strip(XML_SPACE) or None
 
 
 class AttributeValues:
@@ -354,7 +358,7 @@ def read_cas1_answer(body: bytes, content_type: str | None = None) -> str | None
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = _decode_declared(body, content_type)
-    lines = [line.strip() for line in text.split("\n")]
+    lines = [line.strip(XML_SPACE) for line in text.split("\n")]
     if lines[0] == "no":
         return None
     if lines[0] == "yes" and len(lines) > 1 and lines[1]:
@@ -485,7 +489,7 @@ def _saml_value(value: Any) -> str | None:
     inner = next(iter(_elements(value)), None)
     if inner is None or (value.text or "").strip():
         return str(value.text) if value.text is not None else None
-    return "".join(inner.itertext()).strip()
+    return "".join(inner.itertext()).strip(XML_SPACE)
 
 
 def check_saml_answer(root: Any) -> None:
@@ -499,7 +503,7 @@ def check_saml_answer(root: Any) -> None:
         raise TicketValidationError(message.strip()[:200], code=value)
     # The subjects' users; a NameIdentifier inside an AttributeValue is an attribute's value.
     names = {
-        "".join(element.itertext()).strip()
+        "".join(element.itertext()).strip(XML_SPACE)
         for element in root.iter(f"{{{SAML_ASSERTION_NS}}}NameIdentifier")
         if _localname(element.getparent()) != "AttributeValue"
     }
