@@ -14,13 +14,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core import mail
 from django.db import OperationalError
-from django.http import HttpRequest, HttpResponse
 from django.test import Client, RequestFactory
-from django.urls import path
 
 from django_cas_ng._internal.observe import without_secrets
-from django_cas_ng.decorators import proxy_ticket_required
-from tests import urls as suite_urls
+from tests import test_attacks as attack_urls
 from tests.cas_answers import failure_xml, front_channel, logout_request, success_xml
 from tests.conftest import CAS
 
@@ -30,13 +27,8 @@ VALIDATE = CAS + "p3/serviceValidate"
 HTML = {"HTTP_ACCEPT": "text/html,application/xhtml+xml,*/*;q=0.8"}
 
 
-@proxy_ticket_required
-def any_page(request: HttpRequest, rest: str) -> HttpResponse:
-    return HttpResponse(f"page of {request.user.get_username()}")
-
-
-#: The suite's URLs and a catch-all API route taking presented tickets.
-urlpatterns = [*suite_urls.urlpatterns, path("<path:rest>", any_page)]
+#: The suite's URLs and a catch-all API route taking presented tickets (as in test_attacks).
+urlpatterns = attack_urls.urlpatterns
 
 
 def service_asked(cas_http) -> str:

@@ -109,3 +109,17 @@ def browser_factory(live_server: Any, cas_server: CASServer) -> Iterator[Callabl
 def browser(app: Any, browser_factory: Callable[[], Browser]) -> Browser:
     """One fresh browser, with the app wired to the CAS server."""
     return browser_factory()
+
+
+@pytest.fixture
+def rechecking(app: Any, live_server: Any) -> Iterator[Any]:
+    """The live server with SessionRecheckMiddleware (its handler loads MIDDLEWARE once)."""
+    from tests.integration.test_browser_login_required import _reload_live_server_middleware
+
+    original = list(app.MIDDLEWARE)
+    app.MIDDLEWARE = [*original, "django_cas_ng.recheck.SessionRecheckMiddleware"]
+    app.CAS_RECHECK_INTERVAL = 600
+    _reload_live_server_middleware(live_server)
+    yield app
+    app.MIDDLEWARE = original
+    _reload_live_server_middleware(live_server)

@@ -5,7 +5,6 @@ honours ``renew``) and the silent re-check. This module is also the URLconf of i
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,7 +19,6 @@ from django_cas_ng.recheck import CHECKED_KEY
 from django_cas_ng.session_age import cas_max_age
 from tests import urls as suite_urls
 from tests.integration.browser import CAS_COOKIES, Browser, query_of
-from tests.integration.test_browser_login_required import _reload_live_server_middleware
 from tests.integration.test_stepup import enter_credentials_again
 
 pytestmark = [
@@ -82,18 +80,6 @@ def test_past_the_max_age_of_the_cas_sign_in_credentials_are_asked_again(bounded
 
 RECHECK_MIDDLEWARE = "django_cas_ng.recheck.SessionRecheckMiddleware"
 HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
-
-
-@pytest.fixture
-def rechecking(app: Any, live_server: Any) -> Iterator[Any]:
-    """The live server with SessionRecheckMiddleware (its handler loads MIDDLEWARE once)."""
-    original = list(app.MIDDLEWARE)
-    app.MIDDLEWARE = [*original, RECHECK_MIDDLEWARE]
-    app.CAS_RECHECK_INTERVAL = 600
-    _reload_live_server_middleware(live_server)
-    yield app
-    app.MIDDLEWARE = original
-    _reload_live_server_middleware(live_server)
 
 
 def recheck_round_trip(browser: Browser) -> requests.Response:

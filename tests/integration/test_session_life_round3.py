@@ -24,7 +24,7 @@ from tests import urls as suite_urls
 from tests.cluster import services
 from tests.integration.browser import Browser
 from tests.integration.test_browser_login_required import _reload_live_server_middleware
-from tests.integration.test_session_life import RECHECK_MIDDLEWARE, recheck_round_trip
+from tests.integration.test_session_life import recheck_round_trip
 from tests.integration.test_stepup import enter_credentials_again, to_cas_for_stepup
 
 pytestmark = [
@@ -185,18 +185,6 @@ def test_single_logout_with_save_every_request_and_browser_close_expiry(
     assert not browser.is_signed_in()
 
 
-@pytest.fixture
-def recheck_app(app: Any, live_server: Any) -> Iterator[Any]:
-    """The live server with the silent re-check every 10 minutes."""
-    original = list(app.MIDDLEWARE)
-    app.MIDDLEWARE = [*original, RECHECK_MIDDLEWARE]
-    app.CAS_RECHECK_INTERVAL = 600
-    _reload_live_server_middleware(live_server)
-    yield app
-    app.MIDDLEWARE = original
-    _reload_live_server_middleware(live_server)
-
-
 def sign_in_at_cas_again(browser: Browser) -> None:
     """A new single sign-on session at CAS for the browser, not through this site."""
     answer = browser.cas.login(browser.session, browser.live + "/", "alice", "alice-password")
@@ -204,12 +192,12 @@ def sign_in_at_cas_again(browser: Browser) -> None:
 
 
 def test_single_logout_ends_a_session_the_recheck_carried_over_to_a_new_cas_session(
-    recheck_app, browser
+    rechecking, browser
 ) -> None:
     signed_in(browser)
-    recheck_app.CAS_SLO_ALLOWED_NETWORKS = ["192.0.2.0/24"]  # the logout request gets lost
+    rechecking.CAS_SLO_ALLOWED_NETWORKS = ["192.0.2.0/24"]  # the logout request gets lost
     logout_at_cas(browser)
-    recheck_app.CAS_SLO_ALLOWED_NETWORKS = None
+    rechecking.CAS_SLO_ALLOWED_NETWORKS = None
     assert browser.is_signed_in()
     sign_in_at_cas_again(browser)
     assert recheck_round_trip(browser).headers["Location"] == "/private/"
@@ -221,7 +209,7 @@ def test_single_logout_ends_a_session_the_recheck_carried_over_to_a_new_cas_sess
 
 
 def test_single_logout_ends_a_session_rechecked_within_the_same_cas_session(
-    recheck_app, browser, logout_signals
+    rechecking, browser, logout_signals
 ) -> None:
     signed_in(browser)
     assert recheck_round_trip(browser).headers["Location"] == "/private/"
