@@ -52,6 +52,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         *_check_config_resolver(),
         *_check_version(),
         *_check_username_case(),
+        *_check_username_attribute(),
         *_check_middleware(),
         *_check_backends(),
         *_check_types(),
@@ -64,6 +65,21 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         *_check_stepup(),
         *_check_misspelt_names(),
         *_check_url_names(),
+    ]
+
+
+def _check_username_attribute() -> list[CheckMessage]:
+    """E018: the username is to come from an attribute, and CAS 1 answers carry none."""
+    attribute = get("CAS_USERNAME_ATTRIBUTE")
+    if attribute == "cas:user" or str(get("CAS_VERSION")) != "1":
+        return []
+    return [
+        _error(
+            18,
+            f"CAS_USERNAME_ATTRIBUTE is {attribute!r} but CAS_VERSION is '1', whose answers "
+            "carry no attributes: every sign-in would be refused.",
+            "Use CAS 3 (or 2 with attributes, or SAML 1.1), or unset CAS_USERNAME_ATTRIBUTE.",
+        )
     ]
 
 

@@ -120,6 +120,7 @@ BAD: list[tuple[str, dict[str, Any]]] = [
     ("E017", {"CAS_LOGIN_URL_NAME": "sso_login"}),
     ("E017", {"CAS_LOGOUT_URL_NAME": "sso_logout", "CAS_ADMIN_PREFIX": "/admin/"}),
     ("E017", {"LOGIN_URL": "cas_ng_signin"}),
+    ("E018", {"CAS_USERNAME_ATTRIBUTE": "uid", "CAS_VERSION": "1", **NO_STEPUP}),
     ("W070", {"CAS_REDIRECT_ULR": "/admin/"}),
     ("W070", {"CAS_LOGOUT_COMPLETLY": False}),
     ("E007", {"AUTHENTICATION_BACKENDS": [MODEL_BACKEND]}),
