@@ -13,21 +13,20 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 from asgiref.sync import async_to_sync
 from django.conf import settings
-from django.contrib.auth import get_user_model, update_session_auth_hash
+from django.contrib.auth import get_user_model
 from django.contrib.sessions.backends.signed_cookies import SessionStore as CookieStore
 from django.contrib.sessions.base_session import AbstractBaseSession
 from django.core.checks import run_checks
 from django.core.management import call_command
 from django.db import connection
-from django.http import HttpRequest, HttpResponse
 from django.test import AsyncClient, Client
-from django.urls import include, path
 from django.utils import timezone
 
 from django_cas_ng._internal.sessions import clean_deleted_sessions, record_session_ticket
 from django_cas_ng.models import ProxyGrantingTicket, SessionTicket
 from django_cas_ng.session_age import SESSION_KEY as SIGNED_IN_KEY
 from django_cas_ng.signals import cas_user_logout
+from tests import test_sessions as session_urls
 from tests.account_sessions import AccountSession
 from tests.cas_answers import front_channel, logout_request, success_xml
 from tests.conftest import CAS
@@ -43,14 +42,8 @@ def sign_in(client: Client, cas_http, ticket: str, username: str = "alice") -> s
     return client.session.session_key
 
 
-def change_password(request: HttpRequest) -> HttpResponse:
-    request.user.set_password("new")
-    request.user.save()
-    update_session_auth_hash(request, request.user)
-    return HttpResponse("changed")
-
-
-urlpatterns = [path("change-password/", change_password), path("", include("tests.urls"))]
+#: The suite's URLs and a view changing the password (as in test_sessions).
+urlpatterns = session_urls.urlpatterns
 
 
 def deactivate(username: str) -> None:

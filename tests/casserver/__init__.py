@@ -140,6 +140,30 @@ class ServerProcess:
     def start(self) -> None:
         raise NotImplementedError
 
+    def _spawn(self, python: Path | str, project: Path, env: Mapping[str, str]) -> None:
+        """Run ``project``'s serve.py with ``python`` (its output in the workdir's server.log)
+        and wait until it answers; stopped again if it never does."""
+        assert self._workdir is not None
+        with open(self._workdir / "server.log", "wb") as log:
+            self._process = subprocess.Popen(
+                [str(python), str(project / "serve.py")],
+                cwd=project,
+                env=dict(env),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        atexit.register(self.stop)
+        try:
+            self._wait_until_ready()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_until_ready(self) -> None:
+        raise NotImplementedError
+
     def stop(self) -> None:
         """Terminate the server's process group and delete its temporary directory."""
         atexit.unregister(self.stop)
@@ -240,22 +264,7 @@ class CASServer(ServerProcess):
             env.update(
                 REQUESTS_CA_BUNDLE=str(self.ca_bundle), CAS_HARNESS_CA_BUNDLE=str(self.ca_bundle)
             )
-        with open(self._workdir / "server.log", "wb") as log:
-            self._process = subprocess.Popen(
-                [str(python), str(PROJECT_DIR / "serve.py")],
-                cwd=PROJECT_DIR,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        atexit.register(self.stop)
-        try:
-            self._wait_until_ready()
-        except BaseException:
-            self.stop()
-            raise
+        self._spawn(python, PROJECT_DIR, env)
 
     def _wait_until_ready(self) -> None:
         """Wait for the ready file the server writes once listening, then for a login page."""

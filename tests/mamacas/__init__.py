@@ -18,7 +18,6 @@ What mama-cas does that the tests rely on (read from its 2.5.0 source):
 
 from __future__ import annotations
 
-import atexit
 import json
 import os
 import re
@@ -100,22 +99,7 @@ class MamaCASServer(ServerProcess):
             NO_PROXY=no_proxy,
             no_proxy=no_proxy,
         )
-        with open(self._workdir / "server.log", "wb") as log:
-            self._process = subprocess.Popen(
-                [str(self.python), str(PROJECT_DIR / "serve.py")],
-                cwd=PROJECT_DIR,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        atexit.register(self.stop)
-        try:
-            self._wait_until_ready()
-        except BaseException:
-            self.stop()
-            raise
+        self._spawn(self.python, PROJECT_DIR, env)
 
     def _wait_until_ready(self) -> None:
         assert self._process is not None
