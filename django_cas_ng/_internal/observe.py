@@ -45,6 +45,10 @@ LIBRARY_LOGGERS = ("urllib3.connectionpool", "urllib3.util.retry", "requests", "
 #: 4xx/5xx answer to handlers (the admins' e-mail prints its URL and parameters), and
 #: ``django.server`` (runserver) logs each request line.
 DJANGO_LOGGERS = ("django.request", "django.server")
+#: Access loggers of the servers a site runs under: each prints the request line, whose query
+#: holds a login's ticket. Their formatters read the record's arguments, so those are redacted
+#: in place rather than folded into the message.
+ACCESS_LOGGERS = ("uvicorn.access", "gunicorn.access", "hypercorn.access")
 #: Query and form parameters whose values are secrets whatever they look like.
 SECRET_PARAMS = frozenset({"ticket", "pgt", "pgtIou", "pgtId"})
 #: Form parameters hidden from error reports (``sensitive_post_parameters``): the ticket the
@@ -122,6 +126,9 @@ class RedactSecrets(logging.Filter):
     a raw CAS answer withheld whole, and keeps the message on one line (:func:`one_line`)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.name in ACCESS_LOGGERS:
+            record.args = _redacted_args(record.args)
+            return True
         if record.name == "cas" and isinstance(record.args, tuple):
             record.args = tuple(_withheld(arg) for arg in record.args)
         try:
@@ -133,6 +140,18 @@ class RedactSecrets(logging.Filter):
         if isinstance(request, HttpRequest):
             record.request = without_secrets(request)
         return True
+
+
+def _redacted_args(args: Any) -> Any:
+    """A record's arguments (a tuple, or gunicorn's mapping of atoms, kept of its own type)
+    with tickets and PGTs redacted in each text."""
+    if isinstance(args, tuple):
+        return tuple(redact_secrets(a) if isinstance(a, str) else a for a in args)
+    if isinstance(args, dict):
+        for name, value in list(dict.items(args)):
+            if isinstance(value, str):
+                args[name] = redact_secrets(value)
+    return args
 
 
 def without_secrets(request: HttpRequest) -> HttpRequest:
@@ -280,9 +299,10 @@ class RedactingExceptionReporter(debug.ExceptionReporter):
 
 
 def install_redaction() -> None:
-    """Put :class:`RedactSecrets` on our loggers, the libraries' and Django's request loggers
-    (once; at app ready)."""
-    for logger in [*map(logging.getLogger, (*LIBRARY_LOGGERS, *DJANGO_LOGGERS)), *_OWN]:
+    """Put :class:`RedactSecrets` on our loggers, the libraries', Django's request loggers and
+    the servers' access loggers (once; at app ready)."""
+    names = (*LIBRARY_LOGGERS, *DJANGO_LOGGERS, *ACCESS_LOGGERS)
+    for logger in [*map(logging.getLogger, names), *_OWN]:
         if not any(isinstance(f, RedactSecrets) for f in logger.filters):
             logger.addFilter(RedactSecrets())
 
